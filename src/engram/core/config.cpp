@@ -1,0 +1,137 @@
+#include "engram/core/config.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "engram/core/error.h"
+
+namespace engram {
+
+ConfigObject::ConfigObject(const json& object, std::string where)
+    : object_(object), where_(std::move(where)) {
+  if (!object_.is_object() && !object_.is_null())
+    throw Error("config " + (where_.empty() ? std::string("(top level)") : where_) +
+                ": expected a JSON object, found " + object_.dump());
+}
+
+const json* ConfigObject::value(const std::string& key) {
+  read_.insert(key);
+  if (object_.is_null() || !object_.contains(key)) return nullptr;
+  return &object_.at(key);
+}
+
+int64_t ConfigObject::integer(const std::string& key, int64_t fallback, int64_t lo, int64_t hi) {
+  const json* v = value(key);
+  int64_t x = fallback;
+  if (v) {
+    if (!v->is_number_integer())
+      throw Error("config " + path(key) + ": expected an integer, found " + v->dump());
+    x = v->get<int64_t>();
+  }
+  if (x < lo || x > hi)
+    throw Error("config " + path(key) + " = " + std::to_string(x) + " is out of range [" +
+                std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  return x;
+}
+
+double ConfigObject::number(const std::string& key, double fallback, double lo, double hi) {
+  const json* v = value(key);
+  double x = fallback;
+  if (v) {
+    if (!v->is_number())
+      throw Error("config " + path(key) + ": expected a number, found " + v->dump());
+    x = v->get<double>();
+  }
+  if (!(x >= lo && x <= hi)) {
+    std::ostringstream s;
+    s << "config " << path(key) << " = " << x << " is out of range [" << lo << ", " << hi << "]";
+    throw Error(s.str());
+  }
+  return x;
+}
+
+bool ConfigObject::boolean(const std::string& key, bool fallback) {
+  const json* v = value(key);
+  if (!v) return fallback;
+  if (!v->is_boolean())
+    throw Error("config " + path(key) + ": expected true or false, found " + v->dump());
+  return v->get<bool>();
+}
+
+std::string ConfigObject::string(const std::string& key, const std::string& fallback) {
+  const json* v = value(key);
+  if (!v) return fallback;
+  if (!v->is_string())
+    throw Error("config " + path(key) + ": expected a string, found " + v->dump());
+  return v->get<std::string>();
+}
+
+std::string ConfigObject::choice(const std::string& key, const std::string& fallback,
+                                 const std::vector<std::string>& allowed) {
+  std::string x = string(key, fallback);
+  for (const auto& a : allowed)
+    if (a == x) return x;
+  std::string list;
+  for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+  throw Error("config " + path(key) + " = \"" + x + "\" is not one of: " + list);
+}
+
+json ConfigObject::object(const std::string& key) {
+  const json* v = value(key);
+  if (!v) return json::object();
+  if (!v->is_object())
+    throw Error("config " + path(key) + ": expected a JSON object, found " + v->dump());
+  return *v;
+}
+
+void ConfigObject::finish() const {
+  if (object_.is_null()) return;
+  std::vector<std::string> known(read_.begin(), read_.end());
+  for (const auto& item : object_.items()) {
+    if (read_.count(item.key())) continue;
+    std::string list;
+    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+    throw Error("config: unknown key '" + path(item.key()) + "' (known keys here: " + list + ")");
+  }
+}
+
+json read_json_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error("cannot open config file " + path + ": no such file or not readable");
+  try {
+    return json::parse(in);
+  } catch (const json::parse_error& e) {
+    throw Error("config file " + path + " is not valid JSON: " + e.what());
+  }
+}
+
+void apply_override(json& config, const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw Error("--set " + assignment + ": expected key=value, e.g. --set model.n_layer=4");
+  const std::string key = assignment.substr(0, eq);
+  const std::string text = assignment.substr(eq + 1);
+  json value;
+  try {
+    value = json::parse(text);
+  } catch (const json::parse_error&) {
+    value = text;
+  }
+  json* node = &config;
+  std::size_t start = 0;
+  while (true) {
+    const auto dot = key.find('.', start);
+    const std::string part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (part.empty()) throw Error("--set " + assignment + ": empty key component in '" + key + "'");
+    if (!node->is_object()) throw Error("--set " + assignment + ": '" + key.substr(0, start - 1) + "' is not an object");
+    if (dot == std::string::npos) {
+      (*node)[part] = value;
+      return;
+    }
+    node = &(*node)[part];
+    if (node->is_null()) *node = json::object();
+    start = dot + 1;
+  }
+}
+
+}  // namespace engram

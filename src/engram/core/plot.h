@@ -1,0 +1,27 @@
+// Line plots as PNG files, drawn by Debian's matplotlib (/usr/bin/python3) from a JSON spec.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace engram {
+
+struct PlotSeries {
+  std::string label;
+  std::vector<double> x, y;
+  std::vector<double> lower, upper;  // optional band (e.g. a confidence interval)
+  std::string style = "-";           // matplotlib format string
+};
+
+struct PlotSpec {
+  std::string out;  // the .png path
+  std::string title, xlabel, ylabel;
+  bool logx = false, logy = false;
+  std::vector<PlotSeries> series;
+};
+
+// Draws the plot. Returns false (after one warning line on stderr saying why) when matplotlib is
+// unavailable or fails; a missing plot never stops a training run or loses its results.
+bool plot_lines(const PlotSpec& spec);
+
+}  // namespace engram

@@ -1,0 +1,31 @@
+#include "engram/core/seed.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/Generator.h>
+#include <torch/torch.h>
+
+#include <mutex>
+
+#include "engram/core/error.h"
+
+namespace engram {
+
+void seed_everything(uint64_t seed) { torch::manual_seed(seed); }
+
+torch::Tensor torch_rng_state() {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return gen.get_state();
+}
+
+void set_torch_rng_state(const torch::Tensor& state) {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  try {
+    gen.set_state(state);
+  } catch (const c10::Error&) {
+    throw Error("random generator state in the checkpoint is invalid (corrupt checkpoint?)");
+  }
+}
+
+}  // namespace engram

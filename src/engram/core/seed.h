@@ -1,0 +1,15 @@
+// Seeding and the state of LibTorch's global CPU generator (weight init, dropout), so that runs are
+// reproducible and a resumed run continues the same random stream.
+#pragma once
+
+#include <cstdint>
+
+#include <torch/types.h>
+
+namespace engram {
+
+void seed_everything(uint64_t seed);
+torch::Tensor torch_rng_state();             // uint8 tensor, opaque
+void set_torch_rng_state(const torch::Tensor& state);
+
+}  // namespace engram

@@ -1,0 +1,101 @@
+#include "engram/core/threads.h"
+
+#include <dlfcn.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+#include <torch/torch.h>
+
+namespace engram {
+namespace {
+
+int env_int(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::atoi(v) : 0;
+}
+
+template <typename F>
+F blas_symbol(const char* name) {
+  return reinterpret_cast<F>(::dlsym(RTLD_DEFAULT, name));
+}
+
+}  // namespace
+
+ThreadPolicy default_thread_policy() {
+  const int cores = std::max(1u, std::thread::hardware_concurrency());
+  // Measured on the 2-core machine (docs/RESULTS.md): BLAS threads = cores, LibTorch = 1 is the
+  // fastest for the transformer train step; both pools at 2 is the slowest.
+  ThreadPolicy p{1, cores};
+  if (int t = env_int("ENGRAM_TORCH_THREADS")) p.torch_threads = t;
+  if (int b = env_int("ENGRAM_BLAS_THREADS")) p.blas_threads = b;
+  return p;
+}
+
+void apply_thread_policy(const ThreadPolicy& policy) {
+  if (policy.torch_threads > 0) at::set_num_threads(policy.torch_threads);
+  if (policy.blas_threads > 0) {
+    if (auto set = blas_symbol<void (*)(int)>("openblas_set_num_threads")) set(policy.blas_threads);
+  }
+}
+
+ThreadPolicy current_thread_policy() {
+  ThreadPolicy p;
+  p.torch_threads = at::get_num_threads();
+  if (auto get = blas_symbol<int (*)()>("openblas_get_num_threads")) p.blas_threads = get();
+  return p;
+}
+
+BlasInfo detect_blas() {
+  BlasInfo info;
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    const auto slash = line.find('/');
+    if (slash == std::string::npos) continue;
+    const std::string path = line.substr(slash);
+    const std::string file = path.substr(path.rfind('/') + 1);
+    if (file.find("blas") != std::string::npos || file.find("mkl_rt") != std::string::npos ||
+        file.find("blis") != std::string::npos) {
+      info.library = path;
+      break;
+    }
+  }
+  if (auto config = blas_symbol<const char* (*)()>("openblas_get_config")) {
+    info.vendor = "OpenBLAS";
+    info.detail = config();
+  } else if (info.library.find("blis") != std::string::npos) {
+    info.vendor = "BLIS";
+  } else if (info.library.find("mkl") != std::string::npos) {
+    info.vendor = "MKL";
+  } else if (info.library.find("/blas/libblas") != std::string::npos) {
+    info.vendor = "reference";  // Debian's netlib fallback: correct, and ~30× slower
+  } else {
+    info.vendor = "unknown";
+  }
+  return info;
+}
+
+double measure_matmul_gflops(int n, double seconds) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(0);
+  auto a = torch::randn({n, n});
+  auto b = torch::randn({n, n});
+  auto c = torch::mm(a, b);  // warm-up: page in, spin up the BLAS pool
+  const double flops = 2.0 * n * n * static_cast<double>(n);
+  double best = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (int rep = 0; rep < 50; ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    torch::mm_out(c, a, b);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, flops / s / 1e9);
+    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > seconds && rep >= 2)
+      break;
+  }
+  return best;
+}
+
+}  // namespace engram

@@ -1,0 +1,87 @@
+#include "engram/train/adamw.h"
+
+#include <cmath>
+#include <map>
+
+#include "engram/core/error.h"
+
+namespace engram {
+
+AdamW::AdamW(const std::vector<std::pair<std::string, torch::Tensor>>& named_parameters, const AdamWConfig& config)
+    : config_(config) {
+  for (const auto& [name, p] : named_parameters) {
+    if (!p.requires_grad()) continue;
+    slots_.push_back({name, p, torch::zeros_like(p), torch::zeros_like(p), p.dim() >= 2});
+  }
+}
+
+void AdamW::zero_grad() {
+  for (auto& s : slots_)
+    if (s.param.grad().defined()) s.param.mutable_grad().zero_();
+}
+
+void AdamW::step(double lr) {
+  torch::NoGradGuard no_grad;
+  ++step_;
+  const double bc1 = 1 - std::pow(config_.beta1, step_), bc2 = 1 - std::pow(config_.beta2, step_);
+  for (auto& s : slots_) {
+    const auto& g = s.param.grad();
+    if (!g.defined()) continue;
+    if (s.decay && config_.weight_decay > 0) s.param.mul_(1 - lr * config_.weight_decay);
+    s.exp_avg.mul_(config_.beta1).add_(g, 1 - config_.beta1);
+    s.exp_avg_sq.mul_(config_.beta2).addcmul_(g, g, 1 - config_.beta2);
+    auto denom = (s.exp_avg_sq / bc2).sqrt_().add_(config_.eps);
+    s.param.addcdiv_(s.exp_avg, denom, -lr / bc1);
+  }
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> AdamW::state() const {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  out.emplace_back("step", torch::tensor({step_}, torch::kLong));
+  for (const auto& s : slots_) {
+    out.emplace_back("exp_avg." + s.name, s.exp_avg);
+    out.emplace_back("exp_avg_sq." + s.name, s.exp_avg_sq);
+  }
+  return out;
+}
+
+void AdamW::load_state(const std::vector<std::pair<std::string, torch::Tensor>>& state, const std::string& where) {
+  std::map<std::string, torch::Tensor> byname(state.begin(), state.end());
+  auto get = [&](const std::string& name, const torch::Tensor& like) {
+    auto it = byname.find(name);
+    if (it == byname.end()) throw Error(where + ": optimizer state lacks '" + name + "'");
+    if (it->second.sizes() != like.sizes())
+      throw Error(where + ": optimizer tensor '" + name + "' has shape " + c10::str(it->second.sizes()) +
+                  ", expected " + c10::str(like.sizes()));
+    return it->second;
+  };
+  torch::NoGradGuard no_grad;
+  step_ = get("step", torch::zeros({1})).item<int64_t>();
+  for (auto& s : slots_) {
+    s.exp_avg.copy_(get("exp_avg." + s.name, s.exp_avg));
+    s.exp_avg_sq.copy_(get("exp_avg_sq." + s.name, s.exp_avg_sq));
+  }
+}
+
+double clip_grad_norm(const std::vector<torch::Tensor>& parameters, double max_norm) {
+  torch::NoGradGuard no_grad;
+  double sq = 0;
+  for (const auto& p : parameters)
+    if (p.grad().defined()) sq += p.grad().pow(2).sum().item<double>();
+  const double norm = std::sqrt(sq);
+  if (max_norm > 0 && norm > max_norm) {
+    const double scale = max_norm / (norm + 1e-6);
+    for (const auto& p : parameters)
+      if (p.grad().defined()) p.grad().mul_(scale);
+  }
+  return norm;
+}
+
+double cosine_lr(int64_t step, int64_t warmup, int64_t total, double lr, double min_lr) {
+  if (step < warmup) return lr * static_cast<double>(step + 1) / static_cast<double>(warmup);
+  if (step >= total) return min_lr;
+  const double progress = static_cast<double>(step - warmup) / std::max<int64_t>(1, total - warmup);
+  return min_lr + 0.5 * (lr - min_lr) * (1 + std::cos(M_PI * progress));
+}
+
+}  // namespace engram

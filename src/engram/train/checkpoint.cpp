@@ -1,0 +1,87 @@
+#include "engram/train/checkpoint.h"
+
+#include <map>
+
+#include "engram/core/error.h"
+#include "engram/core/seed.h"
+
+namespace engram {
+namespace {
+const char* kOptimizer = "optimizer.";
+const char* kRng = "rng.";
+
+bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+
+std::vector<std::pair<std::string, torch::Tensor>> model_tensors(SequenceModel& model) {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto& p : model.named_parameters()) out.emplace_back(p.key(), p.value());
+  for (const auto& b : model.named_buffers()) out.emplace_back(b.key(), b.value());
+  return out;
+}
+}  // namespace
+
+void save_checkpoint(const std::string& path, SequenceModel& model, const AdamW* optimizer,
+                     const CheckpointContents& contents) {
+  auto tensors = model_tensors(model);
+  if (optimizer)
+    for (const auto& [name, t] : optimizer->state()) tensors.emplace_back(kOptimizer + name, t);
+  if (!contents.train_state.is_null())
+    tensors.emplace_back(std::string(kRng) + "torch_cpu", torch_rng_state());
+  std::map<std::string, std::string> meta{{"format", "pt"}, {"engram.model", model.config().dump()}};
+  if (!contents.experiment.is_null()) meta["engram.config"] = contents.experiment.dump();
+  if (!contents.train_state.is_null()) meta["engram.train_state"] = contents.train_state.dump();
+  if (!contents.tokenizer.empty()) meta["engram.tokenizer"] = contents.tokenizer;
+  save_safetensors(path, tensors, meta);
+}
+
+void load_weights(SequenceModel& model, const SafeTensors& file) {
+  torch::NoGradGuard no_grad;
+  std::map<std::string, torch::Tensor> expected;
+  for (const auto& [name, t] : model_tensors(model)) expected[name] = t;
+  const std::string where = "checkpoint " + file.source;
+  for (const auto& [name, t] : file.tensors) {
+    if (starts_with(name, kOptimizer) || starts_with(name, kRng)) continue;
+    auto it = expected.find(name);
+    if (it == expected.end())
+      throw Error(where + ": tensor '" + name + "' does not exist in a " + model.describe().summary +
+                  " (checkpoint of a different architecture?)");
+    if (it->second.sizes() != t.sizes())
+      throw Error(where + ": tensor '" + name + "' has shape " + c10::str(t.sizes()) + ", expected " +
+                  c10::str(it->second.sizes()) + " (checkpoint of a different architecture?)");
+    it->second.copy_(t);
+  }
+  for (const auto& [name, t] : expected)
+    if (!file.contains(name)) throw Error(where + ": tensor '" + name + "' is missing (checkpoint of a different architecture?)");
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> optimizer_tensors(const SafeTensors& file) {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  const std::size_t n = std::string(kOptimizer).size();
+  for (const auto& [name, t] : file.tensors)
+    if (starts_with(name, kOptimizer)) out.emplace_back(name.substr(n), t);
+  return out;
+}
+
+LoadedCheckpoint load_checkpoint(const std::string& path) {
+  LoadedCheckpoint c;
+  c.file = load_safetensors(path);
+  auto meta = [&](const char* key) -> nlohmann::json {
+    auto it = c.file.metadata.find(key);
+    if (it == c.file.metadata.end()) return nullptr;
+    auto j = nlohmann::json::parse(it->second, nullptr, false);
+    if (j.is_discarded()) throw Error("checkpoint " + path + ": metadata '" + key + "' is not valid JSON");
+    return j;
+  };
+  const auto model_config = meta("engram.model");
+  if (model_config.is_null())
+    throw Error("checkpoint " + path + ": no 'engram.model' metadata; not an engram checkpoint (use engram import for others)");
+  c.contents.experiment = meta("engram.config");
+  c.contents.train_state = meta("engram.train_state");
+  auto tok = c.file.metadata.find("engram.tokenizer");
+  if (tok != c.file.metadata.end()) c.contents.tokenizer = tok->second;
+  c.model = make_model(model_config, "checkpoint " + path + " model");
+  load_weights(*c.model, c.file);
+  return c;
+}
+
+}  // namespace engram

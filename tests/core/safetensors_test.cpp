@@ -1,0 +1,4 @@
+#include "engram/core/safetensors.h"
+
+#include <gtest/gtest.h>
+int x;
