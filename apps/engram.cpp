@@ -1,1 +1,284 @@
-int main() { return 0; }
+// engram — the command-line tool. It only parses arguments and calls the library.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+#include <torch/torch.h>
+
+#include "engram/core/config.h"
+#include "engram/core/error.h"
+#include "engram/core/threads.h"
+#include "engram/data/bpe_trainer.h"
+#include "engram/data/corpus.h"
+#include "engram/quickstart.h"
+#include "engram/seq/generate.h"
+#include "engram/train/bench.h"
+#include "engram/train/checkpoint.h"
+#include "engram/train/experiment.h"
+
+using namespace engram;
+
+namespace {
+
+std::string read_input(const std::string& path) {
+  if (path.empty() || path == "-") {
+    return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot open " + path + ": no such file or not readable");
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Whitespace-separated integer ids, one sequence per line; errors name the line and the token.
+std::vector<std::vector<int64_t>> parse_id_lines(const std::string& text, const std::string& source) {
+  std::vector<std::vector<int64_t>> lines;
+  std::istringstream in(text);
+  std::string line;
+  int lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    std::istringstream words(line);
+    std::vector<int64_t> ids;
+    std::string w;
+    while (words >> w) {
+      std::size_t used = 0;
+      long long v = 0;
+      try {
+        v = std::stoll(w, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != w.size() || v < 0)
+        throw Error(source + ":" + std::to_string(lineno) + ": '" + w + "' is not a token id (non-negative integer)");
+      ids.push_back(v);
+    }
+    if (!ids.empty()) lines.push_back(std::move(ids));
+  }
+  return lines;
+}
+
+// "gpt2", an engram tokenizer .json, or a checkpoint carrying its tokenizer.
+Tokenizer open_tokenizer(const std::string& spec) {
+  if (spec == "gpt2") return load_gpt2_tokenizer();
+  if (spec.size() > 12 && spec.substr(spec.size() - 12) == ".safetensors") {
+    auto ckpt = load_checkpoint(spec);
+    if (ckpt.contents.tokenizer.empty()) throw Error("checkpoint " + spec + " carries no tokenizer");
+    return tokenizer_from_spec(ckpt.contents.tokenizer, "checkpoint " + spec);
+  }
+  return Tokenizer::load(spec);
+}
+
+void cmd_info() {
+  const auto policy = current_thread_policy();
+  const auto blas = detect_blas();
+  std::printf("engram       %s\n", ENGRAM_VERSION);
+  std::printf("LibTorch     %s (CUDA %s)\n", TORCH_VERSION, torch::cuda::is_available() ? "available" : "not available");
+  std::printf("BLAS         %s: %s\n", blas.vendor.c_str(), blas.library.empty() ? "(not found in process maps)" : blas.library.c_str());
+  if (!blas.detail.empty()) std::printf("             %s\n", blas.detail.c_str());
+  std::printf("threads      LibTorch intra-op %d, BLAS %d, cores %u, OMP_WAIT_POLICY %s\n"
+              "             (set ENGRAM_TORCH_THREADS / ENGRAM_BLAS_THREADS to change)\n",
+              policy.torch_threads, policy.blas_threads, std::thread::hardware_concurrency(), blas.omp_wait_policy.c_str());
+  const double g = measure_matmul_gflops(1024, 1.5);
+  std::printf("matmul       %.1f GFLOP/s (fp32, 1024×1024 × 1024×1024, best of repeats)\n", g);
+  if (blas.is_reference() || g < 30)
+    std::printf("\n*** WARNING: %s ***\n*** Matrix products are ~30x slower than they should be. Run scripts/setup-deps, which installs\n"
+                "*** libopenblas0-pthread and selects it with update-alternatives. ***\n",
+                blas.is_reference() ? "the reference (netlib) BLAS is live" : "the matrix-multiply rate is very low");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ensure_passive_openmp(argv);
+  CLI::App app{"engram: associative-memory sequence models and real-time flow policies"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", ENGRAM_VERSION);
+
+  auto* info = app.add_subcommand("info", "versions, the BLAS in use, thread policy and the measured matmul rate");
+
+  auto* train = app.add_subcommand("train", "train a model from a JSON config into a run directory");
+  std::string config_path, out_dir, resume_dir;
+  std::vector<std::string> overrides;
+  bool quiet = false;
+  train->add_option("--config", config_path, "experiment config (JSON: model, train, data)")->check(CLI::ExistingFile);
+  train->add_option("--set", overrides, "override a config key, e.g. --set model.n_layer=4 (repeatable)");
+  train->add_option("--out", out_dir, "run directory (default runs/<model type>)");
+  train->add_option("--resume", resume_dir, "continue the run in this directory from its checkpoint");
+  train->add_flag("--quiet", quiet, "no progress bar");
+
+  auto* eval = app.add_subcommand("eval", "mean next-token cross-entropy of a checkpoint");
+  std::string ckpt_path, tokens_path, text_path;
+  eval->add_option("--ckpt", ckpt_path, "checkpoint (.safetensors)")->required();
+  auto* tok_opt = eval->add_option("--tokens", tokens_path, "token ids: one sequence per line, ids separated by spaces");
+  auto* text_opt = eval->add_option("--text", text_path, "text file, encoded with the checkpoint's tokenizer, scored line by line");
+  tok_opt->excludes(text_opt);
+
+  auto* sample = app.add_subcommand("sample", "generate text from a checkpoint");
+  std::string prompt = "\n";
+  SampleOptions so;
+  sample->add_option("--ckpt", ckpt_path, "checkpoint (.safetensors)")->required();
+  sample->add_option("--prompt", prompt, "text to continue");
+  sample->add_option("--tokens", so.max_new_tokens, "number of tokens to generate")->check(CLI::Range(1, 1 << 20));
+  sample->add_option("--temperature", so.temperature, "0 = greedy")->check(CLI::Range(0.0, 100.0));
+  sample->add_option("--top-k", so.top_k, "sample among the k most likely tokens (0 = all)")->check(CLI::NonNegativeNumber);
+  sample->add_option("--seed", so.seed, "random seed");
+  bool no_cache = false;
+  sample->add_flag("--no-cache", no_cache, "recompute the whole prefix for every token (slow; for comparison)");
+
+  auto* bench = app.add_subcommand("bench", "speed: matmul peak, train tokens/s and MFU, generation ms/token, tokenizer MB/s");
+  BenchOptions bo;
+  std::vector<std::string> bench_sets;
+  std::string bench_json;
+  bench->add_flag("--threads", bo.threads, "also compare LibTorch vs BLAS thread policies");
+  bench->add_option("--seconds", bo.seconds, "time per measurement")->check(CLI::Range(0.1, 600.0));
+  bench->add_option("--batch", bo.batch_size, "training batch size")->check(CLI::Range(1, 4096));
+  bench->add_option("--block", bo.block_size, "training context length")->check(CLI::Range(1, 65536));
+  bench->add_option("--set", bench_sets, "override the benchmark model, e.g. --set n_layer=8");
+  bench->add_option("--json", bench_json, "append the raw numbers as one JSON line to this file");
+
+  auto* quick = app.add_subcommand("quickstart", "the main job: a few minutes, no data needed; ends with a table and plots");
+  QuickstartOptions qo;
+  quick->add_option("--out", qo.out, "output folder");
+  quick->add_option("--steps", qo.steps, "training steps")->check(CLI::Range(1, 1000000));
+
+  auto* tokenize = app.add_subcommand("tokenize", "byte-level BPE: encode, decode, train");
+  tokenize->require_subcommand(1);
+  std::string tokenizer_spec = "gpt2", input_path;
+  bool by_line = false;
+  auto* encode = tokenize->add_subcommand("encode", "text (file or stdin) -> ids on stdout");
+  encode->add_option("--tokenizer", tokenizer_spec, "gpt2, a tokenizer .json, or a checkpoint");
+  encode->add_option("input", input_path, "text file (default: stdin)");
+  encode->add_flag("--lines", by_line, "encode each line on its own; one line of ids per line (the eval --tokens format)");
+  auto* decode = tokenize->add_subcommand("decode", "ids (file or stdin) -> text on stdout");
+  decode->add_option("--tokenizer", tokenizer_spec, "gpt2, a tokenizer .json, or a checkpoint");
+  decode->add_option("input", input_path, "file of whitespace-separated ids (default: stdin)");
+  auto* tok_train = tokenize->add_subcommand("train", "train a byte-level BPE (GPT-2 pre-tokenisation) on a text file");
+  int vocab_size = 4096;
+  std::string tok_out;
+  tok_train->add_option("input", input_path, "training text")->required();
+  tok_train->add_option("--vocab-size", vocab_size, "vocabulary size including 256 bytes and <|endoftext|>")->check(CLI::Range(257, 1 << 20));
+  tok_train->add_option("--out", tok_out, "tokenizer file to write (.json)")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  try {
+    apply_thread_policy(default_thread_policy());
+    if (*info) {
+      cmd_info();
+    } else if (*train) {
+      RunOptions ro;
+      ro.verbose = !quiet;
+      ro.resume = !resume_dir.empty();
+      if (ro.resume && !out_dir.empty() && out_dir != resume_dir)
+        throw Error("--resume and --out name different folders; a resumed run stays in its own folder");
+      nlohmann::json cfg = load_config(config_path, overrides);
+      if (!ro.resume && config_path.empty() && overrides.empty())
+        throw Error("engram train needs --config FILE (see configs/) or --set overrides, or --resume DIR");
+      const std::string dir = ro.resume ? resume_dir
+                              : !out_dir.empty() ? out_dir
+                              : "runs/" + cfg.value("model", nlohmann::json::object()).value("type", std::string("transformer"));
+      const auto s = run_experiment(cfg, dir, ro);
+      std::printf("trained %lld steps: train loss %.4f, validation loss %.4f, %.0f tokens/s\ncheckpoint %s\nplot %s/loss.png\n",
+                  static_cast<long long>(s.steps), s.train_loss, s.val_loss, s.tokens_per_second, s.checkpoint.c_str(),
+                  dir.c_str());
+    } else if (*eval) {
+      if (tokens_path.empty() && text_path.empty()) throw Error("engram eval needs --tokens FILE or --text FILE");
+      auto ckpt = load_checkpoint(ckpt_path);
+      std::vector<std::vector<int64_t>> seqs;
+      if (!tokens_path.empty()) {
+        seqs = parse_id_lines(read_input(tokens_path), tokens_path);
+      } else {
+        Tokenizer tok = tokenizer_from_spec(ckpt.contents.tokenizer, "checkpoint " + ckpt_path);
+        std::istringstream in(read_input(text_path));
+        std::string line;
+        while (std::getline(in, line)) {
+          std::vector<int64_t> ids;
+          for (int id : tok.encode(line)) ids.push_back(id);
+          if (!ids.empty()) seqs.push_back(ids);
+        }
+      }
+      if (seqs.empty()) throw Error("eval: no sequences in " + (tokens_path.empty() ? text_path : tokens_path));
+      SequenceScore total;
+      for (size_t i = 0; i < seqs.size(); ++i) {
+        try {
+          auto s = score_sequence(*ckpt.model, seqs[i]);
+          total.total_nats += s.total_nats;
+          total.targets += s.targets;
+        } catch (const Error& e) {
+          throw Error("eval: line " + std::to_string(i + 1) + ": " + e.what());
+        }
+      }
+      if (total.targets == 0) throw Error("eval: every sequence has a single token; nothing to score");
+      std::printf("%.6f nats/token (perplexity %.3f) over %lld targets in %zu sequences\n", total.mean(),
+                  std::exp(total.mean()), static_cast<long long>(total.targets), seqs.size());
+    } else if (*sample) {
+      auto ckpt = load_checkpoint(ckpt_path);
+      Tokenizer tok = tokenizer_from_spec(ckpt.contents.tokenizer, "checkpoint " + ckpt_path);
+      so.use_cache = !no_cache;
+      if (auto eot = tok.special_id("<|endoftext|>")) so.stop_token = *eot;
+      std::vector<int64_t> ids;
+      for (int id : tok.encode(prompt)) ids.push_back(id);
+      std::vector<int> out;
+      for (auto id : generate(*ckpt.model, ids, so)) out.push_back(static_cast<int>(id));
+      std::printf("%s%s\n", prompt.c_str(), tok.decode(out).c_str());
+    } else if (*bench) {
+      for (const auto& s : bench_sets) apply_override(bo.model, s);
+      nlohmann::json record;
+      auto rows = run_bench(bo, record);
+      print_table(rows, {"measurement", "value", "unit", "note"});
+      if (!bench_json.empty()) {
+        std::ofstream out(bench_json, std::ios::app);
+        if (!out) throw Error("cannot append to " + bench_json);
+        out << record.dump() << "\n";
+      }
+    } else if (*quick) {
+      return run_quickstart(qo);
+    } else if (*encode) {
+      Tokenizer tok = open_tokenizer(tokenizer_spec);
+      const std::string text = read_input(input_path);
+      auto write_ids = [](const std::vector<int>& ids) {
+        std::string line;
+        for (size_t i = 0; i < ids.size(); ++i) line += (i ? " " : "") + std::to_string(ids[i]);
+        std::printf("%s\n", line.c_str());
+      };
+      if (by_line) {
+        std::istringstream in(text);
+        std::string line;
+        while (std::getline(in, line)) write_ids(tok.encode(line));
+      } else {
+        write_ids(tok.encode(text));
+      }
+    } else if (*decode) {
+      Tokenizer tok = open_tokenizer(tokenizer_spec);
+      const std::string source = input_path.empty() ? "stdin" : input_path;
+      std::vector<int> ids;
+      for (const auto& line : parse_id_lines(read_input(input_path), source))
+        for (auto id : line) ids.push_back(static_cast<int>(std::min<int64_t>(id, INT32_MAX)));
+      const std::string text = tok.decode(ids);
+      std::fwrite(text.data(), 1, text.size(), stdout);
+    } else if (*tok_train) {
+      auto result = train_bpe_file(input_path, vocab_size, {"<|endoftext|>"});
+      to_tokenizer(result).save(tok_out);
+      std::printf("trained %zu merges; vocabulary %zu tokens; wrote %s\n", result.merges.size(), result.vocab.size(),
+                  tok_out.c_str());
+    }
+  } catch (const Error& e) {
+    std::fprintf(stderr, "engram: error: %s\n", e.what());
+    return 1;
+  } catch (const c10::Error& e) {
+    std::string msg = e.what_without_backtrace();
+    std::fprintf(stderr, "engram: error (LibTorch): %s\n", msg.substr(0, msg.find('\n')).c_str());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "engram: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

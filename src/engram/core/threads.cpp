@@ -1,6 +1,7 @@
 #include "engram/core/threads.h"
 
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -24,11 +25,17 @@ F blas_symbol(const char* name) {
 
 }  // namespace
 
+void ensure_passive_openmp(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY")) return;
+  ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  ::execv("/proc/self/exe", argv);  // only returns on failure: then run on with spinning threads
+}
+
 ThreadPolicy default_thread_policy() {
   const int cores = std::max(1u, std::thread::hardware_concurrency());
-  // Measured on the 2-core machine (docs/RESULTS.md): BLAS threads = cores, LibTorch = 1 is the
-  // fastest for the transformer train step; both pools at 2 is the slowest.
-  ThreadPolicy p{1, cores};
+  // Measured on the 2-core machine (docs/RESULTS.md, "Thread policy"): with passive OpenMP
+  // waiting, both pools at the core count train fastest; with spinning OpenMP threads it is the slowest.
+  ThreadPolicy p{cores, cores};
   if (int t = env_int("ENGRAM_TORCH_THREADS")) p.torch_threads = t;
   if (int b = env_int("ENGRAM_BLAS_THREADS")) p.blas_threads = b;
   return p;
@@ -63,6 +70,8 @@ BlasInfo detect_blas() {
       break;
     }
   }
+  const char* wait = std::getenv("OMP_WAIT_POLICY");
+  info.omp_wait_policy = wait ? wait : "(unset: active spinning)";
   if (auto config = blas_symbol<const char* (*)()>("openblas_get_config")) {
     info.vendor = "OpenBLAS";
     info.detail = config();

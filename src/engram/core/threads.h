@@ -15,6 +15,13 @@ struct ThreadPolicy {
   int blas_threads = 0;   // BLAS (OpenBLAS) threads
 };
 
+// LibTorch's OpenMP threads spin for a while after each parallel region by default, stealing the
+// cores OpenBLAS's threads need; with OMP_WAIT_POLICY=PASSIVE they sleep instead and both pools
+// can use every core (the fastest policy measured here). libgomp reads the variable when it is
+// loaded, before main(), so when it is unset this re-executes the program with it set. Call first
+// thing in main(); returns normally when nothing needs doing or the re-exec is impossible.
+void ensure_passive_openmp(char** argv);
+
 // The default: from ENGRAM_TORCH_THREADS / ENGRAM_BLAS_THREADS when set, else the measured choice
 // for this machine's core count.
 ThreadPolicy default_thread_policy();
@@ -29,6 +36,7 @@ struct BlasInfo {
   std::string library;  // the shared object actually mapped into this process
   std::string vendor;   // "OpenBLAS", "BLIS", "MKL", "reference" or "unknown"
   std::string detail;   // OpenBLAS's own config string, when available
+  std::string omp_wait_policy;  // the OMP_WAIT_POLICY the OpenMP runtime started with
   bool is_reference() const { return vendor == "reference"; }
 };
 

@@ -43,6 +43,7 @@ class TokenShard {
 struct Batch {
   torch::Tensor inputs;   // [B, T] int64
   torch::Tensor targets;  // [B, T] int64, the inputs shifted by one
+  torch::Tensor mask;     // [B, T] float, 1 where the target is scored; undefined = all scored
 };
 
 // Draws contiguous windows of block+1 tokens at random offsets. The batch of a given index depends

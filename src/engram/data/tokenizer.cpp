@@ -181,7 +181,7 @@ Tokenizer Tokenizer::load_gpt2(const std::string& encoder_json_path,
 
 // ---- engram's own file format ----------------------------------------------------------------
 
-void Tokenizer::save(const std::string& path) const {
+std::string Tokenizer::to_json() const {
   json j;
   j["format"] = kFileFormat;
   j["version"] = 1;
@@ -197,14 +197,20 @@ void Tokenizer::save(const std::string& path) const {
   j["vocab"] = std::move(vocab);
   j["merges"] = std::move(merges);
   j["special_ids"] = std::move(special_ids);
+  return j.dump(1) + "\n";
+}
 
+void Tokenizer::save(const std::string& path) const {
   // A crash mid-write leaves the old file (or none), never half a tokenizer.
-  write_file_atomically(path, [&](std::ostream& out) { out << j.dump(1) << '\n'; });
+  write_text_atomically(path, to_json());
 }
 
 Tokenizer Tokenizer::load(const std::string& path) {
-  json j = parse_json(read_file(path, "tokenizer file"), path);
-  const std::string where = "tokenizer file '" + path + "'";
+  return from_json(read_file(path, "tokenizer file"), "tokenizer file '" + path + "'");
+}
+
+Tokenizer Tokenizer::from_json(const std::string& text, const std::string& where) {
+  json j = parse_json(text, where);
   if (!j.is_object() || j.value("format", "") != kFileFormat) {
     throw Error(where + " is not an engram tokenizer (expected \"format\": \"" + kFileFormat +
                 "\"); for OpenAI's files use Tokenizer::load_gpt2");

@@ -44,6 +44,9 @@ class Tokenizer {
   // (as in vocab.bpe). save() writes a temporary file and renames it (core/atomic_file.h).
   static Tokenizer load(const std::string& path);
   void save(const std::string& path) const;
+  // The same file as text (checkpoints carry it in their metadata); `where` names the source in errors.
+  std::string to_json() const;
+  static Tokenizer from_json(const std::string& text, const std::string& where);
 
   // Token ids of `text`. With allow_special, occurrences of special tokens become their ids
   // (leftmost first, the longest one where several start at the same byte); otherwise they are

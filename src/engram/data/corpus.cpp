@@ -1,0 +1,105 @@
+#include "engram/data/corpus.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+#include "engram/core/config.h"
+#include "engram/core/error.h"
+#include "engram/data/bpe_trainer.h"
+#include "engram/data/shards.h"
+
+namespace engram {
+namespace fs = std::filesystem;
+
+DataConfig DataConfig::from_json(const nlohmann::json& j, const std::string& where) {
+  ConfigObject c(j, where);
+  DataConfig d;
+  d.train = c.string("train", d.train);
+  d.valid = c.string("valid", d.valid);
+  d.valid_fraction = c.number("valid_fraction", d.valid_fraction, 0.001, 0.5);
+  d.tokenizer = c.string("tokenizer", d.tokenizer);
+  d.vocab_size = c.integer("vocab_size", d.vocab_size, 257, 1 << 20);
+  c.finish();
+  if (d.train.empty()) throw Error("config " + c.path("train") + " is required: a text file or token shard to train on");
+  return d;
+}
+
+nlohmann::json DataConfig::to_json() const {
+  return {{"train", train}, {"valid", valid}, {"valid_fraction", valid_fraction},
+          {"tokenizer", tokenizer}, {"vocab_size", vocab_size}};
+}
+
+std::string gpt2_dir() {
+  std::string dir;
+  if (const char* env = std::getenv("ENGRAM_GPT2_DIR")) dir = env;
+  else dir = std::string(ENGRAM_SOURCE_DIR) + "/data/gpt2";
+  if (!fs::exists(dir + "/encoder.json") || !fs::exists(dir + "/vocab.bpe"))
+    throw Error("GPT-2 tokenizer files not found in " + dir +
+                " (run scripts/setup-deps, or set ENGRAM_GPT2_DIR to a folder with encoder.json and vocab.bpe)");
+  return dir;
+}
+
+Tokenizer load_gpt2_tokenizer() {
+  const std::string dir = gpt2_dir();
+  return Tokenizer::load_gpt2(dir + "/encoder.json", dir + "/vocab.bpe");
+}
+
+Tokenizer tokenizer_from_spec(const std::string& spec, const std::string& where) {
+  if (spec == "gpt2") return load_gpt2_tokenizer();
+  return Tokenizer::from_json(spec, where);
+}
+
+namespace {
+bool is_shard(const std::string& path) { return fs::path(path).extension() == ".tok"; }
+
+void log(bool verbose, const std::string& line) {
+  if (verbose) std::fprintf(stderr, "%s\n", line.c_str());
+}
+}  // namespace
+
+PreparedData prepare_data(const DataConfig& config, const std::string& run_dir, bool verbose) {
+  if (is_shard(config.train) && config.valid.empty())
+    throw Error("config data.valid is required when data.train is a token shard (" + config.train + ")");
+  PreparedData out;
+  const std::string tok_path = run_dir + "/tokenizer.json";
+  out.train_shard = is_shard(config.train) ? config.train : run_dir + "/train.tok";
+  out.valid_shard = is_shard(config.valid) ? config.valid : run_dir + "/valid.tok";
+
+  // 1. The tokenizer.
+  Tokenizer tokenizer = [&] {
+    if (config.tokenizer == "gpt2") return load_gpt2_tokenizer();
+    if (config.tokenizer != "bpe") return Tokenizer::load(config.tokenizer);
+    if (fs::exists(tok_path)) return Tokenizer::load(tok_path);
+    if (is_shard(config.train))
+      throw Error("config data.tokenizer = \"bpe\" trains on text, but data.train is a token shard; "
+                  "give the tokenizer file that made the shard");
+    log(verbose, "training a " + std::to_string(config.vocab_size) + "-token BPE on " + config.train);
+    Tokenizer t = to_tokenizer(train_bpe_file(config.train, static_cast<int>(config.vocab_size), {"<|endoftext|>"}));
+    t.save(tok_path);
+    return t;
+  }();
+  out.tokenizer_spec = config.tokenizer == "gpt2" ? "gpt2" : tokenizer.to_json();
+  out.vocab_size = tokenizer.vocab_size();
+
+  // 2. The shards.
+  const bool need_train = !fs::exists(out.train_shard), need_valid = !fs::exists(out.valid_shard);
+  if (need_train || need_valid) {
+    std::vector<int> train_ids = tokenizer.encode(read_text_file(config.train));
+    std::vector<int> valid_ids;
+    if (!config.valid.empty()) {
+      valid_ids = tokenizer.encode(read_text_file(config.valid));
+    } else {
+      const auto cut = static_cast<std::size_t>(train_ids.size() * (1.0 - config.valid_fraction));
+      valid_ids.assign(train_ids.begin() + static_cast<std::ptrdiff_t>(cut), train_ids.end());
+      train_ids.resize(cut);
+    }
+    log(verbose, "tokenized: " + std::to_string(train_ids.size()) + " train and " + std::to_string(valid_ids.size()) +
+                     " validation tokens (vocabulary " + std::to_string(out.vocab_size) + ")");
+    if (need_train) write_token_shard(out.train_shard, train_ids, out.vocab_size);
+    if (need_valid) write_token_shard(out.valid_shard, valid_ids, out.vocab_size);
+  }
+  return out;
+}
+
+}  // namespace engram

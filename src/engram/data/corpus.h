@@ -1,0 +1,41 @@
+// Text corpora → tokenizer + token shards, the data a language-model run trains on.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "engram/data/tokenizer.h"
+
+namespace engram {
+
+struct DataConfig {
+  std::string train;              // a UTF-8 text file, or an engram token shard (.tok)
+  std::string valid;              // same; empty = the last valid_fraction of train
+  double valid_fraction = 0.05;
+  std::string tokenizer = "bpe";  // "gpt2", "bpe" (trained on `train`), or a tokenizer .json file
+  int64_t vocab_size = 1024;      // for "bpe"
+
+  static DataConfig from_json(const nlohmann::json& j, const std::string& where);
+  nlohmann::json to_json() const;
+};
+
+// The folder holding OpenAI's GPT-2 files: $ENGRAM_GPT2_DIR, else <source>/data/gpt2 (fetched by
+// scripts/setup-deps). Throws engram::Error saying how to get them when absent.
+std::string gpt2_dir();
+Tokenizer load_gpt2_tokenizer();
+
+// A tokenizer from its checkpoint form: "gpt2" or engram tokenizer JSON text.
+Tokenizer tokenizer_from_spec(const std::string& spec, const std::string& where);
+
+struct PreparedData {
+  std::string train_shard, valid_shard;  // paths of token shards
+  std::string tokenizer_spec;            // "gpt2" or tokenizer JSON (for checkpoints)
+  int64_t vocab_size = 0;
+};
+
+// Tokenizes (training a BPE first when asked) into run_dir/{tokenizer.json,train.tok,valid.tok}.
+// Idempotent: files already in run_dir (a resumed run) are reused, not rebuilt.
+PreparedData prepare_data(const DataConfig& config, const std::string& run_dir, bool verbose);
+
+}  // namespace engram

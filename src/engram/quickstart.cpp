@@ -1,0 +1,104 @@
+#include "engram/quickstart.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "engram/core/atomic_file.h"
+#include "engram/core/error.h"
+#include "engram/core/progress.h"
+#include "engram/core/threads.h"
+#include "engram/data/corpus.h"
+#include "engram/seq/generate.h"
+#include "engram/train/bench.h"
+#include "engram/train/checkpoint.h"
+#include "engram/train/experiment.h"
+
+namespace engram {
+namespace fs = std::filesystem;
+
+namespace {
+
+// The licence texts of base-files: plain English prose present on every Debian machine.
+std::string licence_corpus() {
+  const fs::path dir = "/usr/share/common-licenses";
+  if (!fs::is_directory(dir)) throw Error("quickstart: " + dir.string() + " not found (is this a Debian system?)");
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.is_regular_file() && !e.is_symlink()) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  std::string text;
+  for (const auto& f : files) {
+    std::ifstream in(f);
+    std::stringstream s;
+    s << in.rdbuf();
+    text += s.str() + "<|endoftext|>";
+  }
+  return text;
+}
+
+void section(const std::string& title) { std::printf("\n== %s\n", title.c_str()); std::fflush(stdout); }
+
+}  // namespace
+
+int run_quickstart(const QuickstartOptions& o) {
+  std::error_code ec;
+  fs::create_directories(o.out, ec);
+  if (ec) throw Error("quickstart: cannot create " + o.out + ": " + ec.message());
+
+  section("machine");
+  const auto blas = detect_blas();
+  const auto policy = current_thread_policy();
+  const double peak = measure_matmul_gflops(1024, 1.0);
+  std::printf("BLAS %s (%s), threads torch %d / BLAS %d, fp32 matmul %.1f GFLOP/s\n", blas.vendor.c_str(),
+              blas.library.c_str(), policy.torch_threads, policy.blas_threads, peak);
+  if (blas.is_reference()) std::printf("WARNING: reference BLAS is live; run scripts/setup-deps to install OpenBLAS\n");
+
+  section("language model: BPE + transformer on /usr/share/common-licenses");
+  const std::string corpus = o.out + "/licences.txt";
+  write_text_atomically(corpus, licence_corpus());
+  const std::string run = o.out + "/transformer";
+  fs::remove_all(run, ec);  // the quickstart owns this folder and starts it afresh
+  nlohmann::json config = {
+      {"model", {{"type", "transformer"}, {"n_layer", 2}, {"n_head", 4}, {"n_embd", 128}, {"positions", "rotary"}}},
+      {"train", {{"steps", o.steps}, {"batch_size", 16}, {"block_size", 128}, {"lr", 3e-3}, {"min_lr", 3e-4},
+                 {"warmup", std::min<int64_t>(50, o.steps / 4)}, {"eval_interval", std::max<int64_t>(1, o.steps / 6)},
+                 {"eval_batches", 8}, {"log_interval", 5}}},
+      {"data", {{"train", corpus}, {"tokenizer", "bpe"}, {"vocab_size", 512}, {"valid_fraction", 0.1}}}};
+  const TrainSummary s = run_experiment(config, run, {false, o.verbose});
+
+  auto ckpt = load_checkpoint(s.checkpoint);
+  Tokenizer tok = tokenizer_from_spec(ckpt.contents.tokenizer, s.checkpoint);
+  SampleOptions so;
+  so.max_new_tokens = 60;
+  so.temperature = 0.8;
+  so.top_k = 40;
+  so.seed = 1;
+  std::vector<int64_t> prompt;
+  for (int id : tok.encode("This License")) prompt.push_back(id);
+  std::vector<int> out_ids;
+  for (auto id : generate(*ckpt.model, prompt, so)) out_ids.push_back(static_cast<int>(id));
+  std::printf("sample (temperature 0.8, top-k 40): \"This License%s\"\n", tok.decode(out_ids).c_str());
+
+  section("results");
+  const auto desc = ckpt.model->describe();
+  const double mfu = s.tokens_per_second * 3 * desc.flops_per_token / 1e9 / peak;
+  std::vector<BenchRow> rows = {
+      {"transformer", std::to_string(desc.parameters), "params", desc.summary},
+      {"train loss", [&] { char b[32]; std::snprintf(b, sizeof b, "%.3f", s.train_loss); return std::string(b); }(),
+       "nats/token", "mean of the last eval interval"},
+      {"validation loss", [&] { char b[32]; std::snprintf(b, sizeof b, "%.3f", s.val_loss); return std::string(b); }(),
+       "nats/token", "held-out last 10% of the corpus"},
+      {"throughput", human_count(s.tokens_per_second), "tokens/s",
+       [&] { char b[64]; std::snprintf(b, sizeof b, "MFU %.1f%% of %.0f GFLOP/s", 100 * mfu, peak); return std::string(b); }()},
+      {"time", human_duration(s.seconds), "", std::to_string(s.steps) + " steps"},
+  };
+  print_table(rows, {"what", "value", "unit", "note"});
+  std::printf("\nplots:      %s/loss.png\ncheckpoint: %s\nmetrics:    %s/metrics.jsonl\n", run.c_str(),
+              s.checkpoint.c_str(), run.c_str());
+  return 0;
+}
+
+}  // namespace engram

@@ -1,0 +1,21 @@
+// `engram quickstart`: the main job on embedded defaults. A few minutes on 2 cores, no data to
+// bring: it reports the machine, trains a BPE tokenizer and a small transformer on the licence
+// texts every Debian system ships (/usr/share/common-licenses), samples from it, and ends with a
+// table and the paths of its plots.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace engram {
+
+struct QuickstartOptions {
+  std::string out = "runs/quickstart";
+  int64_t steps = 600;
+  bool verbose = true;
+};
+
+// Returns the process exit code (0 on success); throws engram::Error on bad input.
+int run_quickstart(const QuickstartOptions& options);
+
+}  // namespace engram

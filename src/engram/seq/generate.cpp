@@ -1,0 +1,89 @@
+#include "engram/seq/generate.h"
+
+#include "engram/core/error.h"
+
+namespace engram {
+namespace {
+
+int64_t pick(const torch::Tensor& logits, const SampleOptions& o, torch::Generator& gen) {
+  auto l = logits.to(torch::kFloat32).reshape({-1});
+  if (o.temperature <= 0) return l.argmax().item<int64_t>();
+  l = l / o.temperature;
+  if (o.top_k > 0 && o.top_k < l.size(0)) {
+    auto kth = std::get<0>(l.topk(o.top_k)).index({-1});
+    l = l.masked_fill(l < kth, -std::numeric_limits<float>::infinity());
+  }
+  auto probs = torch::softmax(l, 0);
+  return torch::multinomial(probs, 1, false, gen).item<int64_t>();
+}
+
+}  // namespace
+
+std::vector<int64_t> generate(SequenceModel& model, const std::vector<int64_t>& prompt, const SampleOptions& o) {
+  if (prompt.empty()) throw Error("generate: the prompt must hold at least one token");
+  for (auto id : prompt)
+    if (id < 0 || id >= model.vocab_size())
+      throw Error("generate: prompt token " + std::to_string(id) + " is outside the model's vocabulary of " +
+                  std::to_string(model.vocab_size()));
+  torch::NoGradGuard no_grad;
+  model.eval();
+  auto gen = at::detail::createCPUGenerator(o.seed);
+  const auto device = model.parameters().empty() ? torch::kCPU : model.parameters().front().device();
+  const int64_t limit = model.max_context();
+  if (limit > 0 && o.use_cache && static_cast<int64_t>(prompt.size()) + o.max_new_tokens > limit)
+    throw Error("generate: prompt + new tokens = " + std::to_string(prompt.size() + o.max_new_tokens) +
+                " exceeds the model's context of " + std::to_string(limit) + " (learned positions)");
+
+  std::vector<int64_t> out;
+  auto opts = torch::TensorOptions().dtype(torch::kLong).device(device);
+  if (o.use_cache) {
+    auto state = model.init_state(1);
+    torch::Tensor logits;
+    for (auto id : prompt) logits = model.step(*state, torch::tensor({id}, opts));
+    for (int64_t i = 0; i < o.max_new_tokens; ++i) {
+      const int64_t next = pick(logits, o, gen);
+      out.push_back(next);
+      if (next == o.stop_token) break;
+      if (i + 1 < o.max_new_tokens) logits = model.step(*state, torch::tensor({next}, opts));
+    }
+  } else {
+    std::vector<int64_t> seq = prompt;
+    for (int64_t i = 0; i < o.max_new_tokens; ++i) {
+      const int64_t n = static_cast<int64_t>(seq.size());
+      const int64_t start = limit > 0 ? std::max<int64_t>(0, n - limit) : 0;
+      auto window = torch::tensor(std::vector<int64_t>(seq.begin() + start, seq.end()), opts).unsqueeze(0);
+      auto logits = model.forward(window).index({0, -1});
+      const int64_t next = pick(logits, o, gen);
+      out.push_back(next);
+      seq.push_back(next);
+      if (next == o.stop_token) break;
+    }
+  }
+  return out;
+}
+
+SequenceScore score_sequence(SequenceModel& model, const std::vector<int64_t>& ids) {
+  SequenceScore s;
+  if (ids.size() < 2) return s;
+  const int64_t n = static_cast<int64_t>(ids.size());
+  if (model.max_context() > 0 && n - 1 > model.max_context())
+    throw Error("sequence of " + std::to_string(n) + " tokens is longer than the model's context of " +
+                std::to_string(model.max_context()) + " + 1");
+  for (auto id : ids)
+    if (id < 0 || id >= model.vocab_size())
+      throw Error("token id " + std::to_string(id) + " is outside the model's vocabulary of " +
+                  std::to_string(model.vocab_size()));
+  torch::NoGradGuard no_grad;
+  model.eval();
+  const auto device = model.parameters().front().device();
+  auto t = torch::tensor(ids, torch::TensorOptions().dtype(torch::kLong).device(device)).unsqueeze(0);
+  auto logits = model.forward(t.narrow(1, 0, n - 1)).to(torch::kFloat64);
+  auto ce = torch::nn::functional::cross_entropy(
+      logits.reshape({n - 1, -1}), t.narrow(1, 1, n - 1).reshape({-1}),
+      torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+  s.total_nats = ce.item<double>();
+  s.targets = n - 1;
+  return s;
+}
+
+}  // namespace engram

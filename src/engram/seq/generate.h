@@ -1,0 +1,34 @@
+// Sampling text from a SequenceModel and scoring token sequences with it.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "engram/seq/model.h"
+
+namespace engram {
+
+struct SampleOptions {
+  int64_t max_new_tokens = 64;
+  double temperature = 1.0;  // 0 = greedy
+  int64_t top_k = 0;         // 0 = the whole vocabulary
+  uint64_t seed = 0;
+  bool use_cache = true;     // false: re-run forward() on the whole prefix for every token
+  int64_t stop_token = -1;   // stop after emitting this id (e.g. <|endoftext|>); -1 = never
+};
+
+// Continues `prompt` (non-empty) and returns only the new ids. With the cache, each token costs
+// one step(); without it, a forward() over the last max_context() tokens.
+std::vector<int64_t> generate(SequenceModel& model, const std::vector<int64_t>& prompt, const SampleOptions& options);
+
+struct SequenceScore {
+  double total_nats = 0;  // summed next-token cross-entropy
+  int64_t targets = 0;    // number of scored tokens
+  double mean() const { return targets ? total_nats / static_cast<double>(targets) : 0.0; }
+};
+
+// Scores one sequence on its own: every token after the first is a target. Sequences longer than
+// the model's context throw engram::Error naming the length.
+SequenceScore score_sequence(SequenceModel& model, const std::vector<int64_t>& ids);
+
+}  // namespace engram

@@ -1,0 +1,195 @@
+#include "engram/train/bench.h"
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "engram/core/error.h"
+#include "engram/core/threads.h"
+#include "engram/data/corpus.h"
+#include "engram/seq/generate.h"
+#include "engram/seq/model.h"
+#include "engram/train/adamw.h"
+#include "engram/train/trainer.h"
+
+namespace engram {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::string fmt(double x, int digits = 1) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, x);
+  return buf;
+}
+
+struct TrainSpeed {
+  double tokens_per_second = 0;
+  double flops_per_token = 0;  // forward + backward, ≈ 3× forward
+};
+
+// Full training steps (forward, backward, clip, AdamW) on random tokens, timed after a warm-up.
+TrainSpeed measure_training(SequenceModel& model, int64_t batch, int64_t block, double seconds) {
+  torch::manual_seed(0);
+  std::vector<std::pair<std::string, torch::Tensor>> named;
+  for (const auto& p : model.named_parameters()) named.emplace_back(p.key(), p.value());
+  AdamW opt(named, {});
+  auto params = model.parameters();
+  auto x = torch::randint(model.vocab_size(), {batch, block + 1}, torch::kLong);
+  auto inputs = x.narrow(1, 0, block), targets = x.narrow(1, 1, block);
+  auto one_step = [&] {
+    auto loss = sequence_loss(model.forward(inputs), targets, {});
+    opt.zero_grad();
+    loss.backward();
+    clip_grad_norm(params, 1.0);
+    opt.step(1e-4);
+  };
+  one_step();
+  one_step();
+  int64_t steps = 0;
+  const auto t0 = Clock::now();
+  while (steps < 3 || since(t0) < seconds) {
+    one_step();
+    ++steps;
+  }
+  TrainSpeed s;
+  s.tokens_per_second = steps * batch * block / since(t0);
+  s.flops_per_token = 3 * model.describe().flops_per_token;
+  return s;
+}
+
+double ms_per_generated_token(SequenceModel& model, int64_t n, bool cache) {
+  SampleOptions o;
+  o.max_new_tokens = n;
+  o.use_cache = cache;
+  o.temperature = 1.0;
+  generate(model, {0}, o);  // warm-up
+  const auto t0 = Clock::now();
+  generate(model, {0}, o);
+  return since(t0) * 1e3 / static_cast<double>(n);
+}
+
+std::string bench_text() {
+  std::string text;
+  for (const char* f : {"/usr/share/common-licenses/GPL-3", "/usr/share/common-licenses/Apache-2.0",
+                        "/usr/share/common-licenses/GFDL-1.3", "/usr/share/common-licenses/MPL-2.0"}) {
+    std::ifstream in(f);
+    std::stringstream s;
+    s << in.rdbuf();
+    text += s.str();
+  }
+  return text;
+}
+
+}  // namespace
+
+std::vector<BenchRow> run_bench(const BenchOptions& o, nlohmann::json& record) {
+  std::vector<BenchRow> rows;
+  const auto policy = current_thread_policy();
+  const auto blas = detect_blas();
+  const double peak = measure_matmul_gflops(1024, 1.5);
+  rows.push_back({"matmul 1024² fp32", fmt(peak), "GFLOP/s", blas.vendor + ", torch " + std::to_string(policy.torch_threads) +
+                  " / BLAS " + std::to_string(policy.blas_threads) + " threads"});
+  record["matmul_gflops"] = peak;
+  record["blas"] = blas.vendor;
+
+  nlohmann::json cfg = {{"type", "transformer"}, {"vocab_size", 4096}, {"n_layer", 4}, {"n_head", 4},
+                        {"n_embd", 128}, {"block_size", o.block_size}};
+  for (const auto& item : o.model.items()) cfg[item.key()] = item.value();
+  auto model = make_model(cfg, "bench.model");
+  const auto desc = model->describe();
+  record["model"] = model->config();
+
+  const auto train = measure_training(*model, o.batch_size, o.block_size, o.seconds);
+  const double achieved = train.tokens_per_second * train.flops_per_token / 1e9;
+  const std::string shape = desc.summary + ", batch " + std::to_string(o.batch_size) + "×" + std::to_string(o.block_size);
+  rows.push_back({"train throughput", fmt(train.tokens_per_second, 0), "tokens/s", shape});
+  rows.push_back({"train model FLOP/s", fmt(achieved), "GFLOP/s", "3 × forward FLOPs (" + fmt(train.flops_per_token / 1e6, 2) + " MFLOP/token)"});
+  rows.push_back({"model FLOP utilisation", fmt(100 * achieved / peak), "%", "of the measured matmul rate"});
+  record["train_tokens_per_s"] = train.tokens_per_second;
+  record["train_gflops"] = achieved;
+  record["mfu"] = achieved / peak;
+
+  const int64_t n_gen = model->max_context() > 0 ? std::min(o.generate_tokens, model->max_context() - 1) : o.generate_tokens;
+  const double cached = ms_per_generated_token(*model, n_gen, true);
+  const double uncached = ms_per_generated_token(*model, n_gen, false);
+  const std::string gen_note = std::to_string(n_gen) + " tokens from a 1-token prompt";
+  rows.push_back({"generate, KV cache", fmt(cached, 2), "ms/token", gen_note});
+  rows.push_back({"generate, no cache", fmt(uncached, 2), "ms/token", "full forward per token"});
+  rows.push_back({"cache speed-up", fmt(uncached / cached, 2), "×", "no cache / cache"});
+  record["generate_ms_cache"] = cached;
+  record["generate_ms_nocache"] = uncached;
+
+  try {
+    Tokenizer tok = load_gpt2_tokenizer();
+    const std::string text = bench_text();
+    tok.copy_with_own_cache().encode(text);  // warm the regex JIT
+    Tokenizer fresh = tok.copy_with_own_cache();
+    const auto t0 = Clock::now();
+    int64_t reps = 0;
+    while (reps < 2 || since(t0) < 1.0) {
+      fresh = tok.copy_with_own_cache();  // cold cache each time: the honest first-pass speed
+      fresh.encode(text);
+      ++reps;
+    }
+    const double mbs = reps * text.size() / since(t0) / 1e6;
+    rows.push_back({"GPT-2 tokenizer encode", fmt(mbs), "MB/s", "cold cache, " + std::to_string(text.size() / 1000) + " kB of licence text"});
+    record["tokenizer_mb_per_s"] = mbs;
+  } catch (const Error& e) {
+    rows.push_back({"GPT-2 tokenizer encode", "-", "", e.what()});
+  }
+
+  if (o.threads) {
+    const int cores = std::max(1u, std::thread::hardware_concurrency());
+    nlohmann::json table = nlohmann::json::array();
+    for (int tt : {1, cores})
+      for (int bt : {1, cores}) {
+        if (cores == 1 && (tt != 1 || bt != 1)) continue;
+        apply_thread_policy({tt, bt});
+        const double g = measure_matmul_gflops(1024, 1.0);
+        const auto s = measure_training(*model, o.batch_size, o.block_size, o.seconds);
+        rows.push_back({"threads torch " + std::to_string(tt) + " / BLAS " + std::to_string(bt), fmt(s.tokens_per_second, 0),
+                        "tokens/s", "train; matmul " + fmt(g) + " GFLOP/s"});
+        table.push_back({{"torch_threads", tt}, {"blas_threads", bt}, {"matmul_gflops", g}, {"train_tokens_per_s", s.tokens_per_second}});
+      }
+    apply_thread_policy(policy);
+    record["threads"] = table;
+  }
+  return rows;
+}
+
+void print_table(const std::vector<BenchRow>& rows, const std::vector<std::string>& header) {
+  std::vector<size_t> w(4, 0);
+  auto width = [](const std::string& s) {  // count UTF-8 code points, not bytes
+    size_t n = 0;
+    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+    return n;
+  };
+  auto cells = [](const BenchRow& r) { return std::vector<std::string>{r.name, r.value, r.unit, r.note}; };
+  std::vector<BenchRow> all{{header[0], header[1], header[2], header[3]}};
+  all.insert(all.end(), rows.begin(), rows.end());
+  for (const auto& r : all) {
+    auto c = cells(r);
+    for (size_t i = 0; i < 4; ++i) w[i] = std::max(w[i], width(c[i]));
+  }
+  for (size_t k = 0; k < all.size(); ++k) {
+    auto c = cells(all[k]);
+    std::string line;
+    for (size_t i = 0; i < 4; ++i) {
+      const bool right = i == 1;
+      const std::string pad(w[i] - width(c[i]), ' ');
+      line += (right ? pad + c[i] : c[i] + (i == 3 ? "" : pad)) + (i == 3 ? "" : "  ");
+    }
+    std::printf("%s\n", line.c_str());
+    if (k == 0) {
+      std::string rule;
+      for (size_t i = 0; i < 4; ++i) rule += std::string(w[i], '-') + (i == 3 ? "" : "  ");
+      std::printf("%s\n", rule.c_str());
+    }
+  }
+  std::fflush(stdout);
+}
+
+}  // namespace engram

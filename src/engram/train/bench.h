@@ -1,0 +1,32 @@
+// Speed measurements behind `engram bench`: the machine's matrix-multiply rate, training
+// throughput and model FLOP utilisation, generation with and without the cache, tokenizer speed,
+// and the thread-policy comparison. All ratios are taken within one run (machines here are noisy).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace engram {
+
+struct BenchOptions {
+  nlohmann::json model = nlohmann::json::object();  // overrides of the benchmark transformer
+  int64_t batch_size = 16;
+  int64_t block_size = 128;
+  double seconds = 3.0;        // time budget per measurement
+  int64_t generate_tokens = 128;
+  bool threads = false;        // also compare thread policies
+};
+
+struct BenchRow {
+  std::string name, value, unit, note;
+};
+
+// Runs the measurements and returns rows for a table; `record` receives the raw numbers.
+std::vector<BenchRow> run_bench(const BenchOptions& options, nlohmann::json& record);
+
+// Prints rows as an aligned table on stdout.
+void print_table(const std::vector<BenchRow>& rows, const std::vector<std::string>& header);
+
+}  // namespace engram

@@ -1,0 +1,191 @@
+#include "engram/train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "engram/core/config.h"
+#include "engram/core/error.h"
+#include "engram/core/metrics.h"
+#include "engram/core/plot.h"
+#include "engram/core/progress.h"
+#include "engram/core/seed.h"
+
+namespace engram {
+
+TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& where) {
+  ConfigObject c(j, where);
+  TrainConfig t;
+  t.steps = c.integer("steps", t.steps, 1, int64_t{1} << 40);
+  t.batch_size = c.integer("batch_size", t.batch_size, 1, 1 << 20);
+  t.block_size = c.integer("block_size", t.block_size, 1, 1 << 24);
+  t.lr = c.number("lr", t.lr, 0.0, 1e3);
+  t.min_lr = c.number("min_lr", t.min_lr, 0.0, 1e3);
+  t.warmup = c.integer("warmup", t.warmup, 0, int64_t{1} << 40);
+  t.weight_decay = c.number("weight_decay", t.weight_decay, 0.0, 10.0);
+  t.beta1 = c.number("beta1", t.beta1, 0.0, 0.999999);
+  t.beta2 = c.number("beta2", t.beta2, 0.0, 0.999999);
+  t.grad_clip = c.number("grad_clip", t.grad_clip, 0.0, 1e6);
+  t.eval_interval = c.integer("eval_interval", t.eval_interval, 1, int64_t{1} << 40);
+  t.eval_batches = c.integer("eval_batches", t.eval_batches, 1, 1 << 20);
+  t.log_interval = c.integer("log_interval", t.log_interval, 1, int64_t{1} << 40);
+  t.seed = c.integer("seed", t.seed, 0, std::numeric_limits<int64_t>::max());
+  t.device = c.string("device", t.device);
+  c.finish();
+  if (t.min_lr > t.lr) throw Error("config " + c.path("min_lr") + " must not exceed " + c.path("lr"));
+  return t;
+}
+
+nlohmann::json TrainConfig::to_json() const {
+  return {{"steps", steps}, {"batch_size", batch_size}, {"block_size", block_size}, {"lr", lr},
+          {"min_lr", min_lr}, {"warmup", warmup}, {"weight_decay", weight_decay}, {"beta1", beta1},
+          {"beta2", beta2}, {"grad_clip", grad_clip}, {"eval_interval", eval_interval},
+          {"eval_batches", eval_batches}, {"log_interval", log_interval}, {"seed", seed}, {"device", device}};
+}
+
+torch::Tensor sequence_loss(const torch::Tensor& logits, const torch::Tensor& targets, const torch::Tensor& mask) {
+  const int64_t V = logits.size(-1);
+  auto ce = torch::nn::functional::cross_entropy(
+      logits.reshape({-1, V}), targets.reshape({-1}),
+      torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+  if (!mask.defined()) return ce.mean();
+  auto m = mask.reshape({-1}).to(ce.dtype());
+  return (ce * m).sum() / m.sum().clamp_min(1.0);
+}
+
+namespace {
+std::vector<std::pair<std::string, torch::Tensor>> named(SequenceModel& model) {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto& p : model.named_parameters()) out.emplace_back(p.key(), p.value());
+  return out;
+}
+
+void plot_losses(const std::string& run_dir) {
+  PlotSeries train{"train"}, valid{"validation"};
+  valid.style = "o-";
+  for (const auto& r : read_metrics(run_dir + "/metrics.jsonl")) {
+    if (r.contains("train_loss")) train.x.push_back(r["step"]), train.y.push_back(r["train_loss"]);
+    if (r.contains("val_loss")) valid.x.push_back(r["step"]), valid.y.push_back(r["val_loss"]);
+  }
+  PlotSpec spec{run_dir + "/loss.png", "loss", "step", "cross-entropy (nats/token)"};
+  spec.series = {train, valid};
+  plot_lines(spec);
+}
+}  // namespace
+
+Trainer::Trainer(std::shared_ptr<SequenceModel> model, TrainConfig config, BatchStream data, std::string run_dir,
+                 CheckpointContents meta, bool show_progress)
+    : model_(std::move(model)), config_(std::move(config)), data_(std::move(data)), run_dir_(std::move(run_dir)),
+      meta_(std::move(meta)), show_progress_(show_progress),
+      optimizer_(named(*model_), AdamWConfig{config_.beta1, config_.beta2, 1e-8, config_.weight_decay}) {}
+
+void Trainer::save(int64_t next_step) {
+  meta_.train_state = {{"step", next_step}, {"tokens", tokens_seen_}, {"seconds", seconds_}};
+  save_checkpoint(run_dir_ + "/checkpoint.safetensors", *model_, &optimizer_, meta_);
+}
+
+void Trainer::resume() {
+  const std::string path = run_dir_ + "/checkpoint.safetensors";
+  auto file = load_safetensors(path);
+  load_weights(*model_, file);
+  optimizer_.load_state(optimizer_tensors(file), "checkpoint " + path);
+  auto state = nlohmann::json::parse(file.metadata.count("engram.train_state") ? file.metadata.at("engram.train_state") : "null");
+  if (!state.is_object()) throw Error("checkpoint " + path + " has no training state; it cannot be resumed");
+  step_ = state.at("step").get<int64_t>();
+  tokens_seen_ = state.value("tokens", int64_t{0});
+  seconds_ = state.value("seconds", 0.0);
+  if (file.contains("rng.torch_cpu")) set_torch_rng_state(file.at("rng.torch_cpu"));
+}
+
+double Trainer::evaluate() {
+  torch::NoGradGuard no_grad;
+  model_->eval();
+  double total = 0;
+  for (int64_t k = 0; k < config_.eval_batches; ++k) {
+    Batch b = data_.valid(k);
+    total += sequence_loss(model_->forward(b.inputs), b.targets, b.mask).item<double>();
+  }
+  model_->train();
+  return total / static_cast<double>(config_.eval_batches);
+}
+
+TrainSummary Trainer::run() {
+  const std::string ckpt = run_dir_ + "/checkpoint.safetensors";
+  MetricsLog log(run_dir_ + "/metrics.jsonl", step_);
+  Progress progress("train", config_.steps, step_);
+  const auto params = model_->parameters();
+  model_->train();
+
+  TrainSummary summary;
+  double window_loss = 0;
+  int64_t window_steps = 0, window_tokens = 0;
+  auto window_start = std::chrono::steady_clock::now();
+  const auto run_start = window_start;
+  double tokens_per_second = 0;
+
+  for (; step_ < config_.steps; ++step_) {
+    const double lr = cosine_lr(step_, config_.warmup, config_.steps, config_.lr, config_.min_lr);
+    Batch b = data_.train(step_);
+    auto loss = sequence_loss(model_->forward(b.inputs), b.targets, b.mask);
+    const double loss_value = loss.item<double>();
+    if (!std::isfinite(loss_value))
+      throw Error("step " + std::to_string(step_) + ": training loss is " + std::to_string(loss_value) +
+                  "; stopped. The last good checkpoint is kept at " + ckpt +
+                  " (try a lower train.lr or train.grad_clip)");
+    optimizer_.zero_grad();
+    loss.backward();
+    const double grad_norm = clip_grad_norm(params, config_.grad_clip);
+    if (!std::isfinite(grad_norm))
+      throw Error("step " + std::to_string(step_) + ": gradient norm is " + std::to_string(grad_norm) +
+                  "; stopped. The last good checkpoint is kept at " + ckpt + " (try a lower train.lr)");
+    optimizer_.step(lr);
+
+    const int64_t tokens = b.inputs.numel();
+    tokens_seen_ += tokens;
+    window_loss += loss_value;
+    window_steps += 1;
+    window_tokens += tokens;
+    const double window_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
+    if (window_seconds > 0) tokens_per_second = window_tokens / window_seconds;
+
+    if (step_ % config_.log_interval == 0 || step_ + 1 == config_.steps) {
+      log.write({{"step", step_}, {"train_loss", loss_value}, {"lr", lr}, {"grad_norm", grad_norm},
+                 {"tokens_per_s", tokens_per_second}});
+    }
+    const bool eval_now = (step_ + 1) % config_.eval_interval == 0 || step_ + 1 == config_.steps;
+    if (eval_now) {
+      const double val = evaluate();
+      summary.train_loss = window_loss / std::max<int64_t>(1, window_steps);
+      summary.val_loss = val;
+      log.write({{"step", step_}, {"val_loss", val}, {"train_loss_mean", summary.train_loss}});
+      seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
+      save(step_ + 1);
+      window_loss = 0;
+      window_steps = 0;
+      window_tokens = 0;
+      window_start = std::chrono::steady_clock::now();
+    }
+    if (show_progress_) {
+      char fields[160];
+      std::snprintf(fields, sizeof fields, "loss %.4f | val %.4f | %s tok/s", loss_value, summary.val_loss,
+                    human_count(tokens_per_second).c_str());
+      progress.update(step_ + 1, fields);
+    }
+  }
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+  if (show_progress_) {
+    char fields[160];
+    std::snprintf(fields, sizeof fields, "train %.4f | val %.4f | %s tok/s", summary.train_loss, summary.val_loss,
+                  human_count(tokens_per_second).c_str());
+    progress.finish(fields);
+  }
+  plot_losses(run_dir_);
+  summary.steps = step_;
+  summary.tokens_per_second = tokens_per_second;
+  summary.seconds = wall;
+  summary.checkpoint = ckpt;
+  return summary;
+}
+
+}  // namespace engram

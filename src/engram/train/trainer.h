@@ -1,0 +1,91 @@
+// The training loop, for any SequenceModel and any source of batches.
+//
+// Each step: learning rate from the warm-up + cosine schedule, one batch (a pure function of the
+// step, so resuming draws the same batches), cross-entropy, backward, global-norm clipping,
+// AdamW. Every eval_interval steps: validation loss, a metrics line, an atomic checkpoint. A
+// non-finite loss or gradient stops the run with a clear message and leaves the last good
+// checkpoint untouched.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "engram/data/shards.h"
+#include "engram/seq/model.h"
+#include "engram/train/adamw.h"
+#include "engram/train/checkpoint.h"
+
+namespace engram {
+
+struct TrainConfig {
+  int64_t steps = 1000;
+  int64_t batch_size = 16;
+  int64_t block_size = 128;
+  double lr = 1e-3, min_lr = 1e-4;
+  int64_t warmup = 100;
+  double weight_decay = 0.1, beta1 = 0.9, beta2 = 0.95;
+  double grad_clip = 1.0;        // max global gradient norm; 0 disables clipping
+  int64_t eval_interval = 100;   // also the checkpoint interval
+  int64_t eval_batches = 8;
+  int64_t log_interval = 10;
+  int64_t seed = 1337;
+  std::string device = "cpu";
+
+  static TrainConfig from_json(const nlohmann::json& j, const std::string& where);
+  nlohmann::json to_json() const;
+};
+
+// Deterministic batch streams: train(step) and valid(k) for k < eval_batches.
+// A batch may carry a loss mask ([B, T] float, 1 = scored); an undefined mask scores every target.
+struct BatchStream {
+  std::function<Batch(int64_t)> train;
+  std::function<Batch(int64_t)> valid;
+};
+
+struct TrainSummary {
+  int64_t steps = 0;
+  double train_loss = 0;  // mean over the last eval interval
+  double val_loss = 0;    // at the end
+  double tokens_per_second = 0;
+  double seconds = 0;
+  std::string checkpoint;
+};
+
+// Mean cross-entropy of logits [B,T,V] against targets [B,T], over the mask when defined.
+torch::Tensor sequence_loss(const torch::Tensor& logits, const torch::Tensor& targets, const torch::Tensor& mask);
+
+class Trainer {
+ public:
+  // `run_dir` must exist; checkpoints go to run_dir/checkpoint.safetensors and metrics to
+  // run_dir/metrics.jsonl. `meta` (experiment config, tokenizer) is stored in every checkpoint.
+  Trainer(std::shared_ptr<SequenceModel> model, TrainConfig config, BatchStream data, std::string run_dir,
+          CheckpointContents meta, bool show_progress = true);
+
+  // Continues from run_dir's checkpoint: weights, optimizer moments, step and RNG state, so that
+  // the rest of the run is bit-identical to an uninterrupted one.
+  void resume();
+
+  TrainSummary run();
+  // Validation loss over the fixed eval batches (dropout off, no gradients).
+  double evaluate();
+  int64_t step() const { return step_; }
+
+ private:
+  void save(int64_t next_step);
+
+  std::shared_ptr<SequenceModel> model_;
+  TrainConfig config_;
+  BatchStream data_;
+  std::string run_dir_;
+  CheckpointContents meta_;
+  bool show_progress_;
+  AdamW optimizer_;
+  int64_t step_ = 0;
+  int64_t tokens_seen_ = 0;
+  double seconds_ = 0;  // training wall time before this process (restored on resume)
+};
+
+}  // namespace engram
