@@ -108,6 +108,9 @@ int main(int argc, char** argv) {
   train->add_option("--out", out_dir, "run directory (default runs/<model type>)");
   train->add_option("--resume", resume_dir, "continue the run in this directory from its checkpoint");
   train->add_flag("--quiet", quiet, "no progress bar");
+  int64_t stop_after = -1;
+  train->add_option("--stop-after", stop_after, "stop with a checkpoint after this step (continue later with --resume)")
+      ->check(CLI::PositiveNumber);
 
   auto* eval = app.add_subcommand("eval", "mean next-token cross-entropy of a checkpoint");
   std::string ckpt_path, tokens_path, text_path;
@@ -176,6 +179,7 @@ int main(int argc, char** argv) {
       RunOptions ro;
       ro.verbose = !quiet;
       ro.resume = !resume_dir.empty();
+      ro.stop_after = stop_after;
       if (ro.resume && !out_dir.empty() && out_dir != resume_dir)
         throw Error("--resume and --out name different folders; a resumed run stays in its own folder");
       nlohmann::json cfg = load_config(config_path, overrides);

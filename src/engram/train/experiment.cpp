@@ -99,7 +99,7 @@ TrainSummary run_experiment(const nlohmann::json& config, const std::string& run
                  std::to_string(model->describe().parameters).c_str(), run_dir.c_str());
   Trainer trainer(model, exp.train, stream, run_dir, {exp.to_json(), nullptr, data.tokenizer_spec}, options.verbose);
   if (options.resume) trainer.resume();
-  return trainer.run();
+  return trainer.run(options.stop_after);
 }
 
 }  // namespace engram

@@ -30,6 +30,7 @@ nlohmann::json load_config(const std::string& path, const std::vector<std::strin
 struct RunOptions {
   bool resume = false;
   bool verbose = true;  // progress bar and status lines on stderr
+  int64_t stop_after = -1;  // stop (with a checkpoint) after this step; resume later
 };
 
 // Trains as configured into run_dir (created if needed). A fresh run refuses a folder that already

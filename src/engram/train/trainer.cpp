@@ -1,6 +1,7 @@
 #include "engram/train/trainer.h"
 
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <cstdio>
 
@@ -109,7 +110,12 @@ double Trainer::evaluate() {
   return total / static_cast<double>(config_.eval_batches);
 }
 
-TrainSummary Trainer::run() {
+namespace {
+volatile std::sig_atomic_t interrupted = 0;
+void on_sigint(int) { interrupted = 1; }
+}  // namespace
+
+TrainSummary Trainer::run(int64_t stop_after) {
   const std::string ckpt = run_dir_ + "/checkpoint.safetensors";
   MetricsLog log(run_dir_ + "/metrics.jsonl", step_);
   Progress progress("train", config_.steps, step_);
@@ -122,6 +128,12 @@ TrainSummary Trainer::run() {
   auto window_start = std::chrono::steady_clock::now();
   const auto run_start = window_start;
   double tokens_per_second = 0;
+  interrupted = 0;
+  auto previous_handler = std::signal(SIGINT, on_sigint);
+  struct RestoreHandler {
+    decltype(previous_handler) h;
+    ~RestoreHandler() { std::signal(SIGINT, h); }
+  } restore{previous_handler};
 
   for (; step_ < config_.steps; ++step_) {
     const double lr = cosine_lr(step_, config_.warmup, config_.steps, config_.lr, config_.min_lr);
@@ -165,6 +177,17 @@ TrainSummary Trainer::run() {
       window_steps = 0;
       window_tokens = 0;
       window_start = std::chrono::steady_clock::now();
+    } else if (step_ + 1 == stop_after || interrupted) {
+      seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
+      save(step_ + 1);
+      window_start = std::chrono::steady_clock::now();
+    }
+    if (interrupted)
+      throw Error("interrupted after step " + std::to_string(step_ + 1) + "; checkpoint saved, continue with --resume " +
+                  run_dir_);
+    if (step_ + 1 == stop_after) {
+      ++step_;
+      break;
     }
     if (show_progress_) {
       char fields[160];

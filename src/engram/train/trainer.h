@@ -68,7 +68,10 @@ class Trainer {
   // the rest of the run is bit-identical to an uninterrupted one.
   void resume();
 
-  TrainSummary run();
+  // Trains to config.steps, or stops early after step `stop_after` (a checkpoint is written there,
+  // as if the run had been interrupted; resume() continues it). Ctrl-C (SIGINT) stops the same way
+  // after the current step, then throws engram::Error saying how to resume.
+  TrainSummary run(int64_t stop_after = -1);
   // Validation loss over the fixed eval batches (dropout off, no gradients).
   double evaluate();
   int64_t step() const { return step_; }

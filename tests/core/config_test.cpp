@@ -1,0 +1,90 @@
+#include "engram/core/config.h"
+
+#include <gtest/gtest.h>
+
+#include "engram/core/error.h"
+#include "engram/train/experiment.h"
+#include "support/temp_dir.h"
+
+namespace engram {
+namespace {
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Config, ReadsValuesAndDefaults) {
+  json j = {{"n", 3}, {"x", 0.5}, {"flag", true}, {"name", "rotary"}};
+  ConfigObject c(j, "model");
+  EXPECT_EQ(c.integer("n", 1, 1, 10), 3);
+  EXPECT_EQ(c.integer("absent", 7, 1, 10), 7);
+  EXPECT_DOUBLE_EQ(c.number("x", 0, 0, 1), 0.5);
+  EXPECT_TRUE(c.boolean("flag", false));
+  EXPECT_EQ(c.choice("name", "learned", {"learned", "rotary"}), "rotary");
+  EXPECT_NO_THROW(c.finish());
+}
+
+TEST(Config, RejectsUnknownKeyByName) {
+  json j = {{"n_layer", 2}, {"n_layr", 3}};
+  ConfigObject c(j, "model");
+  c.integer("n_layer", 1, 1, 10);
+  const std::string msg = error_of([&] { c.finish(); });
+  EXPECT_NE(msg.find("unknown key 'model.n_layr'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("n_layer"), std::string::npos) << "should list the known keys: " << msg;
+}
+
+TEST(Config, RejectsOutOfRangeAndWrongTypes) {
+  json j = {{"n", 0}, {"x", "big"}, {"name", "alibi"}};
+  ConfigObject c(j, "model");
+  EXPECT_NE(error_of([&] { c.integer("n", 1, 1, 10); }).find("model.n = 0 is out of range [1, 10]"), std::string::npos);
+  EXPECT_NE(error_of([&] { c.number("x", 1, 0, 2); }).find("model.x: expected a number"), std::string::npos);
+  EXPECT_NE(error_of([&] { c.choice("name", "learned", {"learned", "rotary"}); }).find("not one of: learned, rotary"),
+            std::string::npos);
+}
+
+TEST(Config, NaNIsOutOfRange) {
+  json j = {{"lr", std::nan("")}};
+  ConfigObject c(j, "train");
+  EXPECT_THROW(c.number("lr", 1e-3, 0, 1), Error);
+}
+
+TEST(Config, OverridesParseJsonValuesAndCreatePaths) {
+  json j = json::object();
+  apply_override(j, "model.n_layer=4");
+  apply_override(j, "model.positions=rotary");
+  apply_override(j, "train.lr=3e-4");
+  apply_override(j, "model.bias=false");
+  EXPECT_EQ(j["model"]["n_layer"], 4);
+  EXPECT_EQ(j["model"]["positions"], "rotary");
+  EXPECT_DOUBLE_EQ(j["train"]["lr"].get<double>(), 3e-4);
+  EXPECT_EQ(j["model"]["bias"], false);
+  EXPECT_THROW(apply_override(j, "novalue"), Error);
+  EXPECT_THROW(apply_override(j, "model..x=1"), Error);
+  EXPECT_THROW(apply_override(j, "model.n_layer.x=1"), Error);  // n_layer is a number, not an object
+}
+
+TEST(Config, MalformedFileNamesFileAndPosition) {
+  testing::TempDir dir;
+  const auto path = dir.write("bad.json", "{\"model\": {\"n_layer\": 2,}}");
+  const std::string msg = error_of([&] { read_json_file(path); });
+  EXPECT_NE(msg.find(path), std::string::npos) << msg;
+  EXPECT_NE(msg.find("not valid JSON"), std::string::npos) << msg;
+  EXPECT_NE(error_of([&] { read_json_file(dir.file("missing.json")); }).find("cannot open"), std::string::npos);
+}
+
+TEST(Config, ExperimentRejectsUnknownTopLevelAndNestedKeys) {
+  json j = {{"data", {{"train", "x.txt"}}}, {"trian", json::object()}};
+  EXPECT_NE(error_of([&] { ExperimentConfig::from_json(j); }).find("unknown key 'trian'"), std::string::npos);
+  j = {{"data", {{"train", "x.txt"}}}, {"train", {{"stepz", 3}}}};
+  EXPECT_NE(error_of([&] { ExperimentConfig::from_json(j); }).find("unknown key 'train.stepz'"), std::string::npos);
+  j = {{"data", {{"train", "x.txt"}}}, {"train", {{"lr", 1e-3}, {"min_lr", 1e-2}}}};
+  EXPECT_NE(error_of([&] { ExperimentConfig::from_json(j); }).find("min_lr"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace engram
