@@ -74,8 +74,9 @@ PreparedData prepare_data(const DataConfig& config, const std::string& run_dir, 
     if (is_shard(config.train))
       throw Error("config data.tokenizer = \"bpe\" trains on text, but data.train is a token shard; "
                   "give the tokenizer file that made the shard");
+    const std::string text = read_text_file(config.train);
     log(verbose, "training a " + std::to_string(config.vocab_size) + "-token BPE on " + config.train);
-    Tokenizer t = to_tokenizer(train_bpe_file(config.train, static_cast<int>(config.vocab_size), {"<|endoftext|>"}));
+    Tokenizer t = to_tokenizer(train_bpe(text, static_cast<int>(config.vocab_size), {"<|endoftext|>"}));
     t.save(tok_path);
     return t;
   }();

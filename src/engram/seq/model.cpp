@@ -7,11 +7,26 @@
 
 namespace engram {
 
-std::shared_ptr<SequenceModel> make_model(const nlohmann::json& config, const std::string& where) {
+namespace {
+std::string model_type(const nlohmann::json& config, const std::string& where) {
   if (!config.is_object()) throw Error("config " + where + ": expected a JSON object");
-  const std::string type = config.value("type", std::string("transformer"));
-  if (type == "transformer") return std::make_shared<Transformer>(TransformerConfig::from_json(config, where));
-  throw Error("config " + where + ".type = \"" + type + "\" is not a known model (known: transformer)");
+  const auto it = config.find("type");
+  if (it != config.end() && !it->is_string()) throw Error("config " + where + ".type: expected a string");
+  const std::string type = it == config.end() ? "transformer" : it->get<std::string>();
+  if (type != "transformer")
+    throw Error("config " + where + ".type = \"" + type + "\" is not a known model (known: transformer)");
+  return type;
+}
+}  // namespace
+
+std::shared_ptr<SequenceModel> make_model(const nlohmann::json& config, const std::string& where) {
+  model_type(config, where);
+  return std::make_shared<Transformer>(TransformerConfig::from_json(config, where));
+}
+
+nlohmann::json resolve_model_config(const nlohmann::json& config, const std::string& where) {
+  model_type(config, where);
+  return TransformerConfig::from_json(config, where).to_json();
 }
 
 int64_t count_parameters(torch::nn::Module& module) {

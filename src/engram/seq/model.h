@@ -57,6 +57,10 @@ class SequenceModel : public torch::nn::Module {
 // out-of-range values throw engram::Error naming the key (`where` is the config path, e.g. "model").
 std::shared_ptr<SequenceModel> make_model(const nlohmann::json& config, const std::string& where = "model");
 
+// Validates a model config and returns it with every default filled in, without building the
+// model (cheap, so callers can refuse a bad config before any expensive work). Throws like make_model.
+nlohmann::json resolve_model_config(const nlohmann::json& config, const std::string& where = "model");
+
 // Parameter count with tied/shared tensors counted once.
 int64_t count_parameters(torch::nn::Module& module);
 

@@ -59,6 +59,17 @@ TrainSummary run_experiment(const nlohmann::json& config, const std::string& run
   }
   ExperimentConfig exp = ExperimentConfig::from_json(resolved);
   const torch::Device device = parse_device(exp.train.device);
+  // Refuse a bad model config before any expensive work (tokenizer training, tokenizing). The
+  // vocabulary comes from the tokenizer, so a placeholder stands in for it here.
+  {
+    nlohmann::json probe = exp.model;
+    if (!probe.contains("vocab_size")) probe["vocab_size"] = 256;
+    if (!probe.contains("block_size")) probe["block_size"] = exp.train.block_size;
+    const auto m = resolve_model_config(probe, "model");
+    if (m.value("positions", std::string()) == "learned" && m["block_size"].get<int64_t>() < exp.train.block_size)
+      throw Error("config train.block_size = " + std::to_string(exp.train.block_size) +
+                  " exceeds model.block_size = " + m["block_size"].dump() + " (the reach of learned positions)");
+  }
   std::error_code ec;
   fs::create_directories(run_dir, ec);
   if (ec) throw Error("cannot create run directory " + run_dir + ": " + ec.message());
@@ -69,19 +80,21 @@ TrainSummary run_experiment(const nlohmann::json& config, const std::string& run
     throw Error("config model.vocab_size = " + exp.model["vocab_size"].dump() + " is smaller than the tokenizer's " +
                 std::to_string(data.vocab_size) + " tokens");
   if (!exp.model.contains("block_size")) exp.model["block_size"] = exp.train.block_size;
+  // The shards live as long as the trainer: BatchStream captures them.
+  auto train_shard = std::make_shared<TokenShard>(data.train_shard);
+  auto valid_shard = std::make_shared<TokenShard>(data.valid_shard);
+  for (const auto& shard : {train_shard, valid_shard})
+    if (shard->size() < exp.train.block_size + 1)
+      throw Error("token shard " + shard->path() + " holds " + std::to_string(shard->size()) +
+                  " tokens, fewer than one window of train.block_size + 1 = " + std::to_string(exp.train.block_size + 1) +
+                  ": use more text or a smaller train.block_size");
 
   seed_everything(static_cast<uint64_t>(exp.train.seed));
   auto model = make_model(exp.model, "model");
   exp.model = model->config();
-  if (model->max_context() >= 0 && exp.train.block_size > model->max_context())
-    throw Error("config train.block_size = " + std::to_string(exp.train.block_size) +
-                " exceeds the model's context of " + std::to_string(model->max_context()));
   model->to(device);
   write_text_atomically(run_dir + "/config.json", exp.to_json().dump(2) + "\n");
 
-  // The shards live as long as the trainer: BatchStream captures them.
-  auto train_shard = std::make_shared<TokenShard>(data.train_shard);
-  auto valid_shard = std::make_shared<TokenShard>(data.valid_shard);
   const auto& t = exp.train;
   const uint64_t seed = static_cast<uint64_t>(t.seed);
   BatchStream stream;

@@ -1,0 +1,170 @@
+// What a user sees: exit codes, one-line errors, and no partial files, for the engram binary.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "support/temp_dir.h"
+
+namespace engram {
+namespace {
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+// Runs the engram binary with `args` (shell syntax) and captures stdout and stderr separately.
+Result engram(const testing::TempDir& dir, const std::string& args, const std::string& stdin_file = "") {
+  const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
+  std::string cmd = std::string(ENGRAM_BINARY) + " " + args + " >" + out + " 2>" + err;
+  if (!stdin_file.empty()) cmd += " <" + stdin_file;
+  const int status = std::system(cmd.c_str());
+  return {WEXITSTATUS(status), testing::read_file(out), testing::read_file(err)};
+}
+
+size_t lines(const std::string& s) {
+  size_t n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+// One line on stderr containing `needle`, and a non-zero exit.
+void expect_clear_error(const Result& r, const std::string& needle) {
+  EXPECT_NE(r.code, 0);
+  EXPECT_EQ(lines(r.err), 1u) << r.err;
+  EXPECT_NE(r.err.find(needle), std::string::npos) << "stderr: " << r.err;
+}
+
+std::string train_args(const testing::TempDir& dir, const std::string& corpus, const std::string& out, int steps) {
+  return "train --quiet --out " + out + " --set data.train=" + corpus +
+         " --set data.vocab_size=300 --set model.n_layer=1 --set model.n_embd=32 --set model.n_head=2"
+         " --set train.block_size=16 --set train.batch_size=4 --set train.eval_interval=5 --set train.eval_batches=2"
+         " --set train.warmup=2 --set train.steps=" + std::to_string(steps);
+}
+
+TEST(Cli, HelpAndUnknownCommand) {
+  testing::TempDir dir;
+  for (const char* cmd : {"info", "train", "eval", "sample", "bench", "quickstart", "tokenize"}) {
+    auto r = engram(dir, std::string(cmd) + " --help");
+    EXPECT_EQ(r.code, 0) << cmd;
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd;
+  }
+  EXPECT_NE(engram(dir, "frobnicate").code, 0);
+}
+
+TEST(Cli, TrainRejectsBadConfigs) {
+  testing::TempDir dir;
+  expect_clear_error(engram(dir, "train --config " + dir.write("bad.json", "{\"model\": [1,}")), "not valid JSON");
+  expect_clear_error(engram(dir, "train --config " + dir.write("unknown.json", R"({"data": {"train": "x"}, "modle": {}})")),
+                     "unknown key 'modle'");
+  const auto corpus = dir.write("c.txt", testing::tiny_corpus(50));
+  expect_clear_error(engram(dir, "train --out " + dir.file("r") + " --set data.train=" + corpus + " --set model.n_layer=0"),
+                     "model.n_layer = 0 is out of range");
+  expect_clear_error(engram(dir, "train --out " + dir.file("r") + " --set data.train=" + corpus + " --set model.n_heads=2"),
+                     "unknown key 'model.n_heads'");
+  expect_clear_error(engram(dir, "train --out " + dir.file("r") + " --set data.train=" + dir.file("none.txt")), "none.txt");
+  expect_clear_error(engram(dir, "train --out " + dir.file("r2") + " --set data.train=" + dir.write("empty.txt", "")), "empty");
+  EXPECT_FALSE(std::filesystem::exists(dir.file("r2/checkpoint.safetensors")));
+}
+
+TEST(Cli, TrainEvalSampleAndResume) {
+  testing::TempDir dir;
+  const auto corpus = dir.write("c.txt", testing::tiny_corpus(300));
+  auto r = engram(dir, train_args(dir, corpus, dir.file("run"), 10) + " --stop-after 7");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = engram(dir, "train --quiet --resume " + dir.file("run"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("trained 10 steps"), std::string::npos) << r.out;
+  EXPECT_TRUE(std::filesystem::exists(dir.file("run/loss.png")) || r.err.find("could not draw") != std::string::npos);
+  const auto ckpt = dir.file("run/checkpoint.safetensors");
+
+  // eval --tokens: one sequence per line, every token after the first is a target.
+  r = engram(dir, "tokenize encode --lines --tokenizer " + ckpt + " " +
+                      dir.write("short.txt", "the cat sees the ball.\na dog likes the moon.\nthe bird helps a child.\n"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(lines(r.out), 3u);
+  r = engram(dir, "eval --ckpt " + ckpt + " --tokens " + dir.write("ids3.txt", r.out));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("nats/token"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("in 3 sequences"), std::string::npos) << r.out;
+
+  r = engram(dir, "sample --ckpt " + ckpt + " --prompt 'the cat' --tokens 8 --seed 3");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("the cat", 0), 0u) << r.out;
+  auto again = engram(dir, "sample --ckpt " + ckpt + " --prompt 'the cat' --tokens 8 --seed 3");
+  EXPECT_EQ(r.out, again.out) << "same seed, same text";
+  auto nocache = engram(dir, "sample --ckpt " + ckpt + " --prompt 'the cat' --tokens 8 --seed 3 --temperature 0 --no-cache");
+  auto cache = engram(dir, "sample --ckpt " + ckpt + " --prompt 'the cat' --tokens 8 --seed 3 --temperature 0");
+  EXPECT_EQ(nocache.out, cache.out) << "greedy decoding is the same with and without the KV cache";
+
+  // A different architecture cannot resume this run.
+  expect_clear_error(engram(dir, "train --quiet --resume " + dir.file("run") + " --set model.n_embd=64 --set train.steps=20"),
+                     "has shape");
+}
+
+TEST(Cli, EvalRefusesCorruptAndTruncatedCheckpoints) {
+  testing::TempDir dir;
+  const auto corpus = dir.write("c.txt", testing::tiny_corpus(200));
+  ASSERT_EQ(engram(dir, train_args(dir, corpus, dir.file("run"), 5)).code, 0);
+  const std::string bytes = testing::read_file(dir.file("run/checkpoint.safetensors"));
+  const auto ids = dir.write("ids.txt", "1 2 3 4\n5 6 7\n");
+  dir.write("cut.safetensors", bytes.substr(0, bytes.size() / 2));
+  expect_clear_error(engram(dir, "eval --ckpt " + dir.file("cut.safetensors") + " --tokens " + ids), "truncated");
+  std::string flipped = bytes;
+  flipped[bytes.size() - 100] ^= 1;
+  dir.write("flip.safetensors", flipped);
+  expect_clear_error(engram(dir, "eval --ckpt " + dir.file("flip.safetensors") + " --tokens " + ids), "checksum mismatch");
+  expect_clear_error(engram(dir, "eval --ckpt " + dir.file("nothing.safetensors") + " --tokens " + ids), "cannot open");
+  expect_clear_error(engram(dir, "eval --ckpt " + dir.file("run/checkpoint.safetensors") + " --tokens " +
+                                     dir.write("bad.txt", "1 2 x3\n")),
+                     "'x3' is not a token id");
+  expect_clear_error(engram(dir, "eval --ckpt " + dir.file("run/checkpoint.safetensors") + " --tokens " +
+                                     dir.write("big.txt", "1 2 99999\n")),
+                     "outside the model's vocabulary");
+}
+
+TEST(Cli, TokenizeRoundTripsInvalidUtf8Bytes) {
+  testing::TempDir dir;
+  std::string text = "caf\xc3\xa9 \xff\xfe broken \xe2\x82 tail\n\x80";
+  const auto in = dir.write("in.txt", text);
+  const auto corpus = dir.write("c.txt", testing::tiny_corpus(100));
+  auto r = engram(dir, "tokenize train " + corpus + " --vocab-size 300 --out " + dir.file("tok.json"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = engram(dir, "tokenize encode --tokenizer " + dir.file("tok.json") + " " + in);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto ids = dir.write("ids.txt", r.out);
+  r = engram(dir, "tokenize decode --tokenizer " + dir.file("tok.json") + " " + ids);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, text) << "bytes round-trip exactly";
+  // stdin works too
+  r = engram(dir, "tokenize encode --tokenizer " + dir.file("tok.json"), in);
+  EXPECT_EQ(dir.write("ids2.txt", r.out), dir.file("ids2.txt"));
+  EXPECT_EQ(testing::read_file(dir.file("ids2.txt")), testing::read_file(ids));
+}
+
+TEST(Cli, TokenizeErrorsLeaveNoFiles) {
+  testing::TempDir dir;
+  expect_clear_error(engram(dir, "tokenize train " + dir.write("e.txt", "") + " --vocab-size 300 --out " + dir.file("t.json")),
+                     "empty");
+  EXPECT_FALSE(std::filesystem::exists(dir.file("t.json")));
+  expect_clear_error(engram(dir, "tokenize encode --tokenizer " + dir.file("missing.json") + " " + dir.write("x.txt", "hi")),
+                     "missing.json");
+  expect_clear_error(engram(dir, "tokenize decode --tokenizer " + dir.write("notjson.json", "{{") + " " + dir.write("i.txt", "1")),
+                     "not valid JSON");
+  size_t leftovers = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path()))
+    leftovers += e.path().filename().string().find(".tmp") != std::string::npos;
+  EXPECT_EQ(leftovers, 0u);
+}
+
+TEST(Cli, DeviceCudaFailsClearlyWithoutCuda) {
+  testing::TempDir dir;
+  const auto corpus = dir.write("c.txt", testing::tiny_corpus(50));
+  auto r = engram(dir, train_args(dir, corpus, dir.file("run"), 2) + " --set train.device=cuda");
+  if (r.code == 0) GTEST_SKIP() << "this LibTorch has CUDA";
+  expect_clear_error(r, "CUDA");
+}
+
+}  // namespace
+}  // namespace engram
