@@ -62,7 +62,7 @@ int run_quickstart(const QuickstartOptions& o) {
   const std::string run = o.out + "/transformer";
   fs::remove_all(run, ec);  // the quickstart owns this folder and starts it afresh
   nlohmann::json config = {
-      {"model", {{"type", "transformer"}, {"n_layer", 2}, {"n_head", 4}, {"n_embd", 128}, {"positions", "rotary"}}},
+      {"model", {{"type", "transformer"}, {"n_layer", 2}, {"n_head", 4}, {"n_embd", 128}, {"positions", "rotary"}, {"dropout", 0.1}}},
       {"train", {{"steps", o.steps}, {"batch_size", 16}, {"block_size", 128}, {"lr", 3e-3}, {"min_lr", 3e-4},
                  {"warmup", std::min<int64_t>(50, o.steps / 4)}, {"eval_interval", std::max<int64_t>(1, o.steps / 6)},
                  {"eval_batches", 8}, {"log_interval", 5}}},
