@@ -29,6 +29,7 @@ Progress::Progress(std::string label, int64_t total, int64_t start)
       t0_(std::chrono::steady_clock::now()), last_(t0_ - std::chrono::hours(1)) {}
 
 void Progress::update(int64_t done, const std::string& fields) {
+  if (done >= total_) return;  // finish() draws the last state
   const auto now = std::chrono::steady_clock::now();
   const double since = std::chrono::duration<double>(now - last_).count();
   if (since < (tty_ ? 0.1 : 10.0)) return;

@@ -191,7 +191,9 @@ TrainSummary Trainer::run(int64_t stop_after) {
     }
     if (show_progress_) {
       char fields[160];
-      std::snprintf(fields, sizeof fields, "loss %.4f | val %.4f | %s tok/s", loss_value, summary.val_loss,
+      char val[32] = "-";
+      if (summary.val_loss > 0) std::snprintf(val, sizeof val, "%.4f", summary.val_loss);
+      std::snprintf(fields, sizeof fields, "loss %.4f | val %s | %s tok/s", loss_value, val,
                     human_count(tokens_per_second).c_str());
       progress.update(step_ + 1, fields);
     }
