@@ -1,0 +1,381 @@
+#include "engram/seq/mosaic.h"
+
+#include <cmath>
+
+#include "engram/core/config.h"
+#include "engram/core/error.h"
+#include "engram/seq/leaky_average.h"
+
+namespace engram {
+
+MosaicConfig MosaicConfig::from_json(const nlohmann::json& j, const std::string& where) {
+  ConfigObject c(j, where);
+  MosaicConfig m;
+  c.choice("type", "mosaic", {"mosaic"});
+  m.vocab_size = c.integer("vocab_size", m.vocab_size, 2, 1 << 24);
+  m.n_layer = c.integer("n_layer", m.n_layer, 1, 256);
+  m.n_head = c.integer("n_head", m.n_head, 1, 256);
+  m.n_embd = c.integer("n_embd", m.n_embd, 1, 1 << 16);
+  m.block_size = c.integer("block_size", m.block_size, 1, 1 << 24);
+  m.ffn = c.choice("ffn", m.ffn, {"pmem", "mlp", "none"});
+  m.pmem_size = c.integer("pmem_size", m.pmem_size, 0, 1 << 20);
+  m.pmem_count = c.integer("pmem_count", m.pmem_count, 1, 64);
+  m.attn_dropout = c.number("attn_dropout", m.attn_dropout, 0.0, 0.95);
+  m.pmem_dropout = c.number("pmem_dropout", m.pmem_dropout, 0.0, 0.95);
+  m.resid_dropout = c.number("resid_dropout", m.resid_dropout, 0.0, 0.95);
+  m.value_mix = c.choice("value_mix", m.value_mix, {"learned", "shift"});
+  m.leaky_average = c.choice("leaky_average", m.leaky_average, {"scan", "matrix"});
+  m.variant = c.choice("variant", m.variant, {"library", "nano"});
+  m.bias = c.boolean("bias", m.bias);
+  c.finish();
+  if (m.n_embd % m.n_head != 0)
+    throw Error("config " + c.path("n_embd") + " = " + std::to_string(m.n_embd) + " must be divisible by n_head = " +
+                std::to_string(m.n_head));
+  if (m.bias && m.variant != "nano")
+    throw Error("config " + c.path("bias") + " = true exists only in the nano variant (set model.variant=nano)");
+  return m;
+}
+
+nlohmann::json MosaicConfig::to_json() const {
+  return {{"type", "mosaic"}, {"vocab_size", vocab_size}, {"n_layer", n_layer}, {"n_head", n_head},
+          {"n_embd", n_embd}, {"block_size", block_size}, {"ffn", ffn}, {"pmem_size", pmem_size},
+          {"pmem_count", pmem_count}, {"attn_dropout", attn_dropout}, {"pmem_dropout", pmem_dropout},
+          {"resid_dropout", resid_dropout}, {"value_mix", value_mix}, {"leaky_average", leaky_average},
+          {"variant", variant}, {"bias", bias}};
+}
+
+namespace {
+
+// What the two variants do differently (memory-mosaics-import.md); everything else is shared.
+struct Variant {
+  double norm_eps;         // k / (‖k‖ + eps)
+  double scale_cap;        // cap on the exponent of a key scale exp(pow·10ρ): pow·5 (library) or ln 65535 (nano)
+  bool cap_times_pow;      // library caps each factor at e^5, so the P-mem cap doubles with pow = 2
+  bool logit_inv_sqrt_d;   // library divides the tied logits by √d
+};
+
+Variant variant_of(const MosaicConfig& c) {
+  if (c.variant == "nano") return {1e-10, std::log(65535.0), false, false};
+  return {1e-6, 5.0, true, true};
+}
+
+
+// Keys from a leaky average of the past: W x, leaky average with λ_h = e^{−10|θ_h|}, L2-normalise,
+// scale by exp(min(pow·10ρ_h, cap)). Serves the C-mem keys (pow 1) and the P-mem queries (pow 2).
+struct KeyFeaturizer : torch::nn::Module {
+  KeyFeaturizer(const MosaicConfig& c, int scale_pow) : cfg(c), pow(scale_pow), var(variant_of(c)) {
+    const int64_t d = c.n_embd, H = c.n_head;
+    W_k = register_module("W_k", torch::nn::Linear(torch::nn::LinearOptions(d, d).bias(c.bias)));
+    leak = register_parameter("leak", torch::linspace(0.05, 0.5, H));          // b_h = 10|θ| ∈ [0.5, 5]
+    key_scale = register_parameter("key_scale", torch::full({H}, 0.1));        // s = e at init
+  }
+
+  torch::Tensor lambda() const { return torch::exp(-10.0 * leak.abs()); }
+  torch::Tensor scale() const {
+    const double cap = var.cap_times_pow ? pow * var.scale_cap : var.scale_cap;
+    return torch::exp(torch::clamp_max(pow * 10.0 * key_scale, cap));
+  }
+  torch::Tensor normalise(const torch::Tensor& kbar) const {  // [..., H, dh]
+    auto s = scale().view({cfg.n_head, 1});
+    return s * kbar / (kbar.norm(2, -1, true) + var.norm_eps);
+  }
+
+  // x [B, T, d] -> [B, T, H, dh]
+  torch::Tensor forward(const torch::Tensor& x) {
+    const int64_t B = x.size(0), T = x.size(1), H = cfg.n_head;
+    auto k = W_k(x).view({B, T, H, cfg.n_embd / H});
+    auto kbar = cfg.leaky_average == "scan" ? leaky_average_scan(k, lambda()) : leaky_average_matrix(k, lambda());
+    return normalise(kbar);
+  }
+
+  MosaicConfig cfg;
+  int pow;
+  Variant var;
+  torch::nn::Linear W_k{nullptr};
+  torch::Tensor leak, key_scale;
+};
+
+// Per-layer decoding state: the C-mem's finalised keys and values (a value is finalised one step
+// late, when the next input arrives), its pending projection, and both leaky-average states.
+struct LayerCache {
+  torch::Tensor c_kbar, p_kbar;  // [B, H, dh]
+  torch::Tensor keys, values;    // [B, H, capacity, dh]
+  torch::Tensor pending_value;   // ṽ_{t−1} [B, H, dh]
+};
+
+struct MosaicState : DecodeState {
+  std::vector<LayerCache> layers;
+};
+
+}  // namespace
+
+// LayerNorm with a gain and, only in the nano variant, a bias (LibTorch's LayerNorm always has one).
+struct MosaicNorm : torch::nn::Module {
+  MosaicNorm(int64_t d, bool bias) {
+    weight = register_parameter("weight", torch::ones({d}));
+    if (bias) this->bias = register_parameter("bias", torch::zeros({d}));
+  }
+  torch::Tensor forward(const torch::Tensor& x) { return torch::layer_norm(x, {x.size(-1)}, weight, bias, 1e-5); }
+  torch::Tensor weight, bias;
+};
+
+// Contextual associative memory (spec §2).
+struct ContextMemory : torch::nn::Module {
+  explicit ContextMemory(const MosaicConfig& c) : cfg(c), var(variant_of(c)) {
+    const int64_t d = c.n_embd, H = c.n_head;
+    keys = register_module("keys", std::make_shared<KeyFeaturizer>(c, 1));
+    W_v = register_module("W_v", torch::nn::Linear(torch::nn::LinearOptions(d, d).bias(c.bias)));
+    if (c.value_mix == "learned") value_mix = register_parameter("value_mix", torch::rand({H}));  // γ ~ U(0,1)
+    value_scale = register_parameter("value_scale", torch::full({H}, -0.05));  // a = e^{−0.5}
+    c_proj = register_module("c_proj", torch::nn::Linear(torch::nn::LinearOptions(d, d).bias(c.bias)));
+  }
+
+  // v̄ = (1−γ) ṽ_next + γ ṽ_current; γ = 0 (a pure shift) without the learned mix.
+  torch::Tensor mix(const torch::Tensor& next, const torch::Tensor& current) const {
+    if (!value_mix.defined()) return next;
+    auto g = value_mix.view({cfg.n_head, 1});
+    return (1 - g) * next + g * current;
+  }
+  // a_h · v̄ / ‖v̄‖ for v̄ [..., H, dh]
+  torch::Tensor normalise_value(const torch::Tensor& vbar) const {
+    return torch::exp(10.0 * value_scale).view({cfg.n_head, 1}) * vbar / (vbar.norm(2, -1, true) + var.norm_eps);
+  }
+
+  torch::Tensor forward(const torch::Tensor& x) {
+    const int64_t B = x.size(0), T = x.size(1), H = cfg.n_head, dh = cfg.n_embd / H;
+    auto k = keys->forward(x);                           // [B, T, H, dh]
+    auto v_raw = W_v(x).view({B, T, H, dh});
+    // look-ahead value: v̄_t = (1−γ) ṽ_{t+1} + γ ṽ_t, with ṽ_T = 0
+    auto next = torch::cat({v_raw.narrow(1, 1, T - 1), torch::zeros({B, 1, H, dh}, x.options())}, 1);
+    auto v = normalise_value(mix(next, v_raw));
+    torch::Tensor y;
+    if (T == 1) {
+      y = torch::zeros({B, 1, H, dh}, x.options());
+    } else {
+      // Query t ≥ 1 reads pairs j ≤ t−1 (strictly earlier: v_t holds x_{t+1}, the target).
+      // Row 0 has no admissible pair, so only rows 1…T−1 go through the softmax.
+      auto q = k.narrow(1, 1, T - 1).transpose(1, 2);     // [B, H, T−1, dh]
+      auto kk = k.narrow(1, 0, T - 1).transpose(1, 2);
+      auto vv = v.narrow(1, 0, T - 1).transpose(1, 2);
+      auto scores = torch::matmul(q, kk.transpose(-2, -1));  // kernel scale 1: the temperature is in s_h
+      auto future = torch::ones({T - 1, T - 1}, torch::TensorOptions().dtype(torch::kBool).device(x.device())).triu(1);
+      auto w = torch::dropout(torch::softmax(scores.masked_fill(future, -INFINITY), -1), cfg.attn_dropout, is_training());
+      auto read = torch::matmul(w, vv).transpose(1, 2);    // [B, T−1, H, dh]
+      y = torch::cat({torch::zeros({B, 1, H, dh}, x.options()), read}, 1);
+    }
+    return c_proj(y.reshape({B, T, cfg.n_embd}));
+  }
+
+  // One position: x [B, d] at position t = state.position.
+  torch::Tensor step(const torch::Tensor& x, LayerCache& s, int64_t t) {
+    const int64_t B = x.size(0), H = cfg.n_head, dh = cfg.n_embd / H;
+    auto k_raw = keys->W_k(x).view({B, H, dh});
+    s.c_kbar = t == 0 ? k_raw : k_raw + keys->lambda().view({H, 1}) * s.c_kbar;
+    auto k = keys->normalise(s.c_kbar);
+    auto v_raw = W_v(x).view({B, H, dh});
+    grow(s, t + 1);
+    torch::Tensor y = torch::zeros({B, H, dh}, x.options());
+    if (t >= 1) {
+      s.values.select(2, t - 1).copy_(normalise_value(mix(v_raw, s.pending_value)));  // finalise v_{t−1}
+      auto K = s.keys.narrow(2, 0, t), V = s.values.narrow(2, 0, t);
+      auto w = torch::softmax(torch::matmul(K, k.unsqueeze(-1)).squeeze(-1), -1);  // [B, H, t]
+      y = torch::matmul(w.unsqueeze(-2), V).squeeze(-2);
+    }
+    s.keys.select(2, t).copy_(k);
+    s.pending_value = v_raw;
+    return c_proj(y.reshape({B, cfg.n_embd}));
+  }
+
+  static void grow(LayerCache& s, int64_t needed) {
+    if (s.keys.size(2) >= needed) return;
+    const int64_t cap = std::max<int64_t>(2 * s.keys.size(2), needed);
+    auto sizes = s.keys.sizes().vec();
+    sizes[2] = cap;
+    auto K = torch::zeros(sizes, s.keys.options()), V = torch::zeros(sizes, s.values.options());
+    K.narrow(2, 0, s.keys.size(2)).copy_(s.keys);
+    V.narrow(2, 0, s.values.size(2)).copy_(s.values);
+    s.keys = K;
+    s.values = V;
+  }
+
+  MosaicConfig cfg;
+  Variant var;
+  std::shared_ptr<KeyFeaturizer> keys;
+  torch::nn::Linear W_v{nullptr}, c_proj{nullptr};
+  torch::Tensor value_mix, value_scale;
+};
+
+// Persistent associative memory (spec §3): learned slots read with leaky-averaged queries.
+struct PersistentMemory : torch::nn::Module {
+  explicit PersistentMemory(const MosaicConfig& c) : cfg(c) {
+    const int64_t d = c.n_embd, H = c.n_head, dh = d / H, P = c.slots();
+    queries = register_module("queries", std::make_shared<KeyFeaturizer>(c, 2));
+    P_k = register_parameter("P_k", torch::randn({c.pmem_count, H, P, dh}) / std::sqrt(static_cast<double>(dh)));
+    P_v = register_parameter("P_v", torch::randn({c.pmem_count, H, P, dh}) / std::sqrt(static_cast<double>(dh)));
+    out_scale = register_parameter("out_scale", torch::full({H}, -0.05));
+    c_proj = register_module("c_proj", torch::nn::Linear(torch::nn::LinearOptions(d, d).bias(c.bias)));
+  }
+
+  // q [..., H, dh] (any leading dims) -> read-out [..., H, dh]
+  torch::Tensor read(const torch::Tensor& q_heads_last) {
+    auto q = q_heads_last.movedim(-2, 0);                  // [H, ..., dh]
+    const auto lead = q.sizes().vec();
+    auto qf = q.reshape({cfg.n_head, -1, q.size(-1)});     // [H, N, dh]
+    torch::Tensor y;
+    for (int64_t c = 0; c < cfg.pmem_count; ++c) {
+      auto w = torch::softmax(torch::matmul(qf, P_k[c].transpose(-2, -1)), -1);  // [H, N, P]
+      w = torch::dropout(w, cfg.pmem_dropout, is_training());
+      auto r = torch::matmul(w, P_v[c]);
+      y = y.defined() ? y + r : r;
+    }
+    y = y * (torch::exp(10.0 * out_scale) / static_cast<double>(cfg.pmem_count)).view({cfg.n_head, 1, 1});
+    return y.reshape(lead).movedim(0, -2);
+  }
+
+  torch::Tensor forward(const torch::Tensor& x) {
+    const int64_t B = x.size(0), T = x.size(1);
+    return c_proj(read(queries->forward(x)).reshape({B, T, cfg.n_embd}));
+  }
+
+  torch::Tensor step(const torch::Tensor& x, LayerCache& s, int64_t t) {
+    const int64_t B = x.size(0), H = cfg.n_head;
+    auto q_raw = queries->W_k(x).view({B, H, cfg.n_embd / H});
+    s.p_kbar = t == 0 ? q_raw : q_raw + queries->lambda().view({H, 1}) * s.p_kbar;
+    return c_proj(read(queries->normalise(s.p_kbar)).reshape({B, cfg.n_embd}));
+  }
+
+  MosaicConfig cfg;
+  std::shared_ptr<KeyFeaturizer> queries;
+  torch::Tensor P_k, P_v, out_scale;
+  torch::nn::Linear c_proj{nullptr};
+};
+
+struct MemoryMosaic::Block : torch::nn::Module {
+  explicit Block(const MosaicConfig& c) : cfg(c) {
+    const int64_t d = c.n_embd;
+    ln_1 = register_module("ln_1", std::make_shared<MosaicNorm>(d, c.bias));
+    cmem = register_module("cmem", std::make_shared<ContextMemory>(c));
+    if (c.ffn != "none") ln_2 = register_module("ln_2", std::make_shared<MosaicNorm>(d, c.bias));
+    if (c.ffn == "pmem") pmem = register_module("pmem", std::make_shared<PersistentMemory>(c));
+    if (c.ffn == "mlp") {
+      c_fc = register_module("c_fc", torch::nn::Linear(torch::nn::LinearOptions(d, 4 * d).bias(c.bias)));
+      mlp_proj = register_module("mlp_proj", torch::nn::Linear(torch::nn::LinearOptions(4 * d, d).bias(c.bias)));
+    }
+  }
+
+  torch::Tensor ffn(const torch::Tensor& h) {
+    return pmem ? pmem->forward(h) : mlp_proj(torch::gelu(c_fc(h), "tanh"));
+  }
+
+  torch::Tensor forward(torch::Tensor x) {
+    x = x + torch::dropout(cmem->forward(ln_1->forward(x)), cfg.resid_dropout, is_training());
+    if (cfg.ffn != "none")
+      x = x + torch::dropout(ffn(ln_2->forward(x)), cfg.resid_dropout, is_training());
+    return x;
+  }
+
+  torch::Tensor step(torch::Tensor x, LayerCache& s, int64_t t) {
+    x = x + cmem->step(ln_1->forward(x), s, t);
+    if (cfg.ffn == "pmem") x = x + pmem->step(ln_2->forward(x), s, t);
+    if (cfg.ffn == "mlp") x = x + ffn(ln_2->forward(x));
+    return x;
+  }
+
+  MosaicConfig cfg;
+  std::shared_ptr<MosaicNorm> ln_1, ln_2;
+  std::shared_ptr<ContextMemory> cmem;
+  std::shared_ptr<PersistentMemory> pmem;
+  torch::nn::Linear c_fc{nullptr}, mlp_proj{nullptr};
+};
+
+MemoryMosaic::MemoryMosaic(const MosaicConfig& config) : config_(config) {
+  const auto& c = config_;
+  wte_ = register_module("wte", torch::nn::Embedding(c.vocab_size, c.n_embd));
+  auto list = register_module("blocks", torch::nn::ModuleList());
+  for (int64_t i = 0; i < c.n_layer; ++i) {
+    blocks_.push_back(std::make_shared<Block>(c));
+    list->push_back(blocks_.back());
+  }
+  ln_f_ = register_module("ln_f", std::make_shared<MosaicNorm>(c.n_embd, c.bias));
+
+  // Initialisation. library: every projection N(0, 1/fan_in), output projections N(0, 1/(fan_in·L)),
+  // the tied embedding N(0, 1/d) (spec §4). nano: nanoGPT's N(0, 0.02²), c_proj 0.02/√(2L).
+  // Slots and the per-head scalars were set where they were made.
+  torch::NoGradGuard no_grad;
+  const double d = static_cast<double>(c.n_embd), L = static_cast<double>(c.n_layer);
+  const bool library = c.variant == "library";
+  for (auto& p : named_parameters()) {
+    const std::string& name = p.key();
+    auto& t = p.value();
+    const bool is_proj = name.find("c_proj.weight") != std::string::npos || name.find("mlp_proj.weight") != std::string::npos;
+    if (name.find(".bias") != std::string::npos && name.find("ln_") == std::string::npos) {
+      t.zero_();
+    } else if (name == "wte.weight") {
+      t.normal_(0.0, library ? 1.0 / std::sqrt(d) : 0.02);
+    } else if (t.dim() == 2) {  // Linear weights [out, in]
+      const double fan_in = static_cast<double>(t.size(1));
+      const double std = library ? 1.0 / std::sqrt(fan_in * (is_proj ? L : 1.0))
+                                 : (is_proj ? 0.02 / std::sqrt(2.0 * L) : 0.02);
+      t.normal_(0.0, std);
+    }
+  }
+}
+
+torch::Tensor MemoryMosaic::embed(const torch::Tensor& tokens) {
+  if (tokens.dim() != 2) throw Error("mosaic: tokens must be [batch, time], got " + std::to_string(tokens.dim()) + " dims");
+  return wte_(tokens);
+}
+
+torch::Tensor MemoryMosaic::hidden(const torch::Tensor& x) {
+  auto h = x;
+  for (auto& b : blocks_) h = b->forward(h);
+  return ln_f_->forward(h);
+}
+
+torch::Tensor MemoryMosaic::logits(const torch::Tensor& h) {
+  auto out = torch::matmul(h, wte_->weight.t());
+  return variant_of(config_).logit_inv_sqrt_d ? out / std::sqrt(static_cast<double>(config_.n_embd)) : out;
+}
+
+std::unique_ptr<DecodeState> MemoryMosaic::init_state(int64_t batch) {
+  auto s = std::make_unique<MosaicState>();
+  const int64_t H = config_.n_head, dh = config_.n_embd / H;
+  auto opts = wte_->weight.options();
+  for (int64_t i = 0; i < config_.n_layer; ++i) {
+    LayerCache c;
+    c.keys = torch::zeros({batch, H, 64, dh}, opts);
+    c.values = torch::zeros({batch, H, 64, dh}, opts);
+    s->layers.push_back(c);
+  }
+  return s;
+}
+
+torch::Tensor MemoryMosaic::step(DecodeState& state, const torch::Tensor& token) {
+  auto* s = dynamic_cast<MosaicState*>(&state);
+  if (!s) throw Error("mosaic: step() was given a decode state made by another model");
+  auto x = wte_(token.view({-1}));
+  for (size_t i = 0; i < blocks_.size(); ++i) x = blocks_[i]->step(x, s->layers[i], state.position);
+  state.position += 1;
+  return logits(ln_f_->forward(x));
+}
+
+ModelDescription MemoryMosaic::describe() const {
+  const auto& c = config_;
+  ModelDescription d;
+  d.type = "mosaic";
+  d.parameters = count_parameters(const_cast<MemoryMosaic&>(*this));
+  d.context = c.block_size;
+  const double D = static_cast<double>(c.n_embd), T = static_cast<double>(c.block_size);
+  // C-mem: W_k, W_v, c_proj and retrieval (scores + mixing over T pairs); P-mem: W_k, c_proj and
+  // two products with the P slots per bank; MLP: 8d².
+  double per_layer = 2 * 3 * D * D + 4 * T * D;
+  if (c.ffn == "pmem") per_layer += 2 * 2 * D * D + 4 * c.pmem_count * static_cast<double>(c.slots()) * D;
+  if (c.ffn == "mlp") per_layer += 2 * 8 * D * D;
+  d.flops_per_token = c.n_layer * per_layer + 2 * D * c.vocab_size;
+  d.summary = "mosaic " + std::to_string(c.n_layer) + "x" + std::to_string(c.n_embd) + ", " +
+              std::to_string(c.n_head) + " heads, ffn " + c.ffn + (c.ffn == "pmem" ? " (" + std::to_string(c.slots()) + " slots)" : "") +
+              ", " + c.variant;
+  return d;
+}
+
+}  // namespace engram
