@@ -189,9 +189,10 @@ int main(int argc, char** argv) {
                               : !out_dir.empty() ? out_dir
                               : "runs/" + cfg.value("model", nlohmann::json::object()).value("type", std::string("transformer"));
       const auto s = run_experiment(cfg, dir, ro);
-      std::printf("trained %lld steps: train loss %.4f, validation loss %.4f, %.0f tokens/s\ncheckpoint %s\nplot %s/loss.png\n",
-                  static_cast<long long>(s.steps), s.train_loss, s.val_loss, s.tokens_per_second, s.checkpoint.c_str(),
-                  dir.c_str());
+      std::printf("trained %lld steps: train loss %.4f, validation loss %.4f", static_cast<long long>(s.steps),
+                  s.train_loss, s.val_loss);
+      if (std::isfinite(s.val_accuracy)) std::printf(", task accuracy %.4f", s.val_accuracy);
+      std::printf(", %.0f tokens/s\ncheckpoint %s\nplot %s/loss.png\n", s.tokens_per_second, s.checkpoint.c_str(), dir.c_str());
     } else if (*eval) {
       if (tokens_path.empty() && text_path.empty()) throw Error("engram eval needs --tokens FILE or --text FILE");
       auto ckpt = load_checkpoint(ckpt_path);

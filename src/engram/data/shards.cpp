@@ -110,7 +110,7 @@ Batch sample_batch(const TokenShard& shard, int64_t batch, int64_t block, uint64
   std::vector<torch::Tensor> rows;
   for (int64_t b = 0; b < batch; ++b) rows.push_back(shard.slice(offset(rng), block + 1));
   auto windows = torch::stack(rows);
-  return {windows.narrow(1, 0, block).contiguous(), windows.narrow(1, 1, block).contiguous(), {}};
+  return {windows.narrow(1, 0, block).contiguous(), windows.narrow(1, 1, block).contiguous(), {}, {}};
 }
 
 }  // namespace engram

@@ -10,6 +10,8 @@
 
 #include <torch/types.h>
 
+#include "engram/data/batch.h"
+
 namespace engram {
 
 // Writes ids atomically (temporary file + rename). Throws if an id is outside [0, vocab_size).
@@ -38,12 +40,6 @@ class TokenShard {
   const unsigned char* ids_ = nullptr;
   int width_ = 0;
   int64_t vocab_size_ = 0, count_ = 0;
-};
-
-struct Batch {
-  torch::Tensor inputs;   // [B, T] int64
-  torch::Tensor targets;  // [B, T] int64, the inputs shifted by one
-  torch::Tensor mask;     // [B, T] float, 1 where the target is scored; undefined = all scored
 };
 
 // Draws contiguous windows of block+1 tokens at random offsets. The batch of a given index depends

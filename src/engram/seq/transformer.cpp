@@ -18,7 +18,7 @@ TransformerConfig TransformerConfig::from_json(const nlohmann::json& j, const st
   t.block_size = c.integer("block_size", t.block_size, 1, 1 << 20);
   t.positions = c.choice("positions", t.positions, {"learned", "rotary"});
   t.rotary_base = c.number("rotary_base", t.rotary_base, 1.0, 1e9);
-  t.mlp_ratio = c.integer("mlp_ratio", t.mlp_ratio, 1, 64);
+  t.mlp_ratio = c.integer("mlp_ratio", t.mlp_ratio, 0, 64);  // 0: attention-only blocks
   t.dropout = c.number("dropout", t.dropout, 0.0, 0.95);
   t.bias = c.boolean("bias", t.bias);
   c.finish();
@@ -65,16 +65,18 @@ struct Transformer::Block : torch::nn::Module {
     ln_1 = register_module("ln_1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
     c_attn = register_module("c_attn", torch::nn::Linear(torch::nn::LinearOptions(d, 3 * d).bias(c.bias)));
     c_proj = register_module("c_proj", torch::nn::Linear(torch::nn::LinearOptions(d, d).bias(c.bias)));
-    ln_2 = register_module("ln_2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
-    c_fc = register_module("c_fc", torch::nn::Linear(torch::nn::LinearOptions(d, c.mlp_ratio * d).bias(c.bias)));
-    mlp_proj = register_module("mlp_proj", torch::nn::Linear(torch::nn::LinearOptions(c.mlp_ratio * d, d).bias(c.bias)));
+    if (c.mlp_ratio > 0) {
+      ln_2 = register_module("ln_2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
+      c_fc = register_module("c_fc", torch::nn::Linear(torch::nn::LinearOptions(d, c.mlp_ratio * d).bias(c.bias)));
+      mlp_proj = register_module("mlp_proj", torch::nn::Linear(torch::nn::LinearOptions(c.mlp_ratio * d, d).bias(c.bias)));
+    }
     drop = register_module("drop", torch::nn::Dropout(c.dropout));
   }
 
   // x [B, T, D]; with a cache, keys/values of earlier positions come from it and these are appended.
   torch::Tensor forward(torch::Tensor x, KVCache* cache, int64_t layer, int64_t offset) {
     x = x + drop(attention(ln_1(x), cache, layer, offset));
-    x = x + drop(mlp_proj(torch::gelu(c_fc(ln_2(x)), "tanh")));
+    if (c_fc) x = x + drop(mlp_proj(torch::gelu(c_fc(ln_2(x)), "tanh")));
     return x;
   }
 

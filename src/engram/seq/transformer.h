@@ -15,7 +15,7 @@ struct TransformerConfig {
   int64_t block_size = 256;         // training context; the limit of learned positions
   std::string positions = "learned";  // "learned" | "rotary" (rotary extrapolates past block_size)
   double rotary_base = 10000.0;
-  int64_t mlp_ratio = 4;
+  int64_t mlp_ratio = 4;             // MLP hidden size / n_embd; 0 = attention-only blocks
   double dropout = 0.0;
   bool bias = true;
 

@@ -9,6 +9,7 @@
 #include "engram/core/error.h"
 #include "engram/core/seed.h"
 #include "engram/seq/model.h"
+#include "engram/tasks/task.h"
 
 namespace engram {
 namespace fs = std::filesystem;
@@ -18,13 +19,21 @@ ExperimentConfig ExperimentConfig::from_json(const nlohmann::json& j) {
   ExperimentConfig e;
   e.model = c.object("model");
   e.train = TrainConfig::from_json(c.object("train"), "train");
-  e.data = DataConfig::from_json(c.object("data"), "data");
+  if (c.has("task")) {
+    if (c.has("data")) throw Error("config: give either 'data' (text) or 'task' (synthetic), not both");
+    e.task = c.object("task");
+  } else {
+    e.data = DataConfig::from_json(c.object("data"), "data");
+  }
   c.finish();
   return e;
 }
 
 nlohmann::json ExperimentConfig::to_json() const {
-  return {{"model", model}, {"train", train.to_json()}, {"data", data.to_json()}};
+  nlohmann::json j = {{"model", model}, {"train", train.to_json()}};
+  if (task.is_null()) j["data"] = data.to_json();
+  else j["task"] = task;
+  return j;
 }
 
 nlohmann::json load_config(const std::string& path, const std::vector<std::string>& overrides) {
@@ -59,8 +68,14 @@ TrainSummary run_experiment(const nlohmann::json& config, const std::string& run
   }
   ExperimentConfig exp = ExperimentConfig::from_json(resolved);
   const torch::Device device = parse_device(exp.train.device);
+  std::shared_ptr<Task> task;
+  if (!exp.task.is_null()) {
+    task = make_task(exp.task, "task");
+    exp.task = task->config();
+    exp.train.block_size = task->sequence_length();
+  }
   // Refuse a bad model config before any expensive work (tokenizer training, tokenizing). The
-  // vocabulary comes from the tokenizer, so a placeholder stands in for it here.
+  // vocabulary may come from the tokenizer, so a placeholder stands in for it here.
   {
     nlohmann::json probe = exp.model;
     if (!probe.contains("vocab_size")) probe["vocab_size"] = 256;
@@ -74,43 +89,53 @@ TrainSummary run_experiment(const nlohmann::json& config, const std::string& run
   fs::create_directories(run_dir, ec);
   if (ec) throw Error("cannot create run directory " + run_dir + ": " + ec.message());
 
-  PreparedData data = prepare_data(exp.data, run_dir, options.verbose);
-  if (!exp.model.contains("vocab_size")) exp.model["vocab_size"] = data.vocab_size;
-  if (exp.model["vocab_size"].is_number_integer() && exp.model["vocab_size"].get<int64_t>() < data.vocab_size)
-    throw Error("config model.vocab_size = " + exp.model["vocab_size"].dump() + " is smaller than the tokenizer's " +
-                std::to_string(data.vocab_size) + " tokens");
-  if (!exp.model.contains("block_size")) exp.model["block_size"] = exp.train.block_size;
-  // The shards live as long as the trainer: BatchStream captures them.
-  auto train_shard = std::make_shared<TokenShard>(data.train_shard);
-  auto valid_shard = std::make_shared<TokenShard>(data.valid_shard);
-  for (const auto& shard : {train_shard, valid_shard})
-    if (shard->size() < exp.train.block_size + 1)
-      throw Error("token shard " + shard->path() + " holds " + std::to_string(shard->size()) +
-                  " tokens, fewer than one window of train.block_size + 1 = " + std::to_string(exp.train.block_size + 1) +
-                  ": use more text or a smaller train.block_size");
+  const auto& t = exp.train;
+  const uint64_t seed = static_cast<uint64_t>(t.seed);
+  const uint64_t valid_seed = mix_seed(seed, 0xe7a1);  // a stream the training batches never touch
+  BatchStream stream;
+  std::string tokenizer_spec;
+  int64_t vocab_size = 0;
+  if (task) {
+    vocab_size = task->vocab_size();
+    stream.train = [=](int64_t step) {
+      std::mt19937_64 rng(mix_seed(seed, static_cast<uint64_t>(step)));
+      return task->sample(t.batch_size, rng).to(device);
+    };
+    stream.valid = [=](int64_t k) {
+      std::mt19937_64 rng(mix_seed(valid_seed, static_cast<uint64_t>(k)));
+      return task->sample(t.batch_size, rng).to(device);
+    };
+  } else {
+    PreparedData data = prepare_data(exp.data, run_dir, options.verbose);
+    vocab_size = data.vocab_size;
+    tokenizer_spec = data.tokenizer_spec;
+    // The shards live as long as the trainer: BatchStream captures them.
+    auto train_shard = std::make_shared<TokenShard>(data.train_shard);
+    auto valid_shard = std::make_shared<TokenShard>(data.valid_shard);
+    for (const auto& shard : {train_shard, valid_shard})
+      if (shard->size() < t.block_size + 1)
+        throw Error("token shard " + shard->path() + " holds " + std::to_string(shard->size()) +
+                    " tokens, fewer than one window of train.block_size + 1 = " + std::to_string(t.block_size + 1) +
+                    ": use more text or a smaller train.block_size");
+    stream.train = [=](int64_t step) { return sample_batch(*train_shard, t.batch_size, t.block_size, seed, step).to(device); };
+    stream.valid = [=](int64_t k) { return sample_batch(*valid_shard, t.batch_size, t.block_size, valid_seed, k).to(device); };
+  }
+  if (!exp.model.contains("vocab_size")) exp.model["vocab_size"] = vocab_size;
+  if (exp.model["vocab_size"].is_number_integer() && exp.model["vocab_size"].get<int64_t>() < vocab_size)
+    throw Error("config model.vocab_size = " + exp.model["vocab_size"].dump() + " is smaller than the " +
+                std::to_string(vocab_size) + " tokens of the " + (task ? "task" : "tokenizer"));
+  if (!exp.model.contains("block_size")) exp.model["block_size"] = t.block_size;
 
-  seed_everything(static_cast<uint64_t>(exp.train.seed));
+  seed_everything(seed);
   auto model = make_model(exp.model, "model");
   exp.model = model->config();
   model->to(device);
   write_text_atomically(run_dir + "/config.json", exp.to_json().dump(2) + "\n");
 
-  const auto& t = exp.train;
-  const uint64_t seed = static_cast<uint64_t>(t.seed);
-  BatchStream stream;
-  stream.train = [=](int64_t step) {
-    Batch b = sample_batch(*train_shard, t.batch_size, t.block_size, seed, step);
-    return Batch{b.inputs.to(device), b.targets.to(device), {}};
-  };
-  stream.valid = [=](int64_t k) {
-    Batch b = sample_batch(*valid_shard, t.batch_size, t.block_size, mix_seed(seed, 0xe7a1), k);
-    return Batch{b.inputs.to(device), b.targets.to(device), {}};
-  };
-
   if (options.verbose)
     std::fprintf(stderr, "model: %s, %s parameters; run directory %s\n", model->describe().summary.c_str(),
                  std::to_string(model->describe().parameters).c_str(), run_dir.c_str());
-  Trainer trainer(model, exp.train, stream, run_dir, {exp.to_json(), nullptr, data.tokenizer_spec}, options.verbose);
+  Trainer trainer(model, exp.train, stream, run_dir, {exp.to_json(), nullptr, tokenizer_spec}, options.verbose);
   if (options.resume) trainer.resume();
   return trainer.run(options.stop_after);
 }

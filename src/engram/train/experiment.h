@@ -1,4 +1,5 @@
-// A whole training experiment from one JSON config: {"model": {...}, "train": {...}, "data": {...}}.
+// A whole training experiment from one JSON config: {"model": {...}, "train": {...}, "data": {...}},
+// or with "task": {...} (a synthetic task, tasks/task.h) in place of "data".
 // This is what `engram train` runs; the run directory it fills holds config.json (resolved, every
 // default written out), tokenizer.json, train.tok/valid.tok, metrics.jsonl,
 // checkpoint.safetensors and loss.png.
@@ -17,7 +18,8 @@ namespace engram {
 struct ExperimentConfig {
   nlohmann::json model;  // validated by make_model
   TrainConfig train;
-  DataConfig data;
+  DataConfig data;      // text corpora, when there is no task
+  nlohmann::json task;  // a synthetic task ({"name": ...}), or null
 
   // Rejects unknown top-level keys and validates train and data.
   static ExperimentConfig from_json(const nlohmann::json& j);

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <cmath>
 #include <cstdio>
 
@@ -11,6 +12,7 @@
 #include "engram/core/plot.h"
 #include "engram/core/progress.h"
 #include "engram/core/seed.h"
+#include "engram/tasks/task.h"
 
 namespace engram {
 
@@ -98,16 +100,19 @@ void Trainer::resume() {
   if (file.contains("rng.torch_cpu")) set_torch_rng_state(file.at("rng.torch_cpu"));
 }
 
-double Trainer::evaluate() {
+Trainer::Evaluation Trainer::evaluate() {
   torch::NoGradGuard no_grad;
   model_->eval();
-  double total = 0;
+  double loss = 0, accuracy = 0;
   for (int64_t k = 0; k < config_.eval_batches; ++k) {
     Batch b = data_.valid(k);
-    total += sequence_loss(model_->forward(b.inputs), b.targets, b.mask).item<double>();
+    auto logits = model_->forward(b.inputs);
+    loss += sequence_loss(logits, b.targets, b.mask).item<double>();
+    accuracy += masked_accuracy(logits, b);
   }
   model_->train();
-  return total / static_cast<double>(config_.eval_batches);
+  const double n = static_cast<double>(config_.eval_batches);
+  return {loss / n, accuracy / n};
 }
 
 namespace {
@@ -167,10 +172,13 @@ TrainSummary Trainer::run(int64_t stop_after) {
     }
     const bool eval_now = (step_ + 1) % config_.eval_interval == 0 || step_ + 1 == config_.steps;
     if (eval_now) {
-      const double val = evaluate();
+      const auto val = evaluate();
       summary.train_loss = window_loss / std::max<int64_t>(1, window_steps);
-      summary.val_loss = val;
-      log.write({{"step", step_}, {"val_loss", val}, {"train_loss_mean", summary.train_loss}});
+      summary.val_loss = val.loss;
+      summary.val_accuracy = val.accuracy;
+      nlohmann::json record = {{"step", step_}, {"val_loss", val.loss}, {"train_loss_mean", summary.train_loss}};
+      if (std::isfinite(val.accuracy)) record["val_accuracy"] = val.accuracy;
+      log.write(record);
       seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
       save(step_ + 1);
       window_loss = 0;
@@ -191,8 +199,10 @@ TrainSummary Trainer::run(int64_t stop_after) {
     }
     if (show_progress_) {
       char fields[160];
-      char val[32] = "-";
+      char val[48] = "-";
       if (summary.val_loss > 0) std::snprintf(val, sizeof val, "%.4f", summary.val_loss);
+      if (std::isfinite(summary.val_accuracy))
+        std::snprintf(val + std::strlen(val), sizeof val - std::strlen(val), " (acc %.3f)", summary.val_accuracy);
       std::snprintf(fields, sizeof fields, "loss %.4f | val %s | %s tok/s", loss_value, val,
                     human_count(tokens_per_second).c_str());
       progress.update(step_ + 1, fields);

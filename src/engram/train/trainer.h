@@ -7,6 +7,7 @@
 // checkpoint untouched.
 #pragma once
 
+#include <cmath>
 #include <functional>
 #include <memory>
 #include <string>
@@ -49,6 +50,7 @@ struct TrainSummary {
   int64_t steps = 0;
   double train_loss = 0;  // mean over the last eval interval
   double val_loss = 0;    // at the end
+  double val_accuracy = std::nan("");  // task accuracy at the end, for batches with a score_mask
   double tokens_per_second = 0;
   double seconds = 0;
   std::string checkpoint;
@@ -72,8 +74,12 @@ class Trainer {
   // as if the run had been interrupted; resume() continues it). Ctrl-C (SIGINT) stops the same way
   // after the current step, then throws engram::Error saying how to resume.
   TrainSummary run(int64_t stop_after = -1);
-  // Validation loss over the fixed eval batches (dropout off, no gradients).
-  double evaluate();
+  // Validation loss, and task accuracy where the batches carry a score_mask (NaN otherwise), over
+  // the fixed eval batches (dropout off, no gradients).
+  struct Evaluation {
+    double loss, accuracy;
+  };
+  Evaluation evaluate();
   int64_t step() const { return step_; }
 
  private:

@@ -1,0 +1,27 @@
+#include "engram/tasks/task.h"
+
+#include <cmath>
+
+#include <torch/torch.h>
+
+#include "engram/core/error.h"
+#include "engram/tasks/induction.h"
+
+namespace engram {
+
+double masked_accuracy(const torch::Tensor& logits, const Batch& batch) {
+  if (!batch.score_mask.defined()) return std::nan("");
+  auto correct = logits.argmax(-1).eq(batch.targets).logical_and(batch.score_mask);
+  const double n = batch.score_mask.sum().item<double>();
+  return n > 0 ? correct.sum().item<double>() / n : std::nan("");
+}
+
+std::unique_ptr<Task> make_task(const nlohmann::json& config, const std::string& where) {
+  if (!config.is_object() || !config.contains("name") || !config["name"].is_string())
+    throw Error("config " + where + ".name is required (known tasks: induction)");
+  const std::string name = config["name"].get<std::string>();
+  if (name == "induction") return std::make_unique<InductionTask>(InductionConfig::from_json(config, where));
+  throw Error("config " + where + ".name = \"" + name + "\" is not a known task (known: induction)");
+}
+
+}  // namespace engram
