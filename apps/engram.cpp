@@ -17,6 +17,7 @@
 #include "engram/seq/generate.h"
 #include "engram/train/bench.h"
 #include "engram/train/checkpoint.h"
+#include "engram/train/compare.h"
 #include "engram/train/experiment.h"
 
 using namespace engram;
@@ -142,10 +143,20 @@ int main(int argc, char** argv) {
   bench->add_option("--set", bench_sets, "override the benchmark model, e.g. --set n_layer=8");
   bench->add_option("--json", bench_json, "append the raw numbers as one JSON line to this file");
 
+  auto* compare = app.add_subcommand("compare", "runs side by side: a table of final metrics and a plot of one metric");
+  std::vector<std::string> compare_dirs;
+  std::string compare_metric = "val_loss", compare_plot, compare_title;
+  compare->add_option("runs", compare_dirs, "run directories")->required();
+  compare->add_option("--metric", compare_metric, "a metrics.jsonl key: val_loss, val_accuracy, train_loss, …");
+  compare->add_option("--plot", compare_plot, "PNG file to draw the metric against the step");
+  compare->add_option("--title", compare_title, "plot title");
+
   auto* quick = app.add_subcommand("quickstart", "the main job: a few minutes, no data needed; ends with a table and plots");
   QuickstartOptions qo;
   quick->add_option("--out", qo.out, "output folder");
-  quick->add_option("--steps", qo.steps, "training steps")->check(CLI::Range(1, 1000000));
+  quick->add_option("--steps", qo.steps, "language-model training steps")->check(CLI::Range(1, 1000000));
+  quick->add_option("--induction-steps", qo.induction_steps, "training steps per model for in-context recall")
+      ->check(CLI::Range(1, 1000000));
 
   auto* tokenize = app.add_subcommand("tokenize", "byte-level BPE: encode, decode, train");
   tokenize->require_subcommand(1);
@@ -243,6 +254,8 @@ int main(int argc, char** argv) {
         if (!out) throw Error("cannot append to " + bench_json);
         out << record.dump() << "\n";
       }
+    } else if (*compare) {
+      compare_runs(compare_dirs, compare_metric, compare_plot, compare_title);
     } else if (*quick) {
       return run_quickstart(qo);
     } else if (*encode) {

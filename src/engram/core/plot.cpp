@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -21,6 +22,14 @@ bool plot_lines(const PlotSpec& spec) {
     if (!s.lower.empty()) e["lower"] = s.lower, e["upper"] = s.upper;
     j["series"].push_back(e);
   }
+  std::error_code ec;
+  const auto parent = std::filesystem::path(spec.out).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (ec) {
+    std::fprintf(stderr, "warning: could not draw %s (cannot create %s: %s)\n", spec.out.c_str(), parent.c_str(),
+                 ec.message().c_str());
+    return false;
+  }
   const std::string base = spec.out + ".plot-" + std::to_string(::getpid());
   const std::string spec_path = base + ".json", script_path = base + ".py";
   std::ofstream(spec_path) << j.dump();
@@ -32,8 +41,8 @@ bool plot_lines(const PlotSpec& spec) {
     std::ifstream e(base + ".err");
     std::string line;
     while (std::getline(e, line)) err = line;  // the last line of a Python traceback says what
-    std::fprintf(stderr, "warning: could not draw %s (%s); install python3-matplotlib (scripts/setup-deps)\n",
-                 spec.out.c_str(), err.empty() ? "python3 failed" : err.c_str());
+    std::fprintf(stderr, "warning: could not draw %s (%s); scripts/setup-deps installs python3-matplotlib\n",
+                 spec.out.c_str(), err.empty() ? "/usr/bin/python3 failed" : err.c_str());
   }
   std::remove(spec_path.c_str());
   std::remove(script_path.c_str());
