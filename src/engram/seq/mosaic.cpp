@@ -4,6 +4,7 @@
 
 #include "engram/core/config.h"
 #include "engram/core/error.h"
+#include "engram/seq/cache_buffer.h"
 #include "engram/seq/leaky_average.h"
 
 namespace engram {
@@ -173,7 +174,8 @@ struct ContextMemory : torch::nn::Module {
     s.c_kbar = t == 0 ? k_raw : k_raw + keys->lambda().view({H, 1}) * s.c_kbar;
     auto k = keys->normalise(s.c_kbar);
     auto v_raw = W_v(x).view({B, H, dh});
-    grow(s, t + 1);
+    reserve_along(s.keys, 2, t + 1);
+    reserve_along(s.values, 2, t + 1);
     torch::Tensor y = torch::zeros({B, H, dh}, x.options());
     if (t >= 1) {
       s.values.select(2, t - 1).copy_(normalise_value(mix(v_raw, s.pending_value)));  // finalise v_{t−1}
@@ -184,18 +186,6 @@ struct ContextMemory : torch::nn::Module {
     s.keys.select(2, t).copy_(k);
     s.pending_value = v_raw;
     return c_proj(y.reshape({B, cfg.n_embd}));
-  }
-
-  static void grow(LayerCache& s, int64_t needed) {
-    if (s.keys.size(2) >= needed) return;
-    const int64_t cap = std::max<int64_t>(2 * s.keys.size(2), needed);
-    auto sizes = s.keys.sizes().vec();
-    sizes[2] = cap;
-    auto K = torch::zeros(sizes, s.keys.options()), V = torch::zeros(sizes, s.values.options());
-    K.narrow(2, 0, s.keys.size(2)).copy_(s.keys);
-    V.narrow(2, 0, s.values.size(2)).copy_(s.values);
-    s.keys = K;
-    s.values = V;
   }
 
   MosaicConfig cfg;

@@ -4,6 +4,7 @@
 
 #include "engram/core/config.h"
 #include "engram/core/error.h"
+#include "engram/seq/cache_buffer.h"
 
 namespace engram {
 
@@ -92,14 +93,8 @@ struct Transformer::Block : torch::nn::Module {
     if (cache) {
       auto& K = cache->k[layer];
       auto& V = cache->v[layer];
-      if (offset + T > K.size(2)) {  // grow by doubling
-        const int64_t cap = std::max<int64_t>(2 * K.size(2), offset + T);
-        auto K2 = torch::zeros({B, H, cap, hd}, K.options()), V2 = torch::zeros({B, H, cap, hd}, V.options());
-        K2.narrow(2, 0, offset).copy_(K.narrow(2, 0, offset));
-        V2.narrow(2, 0, offset).copy_(V.narrow(2, 0, offset));
-        K = K2;
-        V = V2;
-      }
+      reserve_along(K, 2, offset + T);
+      reserve_along(V, 2, offset + T);
       K.narrow(2, offset, T).copy_(k);
       V.narrow(2, offset, T).copy_(v);
       S = offset + T;
