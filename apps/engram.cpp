@@ -10,6 +10,7 @@
 
 #include "engram/core/config.h"
 #include "engram/core/error.h"
+#include "engram/core/plot.h"
 #include "engram/core/threads.h"
 #include "engram/data/bpe_trainer.h"
 #include "engram/data/corpus.h"
@@ -119,6 +120,16 @@ int main(int argc, char** argv) {
   auto* tok_opt = eval->add_option("--tokens", tokens_path, "token ids: one sequence per line, ids separated by spaces");
   auto* text_opt = eval->add_option("--text", text_path, "text file, encoded with the checkpoint's tokenizer, scored line by line");
   tok_opt->excludes(text_opt);
+
+  auto* positions = app.add_subcommand("position-loss", "loss against position in the context, for one or more checkpoints");
+  std::vector<std::string> pos_ckpts;
+  std::string pos_text, pos_plot;
+  int64_t pos_window = 128, pos_windows = 64;
+  positions->add_option("--ckpt", pos_ckpts, "checkpoint(s) (.safetensors); repeat to compare")->required();
+  positions->add_option("--text", pos_text, "text file, encoded with each checkpoint's tokenizer")->required();
+  positions->add_option("--window", pos_window, "tokens of context per window")->check(CLI::Range(1, 1 << 20));
+  positions->add_option("--windows", pos_windows, "number of windows averaged")->check(CLI::Range(1, 1 << 20));
+  positions->add_option("--plot", pos_plot, "PNG file for the curves");
 
   auto* sample = app.add_subcommand("sample", "generate text from a checkpoint");
   std::string prompt = "\n";
@@ -234,6 +245,35 @@ int main(int argc, char** argv) {
       if (total.targets == 0) throw Error("eval: every sequence has a single token; nothing to score");
       std::printf("%.6f nats/token (perplexity %.3f) over %lld targets in %zu sequences\n", total.mean(),
                   std::exp(total.mean()), static_cast<long long>(total.targets), seqs.size());
+    } else if (*positions) {
+      const std::string text = read_input(pos_text);
+      std::vector<BenchRow> rows;
+      PlotSpec spec{pos_plot, "loss by position in the context", "position (tokens of context)", "cross-entropy (nats/token)"};
+      spec.logx = true;
+      for (const auto& path : pos_ckpts) {
+        auto ckpt = load_checkpoint(path);
+        Tokenizer tok = tokenizer_from_spec(ckpt.contents.tokenizer, "checkpoint " + path);
+        std::vector<int64_t> ids;
+        for (int id : tok.encode(text)) ids.push_back(id);
+        const auto curve = per_position_loss(*ckpt.model, ids, pos_window, pos_windows);
+        PlotSeries series{path};
+        char note[200];
+        double mean = 0;
+        for (size_t p = 0; p < curve.size(); ++p) {
+          series.x.push_back(static_cast<double>(p + 1));
+          series.y.push_back(curve[p]);
+          mean += curve[p] / static_cast<double>(curve.size());
+        }
+        auto at = [&](size_t p) { return curve[std::min(p, curve.size()) - 1]; };
+        std::snprintf(note, sizeof note, "context 1: %.3f | 10: %.3f | 100: %.3f | %zu: %.3f", at(1), at(10), at(100),
+                      curve.size(), at(curve.size()));
+        char value[32];
+        std::snprintf(value, sizeof value, "%.4f", mean);
+        rows.push_back({ckpt.model->describe().summary + " (" + path + ")", value, "mean", note});
+        spec.series.push_back(series);
+      }
+      print_table(rows, {"checkpoint", "loss", "", "loss at context length"});
+      if (!pos_plot.empty() && plot_lines(spec)) std::printf("plot: %s\n", pos_plot.c_str());
     } else if (*sample) {
       auto ckpt = load_checkpoint(ckpt_path);
       Tokenizer tok = tokenizer_from_spec(ckpt.contents.tokenizer, "checkpoint " + ckpt_path);

@@ -86,4 +86,35 @@ SequenceScore score_sequence(SequenceModel& model, const std::vector<int64_t>& i
   return s;
 }
 
+std::vector<double> per_position_loss(SequenceModel& model, const std::vector<int64_t>& ids, int64_t window,
+                                      int64_t max_windows, int64_t batch) {
+  if (window < 1) throw Error("per-position loss: the window must hold at least one target");
+  if (model.max_context() > 0 && window > model.max_context())
+    throw Error("per-position loss: window " + std::to_string(window) + " exceeds the model's context of " +
+                std::to_string(model.max_context()));
+  const int64_t windows = std::min<int64_t>(max_windows, static_cast<int64_t>(ids.size()) / (window + 1));
+  if (windows < 1)
+    throw Error("per-position loss: the text holds " + std::to_string(ids.size()) + " tokens, fewer than one window of " +
+                std::to_string(window + 1));
+  for (auto id : ids)
+    if (id < 0 || id >= model.vocab_size())
+      throw Error("token id " + std::to_string(id) + " is outside the model's vocabulary of " + std::to_string(model.vocab_size()));
+  torch::NoGradGuard no_grad;
+  model.eval();
+  const auto device = model.parameters().front().device();
+  auto all = torch::tensor(std::vector<int64_t>(ids.begin(), ids.begin() + windows * (window + 1)), torch::kLong)
+                 .view({windows, window + 1});
+  auto sum = torch::zeros({window}, torch::kFloat64);
+  for (int64_t start = 0; start < windows; start += batch) {
+    auto chunk = all.narrow(0, start, std::min(batch, windows - start)).to(device);
+    auto logits = model.forward(chunk.narrow(1, 0, window)).to(torch::kFloat64);
+    auto ce = torch::nn::functional::cross_entropy(
+        logits.reshape({-1, logits.size(-1)}), chunk.narrow(1, 1, window).reshape({-1}),
+        torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+    sum += ce.view({-1, window}).sum(0).cpu();
+  }
+  sum /= static_cast<double>(windows);
+  return std::vector<double>(sum.data_ptr<double>(), sum.data_ptr<double>() + window);
+}
+
 }  // namespace engram

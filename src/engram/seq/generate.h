@@ -31,4 +31,10 @@ struct SequenceScore {
 // the model's context throw engram::Error naming the length.
 SequenceScore score_sequence(SequenceModel& model, const std::vector<int64_t>& ids);
 
+// The loss as a function of position (how much a model gains from context): the text's ids are cut
+// into consecutive, non-overlapping windows of window+1 tokens (at most max_windows); entry p is
+// the mean cross-entropy of predicting token p+1 from tokens 0..p, over the windows.
+std::vector<double> per_position_loss(SequenceModel& model, const std::vector<int64_t>& ids, int64_t window,
+                                      int64_t max_windows, int64_t batch = 8);
+
 }  // namespace engram
