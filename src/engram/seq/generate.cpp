@@ -17,14 +17,19 @@ int64_t pick(const torch::Tensor& logits, const SampleOptions& o, torch::Generat
   return torch::multinomial(probs, 1, false, gen).item<int64_t>();
 }
 
+// Refuses ids the model has no embedding for, naming the first one.
+void check_vocabulary(const SequenceModel& model, const std::vector<int64_t>& ids, const char* what) {
+  for (auto id : ids)
+    if (id < 0 || id >= model.vocab_size())
+      throw Error(std::string(what) + " " + std::to_string(id) + " is outside the model's vocabulary of " +
+                  std::to_string(model.vocab_size()));
+}
+
 }  // namespace
 
 std::vector<int64_t> generate(SequenceModel& model, const std::vector<int64_t>& prompt, const SampleOptions& o) {
   if (prompt.empty()) throw Error("generate: the prompt must hold at least one token");
-  for (auto id : prompt)
-    if (id < 0 || id >= model.vocab_size())
-      throw Error("generate: prompt token " + std::to_string(id) + " is outside the model's vocabulary of " +
-                  std::to_string(model.vocab_size()));
+  check_vocabulary(model, prompt, "generate: prompt token");
   torch::NoGradGuard no_grad;
   model.eval();
   auto gen = at::detail::createCPUGenerator(o.seed);
@@ -69,10 +74,7 @@ SequenceScore score_sequence(SequenceModel& model, const std::vector<int64_t>& i
   if (model.max_context() > 0 && n - 1 > model.max_context())
     throw Error("sequence of " + std::to_string(n) + " tokens is longer than the model's context of " +
                 std::to_string(model.max_context()) + " + 1");
-  for (auto id : ids)
-    if (id < 0 || id >= model.vocab_size())
-      throw Error("token id " + std::to_string(id) + " is outside the model's vocabulary of " +
-                  std::to_string(model.vocab_size()));
+  check_vocabulary(model, ids, "token id");
   torch::NoGradGuard no_grad;
   model.eval();
   const auto device = model.parameters().front().device();
@@ -96,9 +98,7 @@ std::vector<double> per_position_loss(SequenceModel& model, const std::vector<in
   if (windows < 1)
     throw Error("per-position loss: the text holds " + std::to_string(ids.size()) + " tokens, fewer than one window of " +
                 std::to_string(window + 1));
-  for (auto id : ids)
-    if (id < 0 || id >= model.vocab_size())
-      throw Error("token id " + std::to_string(id) + " is outside the model's vocabulary of " + std::to_string(model.vocab_size()));
+  check_vocabulary(model, ids, "token id");
   torch::NoGradGuard no_grad;
   model.eval();
   const auto device = model.parameters().front().device();
