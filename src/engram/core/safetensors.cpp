@@ -2,11 +2,10 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <sstream>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 

@@ -80,7 +80,6 @@ class Trainer {
     double loss, accuracy;
   };
   Evaluation evaluate();
-  int64_t step() const { return step_; }
 
  private:
   void save(int64_t next_step);
