@@ -16,6 +16,7 @@
 #include "engram/data/corpus.h"
 #include "engram/quickstart.h"
 #include "engram/seq/generate.h"
+#include "engram/seq/mosaic_import.h"
 #include "engram/train/bench.h"
 #include "engram/train/checkpoint.h"
 #include "engram/train/compare.h"
@@ -142,6 +143,12 @@ int main(int argc, char** argv) {
   sample->add_option("--seed", so.seed, "random seed");
   bool no_cache = false;
   sample->add_flag("--no-cache", no_cache, "recompute the whole prefix for every token (slow; for comparison)");
+
+  auto* import = app.add_subcommand("import", "a nanoMosaics MemoryMosaic saved by torch.save -> an engram checkpoint");
+  std::string import_in, import_out, import_tokenizer;
+  import->add_option("file", import_in, "state dict (torch.save(model.state_dict())) or nanoMosaics ckpt.pt")->required();
+  import->add_option("--out", import_out, "checkpoint to write (.safetensors)")->required();
+  import->add_option("--tokenizer", import_tokenizer, "tokenizer to store with it: gpt2 or an engram tokenizer .json");
 
   auto* bench = app.add_subcommand("bench", "speed: matmul peak, train tokens/s and MFU, generation ms/token, tokenizer MB/s");
   BenchOptions bo;
@@ -284,6 +291,19 @@ int main(int argc, char** argv) {
       std::vector<int> out;
       for (auto id : generate(*ckpt.model, ids, so)) out.push_back(static_cast<int>(id));
       std::printf("%s%s\n", prompt.c_str(), tok.decode(out).c_str());
+    } else if (*import) {
+      auto imported = import_nano_mosaic(import_in);
+      CheckpointContents contents;
+      if (!import_tokenizer.empty()) {
+        Tokenizer tok = open_tokenizer(import_tokenizer);
+        if (tok.vocab_size() > imported.config.vocab_size)
+          throw Error("tokenizer " + import_tokenizer + " has " + std::to_string(tok.vocab_size()) + " tokens; the model only " +
+                      std::to_string(imported.config.vocab_size));
+        contents.tokenizer = import_tokenizer == "gpt2" ? "gpt2" : tok.to_json();
+      }
+      save_checkpoint(import_out, *imported.model, nullptr, contents);
+      std::printf("imported %lld tensors: %s\nwrote %s\n", static_cast<long long>(imported.tensors),
+                  imported.model->describe().summary.c_str(), import_out.c_str());
     } else if (*bench) {
       for (const auto& s : bench_sets) apply_override(bo.model, s);
       nlohmann::json record;

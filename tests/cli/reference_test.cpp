@@ -2,21 +2,13 @@
 // transformer that reads the checkpoint with its own safetensors parser (tests/reference/gpt_numpy.py).
 #include <gtest/gtest.h>
 
-#include <cstdio>
-
+#include "support/shell.h"
 #include "support/temp_dir.h"
 
 namespace engram {
 namespace {
 
-std::string run(const std::string& cmd, int* code) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  *code = WEXITSTATUS(::pclose(p));
-  return out;
-}
+using testing::run_shell;
 
 class EvalMatchesNumpy : public ::testing::TestWithParam<std::string> {};
 
@@ -25,7 +17,7 @@ TEST_P(EvalMatchesNumpy, SameCrossEntropyOnTheSameIds) {
   const auto corpus = dir.write("c.txt", testing::tiny_corpus(300));
   const std::string bin = ENGRAM_BINARY;
   int code = 0;
-  run(bin + " train --quiet --out " + dir.file("run") + " --set data.train=" + corpus + " " + GetParam() +
+  run_shell(bin + " train --quiet --out " + dir.file("run") + " --set data.train=" + corpus + " " + GetParam() +
           " --set data.vocab_size=300 --set model.n_layer=2 --set model.n_embd=32 --set model.n_head=4"
           " --set train.block_size=32 --set train.batch_size=4 --set train.steps=6 --set train.eval_interval=6"
           " --set train.eval_batches=1 2>&1",
@@ -33,10 +25,10 @@ TEST_P(EvalMatchesNumpy, SameCrossEntropyOnTheSameIds) {
   ASSERT_EQ(code, 0);
   const auto ids = dir.write("ids.txt", "5 17 42 9 250 3 3 88\n1 2\n7\n100 101 102 103 104 105 106 107 108 109 110 111 12 13\n");
   const std::string ckpt = dir.file("run/checkpoint.safetensors");
-  const std::string mine = run(bin + " eval --ckpt " + ckpt + " --tokens " + ids, &code);
+  const std::string mine = run_shell(bin + " eval --ckpt " + ckpt + " --tokens " + ids, &code);
   ASSERT_EQ(code, 0) << mine;
   const std::string theirs =
-      run("/usr/bin/python3 " ENGRAM_SOURCE_DIR "/tests/reference/gpt_numpy.py " + ckpt + " " + ids + " 2>&1", &code);
+      run_shell("/usr/bin/python3 " ENGRAM_SOURCE_DIR "/tests/reference/gpt_numpy.py " + ckpt + " " + ids + " 2>&1", &code);
   ASSERT_EQ(code, 0) << "NumPy reference failed (python3-numpy is installed by scripts/setup-deps): " << theirs;
   EXPECT_NE(mine.find("over 21 targets in 4 sequences"), std::string::npos) << mine;  // the 1-token line has no target
   EXPECT_NEAR(std::stod(mine), std::stod(theirs), 2e-5) << "engram: " << mine << "numpy: " << theirs;
