@@ -222,6 +222,8 @@ int main(int argc, char** argv) {
                   s.train_loss, s.val_loss);
       if (std::isfinite(s.val_accuracy)) std::printf(", task accuracy %.4f", s.val_accuracy);
       std::printf(", %.0f tokens/s\ncheckpoint %s\nplot %s/loss.png\n", s.tokens_per_second, s.checkpoint.c_str(), dir.c_str());
+      for (const auto& [name, value] : s.task_score.items())
+        std::printf("%s %s\n", name.c_str(), value.dump().c_str());
     } else if (*eval) {
       if (tokens_path.empty() && text_path.empty()) throw Error("engram eval needs --tokens FILE or --text FILE");
       auto ckpt = load_checkpoint(ckpt_path);

@@ -12,6 +12,8 @@
 
 namespace engram {
 
+class SequenceModel;
+
 class Task {
  public:
   virtual ~Task() = default;
@@ -21,6 +23,14 @@ class Task {
   // `batch` sequences; a pure function of the generator's state, which it advances.
   // The batch's score_mask marks the positions the task is scored on.
   virtual Batch sample(int64_t batch, std::mt19937_64& rng) const = 0;
+  // Validation batches; tasks with a fixed training set draw them from held-out data.
+  virtual Batch sample_valid(int64_t batch, std::mt19937_64& rng) const { return sample(batch, rng); }
+  // The task's own final metrics on its test data (e.g. RegBench's accuracy and TVD), as a JSON
+  // object of numbers; empty for tasks whose validation accuracy already says it all.
+  virtual nlohmann::json score(SequenceModel& model) const {
+    (void)model;
+    return nlohmann::json::object();
+  }
   virtual nlohmann::json config() const = 0;
 };
 

@@ -48,7 +48,14 @@ void compare_runs(const std::vector<std::string>& run_dirs, const std::string& m
     char note[160];
     std::snprintf(note, sizeof note, "%s; %lld steps; val loss %.4f%s", summary.c_str(), static_cast<long long>(steps),
                   last_loss, std::isfinite(last_acc) ? (", accuracy " + std::to_string(last_acc).substr(0, 6)).c_str() : "");
-    rows.push_back({series.label, value, metric, note});
+    std::string notes = note;
+    const std::string score_path = dir + "/score.json";
+    if (std::filesystem::exists(score_path)) {  // a task's final test metrics (Task::score)
+      const auto score = read_json_file(score_path);
+      for (const auto& [name, v] : score.items())
+        if (v.is_number_float()) notes += "; " + name + " " + std::to_string(v.get<double>()).substr(0, 6);
+    }
+    rows.push_back({series.label, value, metric, notes});
   }
   print_table(rows, {"run", "final", "metric", "model, steps, last evaluation"});
   if (!plot.empty() && plot_lines(spec)) std::printf("plot: %s\n", plot.c_str());

@@ -103,7 +103,7 @@ TrainSummary run_experiment(const nlohmann::json& config, const std::string& run
     };
     stream.valid = [=](int64_t k) {
       std::mt19937_64 rng(mix_seed(valid_seed, static_cast<uint64_t>(k)));
-      return task->sample(t.batch_size, rng).to(device);
+      return task->sample_valid(t.batch_size, rng).to(device);
     };
   } else {
     PreparedData data = prepare_data(exp.data, run_dir, options.verbose);
@@ -137,7 +137,12 @@ TrainSummary run_experiment(const nlohmann::json& config, const std::string& run
                  std::to_string(model->describe().parameters).c_str(), run_dir.c_str());
   Trainer trainer(model, exp.train, stream, run_dir, {exp.to_json(), nullptr, tokenizer_spec}, options.verbose);
   if (options.resume) trainer.resume();
-  return trainer.run(options.stop_after);
+  TrainSummary summary = trainer.run(options.stop_after);
+  if (task && summary.steps == exp.train.steps) {
+    summary.task_score = task->score(*model);
+    if (!summary.task_score.empty()) write_text_atomically(run_dir + "/score.json", summary.task_score.dump(2) + "\n");
+  }
+  return summary;
 }
 
 }  // namespace engram

@@ -51,6 +51,7 @@ struct TrainSummary {
   double train_loss = 0;  // mean over the last eval interval
   double val_loss = 0;    // at the end
   double val_accuracy = std::nan("");  // task accuracy at the end, for batches with a score_mask
+  nlohmann::json task_score = nlohmann::json::object();  // the task's final metrics (Task::score), also in score.json
   double tokens_per_second = 0;
   double seconds = 0;
   std::string checkpoint;
