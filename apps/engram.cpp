@@ -10,6 +10,7 @@
 
 #include "engram/core/config.h"
 #include "engram/core/error.h"
+#include "engram/core/memory.h"
 #include "engram/core/plot.h"
 #include "engram/core/threads.h"
 #include "engram/data/bpe_trainer.h"
@@ -21,6 +22,7 @@
 #include "engram/train/checkpoint.h"
 #include "engram/train/compare.h"
 #include "engram/train/experiment.h"
+#include "engram/train/three_moons_experiment.h"
 
 using namespace engram;
 
@@ -96,6 +98,7 @@ void cmd_info() {
 
 int main(int argc, char** argv) {
   ensure_passive_openmp(argv);
+  keep_freed_memory();
   CLI::App app{"engram: associative-memory sequence models and real-time flow policies"};
   app.require_subcommand(1);
   app.set_version_flag("--version", ENGRAM_VERSION);
@@ -149,6 +152,17 @@ int main(int argc, char** argv) {
   import->add_option("file", import_in, "state dict (torch.save(model.state_dict())) or nanoMosaics ckpt.pt")->required();
   import->add_option("--out", import_out, "checkpoint to write (.safetensors)")->required();
   import->add_option("--tokenizer", import_tokenizer, "tokenizer to store with it: gpt2 or an engram tokenizer .json");
+
+  auto* moons = app.add_subcommand("moons", "three moons: 1 vs 3 heads, predictive disentanglement (Memory Mosaics E2)");
+  ThreeMoonsOptions mo;
+  moons->add_option("--out", mo.out, "output folder (results.json, plots, weights)");
+  moons->add_option("--heads", mo.heads, "head counts to train (each divides 3)")->delimiter(',');
+  moons->add_option("--steps", mo.steps, "training iterations")->check(CLI::Range(1, 1 << 24));
+  moons->add_option("--batch", mo.batch, "windows per iteration")->check(CLI::Range(1, 1 << 16));
+  moons->add_option("--block", mo.block, "window length in steps")->check(CLI::Range(30, 4000));
+  moons->add_option("--eval-sequences", mo.eval_sequences, "windows per evaluation split")->check(CLI::Range(1, 1 << 16));
+  moons->add_option("--eval-every", mo.eval_every, "spacing of the context lengths evaluated")->check(CLI::Range(1, 1000));
+  moons->add_option("--seed", mo.seed, "random seed");
 
   auto* bench = app.add_subcommand("bench", "speed: matmul peak, train tokens/s and MFU, generation ms/token, tokenizer MB/s");
   BenchOptions bo;
@@ -306,6 +320,8 @@ int main(int argc, char** argv) {
       save_checkpoint(import_out, *imported.model, nullptr, contents);
       std::printf("imported %lld tensors: %s\nwrote %s\n", static_cast<long long>(imported.tensors),
                   imported.model->describe().summary.c_str(), import_out.c_str());
+    } else if (*moons) {
+      run_three_moons(mo);
     } else if (*bench) {
       for (const auto& s : bench_sets) apply_override(bo.model, s);
       nlohmann::json record;
