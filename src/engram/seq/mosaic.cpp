@@ -160,7 +160,7 @@ struct ContextMemory : torch::nn::Module {
       auto vv = v.narrow(1, 0, T - 1).transpose(1, 2);
       auto scores = torch::matmul(q, kk.transpose(-2, -1));  // kernel scale 1: the temperature is in s_h
       auto future = torch::ones({T - 1, T - 1}, torch::TensorOptions().dtype(torch::kBool).device(x.device())).triu(1);
-      auto w = torch::dropout(torch::softmax(scores.masked_fill(future, -INFINITY), -1), cfg.attn_dropout, is_training());
+      auto w = torch::dropout(torch::softmax(scores.masked_fill_(future, -INFINITY), -1), cfg.attn_dropout, is_training());
       auto read = torch::matmul(w, vv).transpose(1, 2);    // [B, T−1, H, dh]
       y = torch::cat({torch::zeros({B, 1, H, dh}, x.options()), read}, 1);
     }
