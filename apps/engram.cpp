@@ -11,7 +11,6 @@
 #include "engram/core/config.h"
 #include "engram/core/error.h"
 #include "engram/core/memory.h"
-#include "engram/core/plot.h"
 #include "engram/core/threads.h"
 #include "engram/data/bpe_trainer.h"
 #include "engram/data/corpus.h"
@@ -269,34 +268,7 @@ int main(int argc, char** argv) {
       std::printf("%.6f nats/token (perplexity %.3f) over %lld targets in %zu sequences\n", total.mean(),
                   std::exp(total.mean()), static_cast<long long>(total.targets), seqs.size());
     } else if (*positions) {
-      const std::string text = read_input(pos_text);
-      std::vector<BenchRow> rows;
-      PlotSpec spec{pos_plot, "loss by position in the context", "position (tokens of context)", "cross-entropy (nats/token)"};
-      spec.logx = true;
-      for (const auto& path : pos_ckpts) {
-        auto ckpt = load_checkpoint(path);
-        Tokenizer tok = tokenizer_from_spec(ckpt.contents.tokenizer, "checkpoint " + path);
-        std::vector<int64_t> ids;
-        for (int id : tok.encode(text)) ids.push_back(id);
-        const auto curve = per_position_loss(*ckpt.model, ids, pos_window, pos_windows);
-        PlotSeries series{path};
-        char note[200];
-        double mean = 0;
-        for (size_t p = 0; p < curve.size(); ++p) {
-          series.x.push_back(static_cast<double>(p + 1));
-          series.y.push_back(curve[p]);
-          mean += curve[p] / static_cast<double>(curve.size());
-        }
-        auto at = [&](size_t p) { return curve[std::min(p, curve.size()) - 1]; };
-        std::snprintf(note, sizeof note, "context 1: %.3f | 10: %.3f | 100: %.3f | %zu: %.3f", at(1), at(10), at(100),
-                      curve.size(), at(curve.size()));
-        char value[32];
-        std::snprintf(value, sizeof value, "%.4f", mean);
-        rows.push_back({ckpt.model->describe().summary + " (" + path + ")", value, "mean", note});
-        spec.series.push_back(series);
-      }
-      print_table(rows, {"checkpoint", "loss", "", "loss at context length"});
-      if (!pos_plot.empty() && plot_lines(spec)) std::printf("plot: %s\n", pos_plot.c_str());
+      compare_position_loss(pos_ckpts, read_input(pos_text), pos_window, pos_windows, pos_plot);
     } else if (*sample) {
       auto ckpt = load_checkpoint(ckpt_path);
       Tokenizer tok = tokenizer_from_spec(ckpt.contents.tokenizer, "checkpoint " + ckpt_path);

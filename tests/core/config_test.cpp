@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "engram/core/error.h"
+#include "engram/seq/model.h"
 #include "engram/train/experiment.h"
 #include "support/temp_dir.h"
 
@@ -84,6 +85,13 @@ TEST(Config, ExperimentRejectsUnknownTopLevelAndNestedKeys) {
   EXPECT_NE(error_of([&] { ExperimentConfig::from_json(j); }).find("unknown key 'train.stepz'"), std::string::npos);
   j = {{"data", {{"train", "x.txt"}}}, {"train", {{"lr", 1e-3}, {"min_lr", 1e-2}}}};
   EXPECT_NE(error_of([&] { ExperimentConfig::from_json(j); }).find("min_lr"), std::string::npos);
+}
+
+TEST(Config, HeadCountMustDivideTheWidthInEveryModel) {
+  for (const char* type : {"transformer", "mosaic"}) {
+    const auto msg = error_of([&] { make_model({{"type", type}, {"vocab_size", 10}, {"n_embd", 30}, {"n_head", 4}}); });
+    EXPECT_NE(msg.find("config model.n_embd = 30 must be divisible by n_head = 4"), std::string::npos) << type << ": " << msg;
+  }
 }
 
 }  // namespace

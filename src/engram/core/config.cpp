@@ -134,4 +134,9 @@ void apply_override(json& config, const std::string& assignment) {
   }
 }
 
+void ConfigObject::require_divisible(const std::string& key, int64_t v, const std::string& by_key, int64_t d) const {
+  if (d == 0 || v % d != 0)
+    throw Error("config " + path(key) + " = " + std::to_string(v) + " must be divisible by " + by_key + " = " + std::to_string(d));
+}
+
 }  // namespace engram

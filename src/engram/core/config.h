@@ -40,6 +40,8 @@ class ConfigObject {
   void finish() const;
 
   std::string path(const std::string& key) const { return where_.empty() ? key : where_ + "." + key; }
+  // Throws "config <key> = v must be divisible by <by_key> = d" unless d divides v (head sizes).
+  void require_divisible(const std::string& key, int64_t v, const std::string& by_key, int64_t d) const;
 
  private:
   const json* value(const std::string& key);

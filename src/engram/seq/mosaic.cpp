@@ -29,9 +29,7 @@ MosaicConfig MosaicConfig::from_json(const nlohmann::json& j, const std::string&
   m.variant = c.choice("variant", m.variant, {"library", "nano"});
   m.bias = c.boolean("bias", m.bias);
   c.finish();
-  if (m.n_embd % m.n_head != 0)
-    throw Error("config " + c.path("n_embd") + " = " + std::to_string(m.n_embd) + " must be divisible by n_head = " +
-                std::to_string(m.n_head));
+  c.require_divisible("n_embd", m.n_embd, "n_head", m.n_head);
   if (m.bias && m.variant != "nano")
     throw Error("config " + c.path("bias") + " = true exists only in the nano variant (set model.variant=nano)");
   return m;

@@ -23,9 +23,7 @@ TransformerConfig TransformerConfig::from_json(const nlohmann::json& j, const st
   t.dropout = c.number("dropout", t.dropout, 0.0, 0.95);
   t.bias = c.boolean("bias", t.bias);
   c.finish();
-  if (t.n_embd % t.n_head != 0)
-    throw Error("config " + c.path("n_embd") + " = " + std::to_string(t.n_embd) +
-                " must be divisible by n_head = " + std::to_string(t.n_head));
+  c.require_divisible("n_embd", t.n_embd, "n_head", t.n_head);
   if (t.positions == "rotary" && (t.n_embd / t.n_head) % 2 != 0)
     throw Error("config " + c.path("positions") + " = rotary needs an even head size, got " +
                 std::to_string(t.n_embd / t.n_head));

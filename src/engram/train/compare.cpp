@@ -8,7 +8,10 @@
 #include "engram/core/error.h"
 #include "engram/core/metrics.h"
 #include "engram/core/plot.h"
+#include "engram/data/corpus.h"
+#include "engram/seq/generate.h"
 #include "engram/seq/model.h"
+#include "engram/train/checkpoint.h"
 #include "engram/train/bench.h"
 
 namespace engram {
@@ -58,6 +61,37 @@ void compare_runs(const std::vector<std::string>& run_dirs, const std::string& m
     rows.push_back({series.label, value, metric, notes});
   }
   print_table(rows, {"run", "final", "metric", "model, steps, last evaluation"});
+  if (!plot.empty() && plot_lines(spec)) std::printf("plot: %s\n", plot.c_str());
+}
+
+void compare_position_loss(const std::vector<std::string>& checkpoints, const std::string& text, int64_t window,
+                           int64_t windows, const std::string& plot) {
+  std::vector<BenchRow> rows;
+  PlotSpec spec{plot, "loss by position in the context", "position (tokens of context)", "cross-entropy (nats/token)"};
+  spec.logx = true;
+  for (const auto& path : checkpoints) {
+    auto ckpt = load_checkpoint(path);
+    Tokenizer tok = tokenizer_from_spec(ckpt.contents.tokenizer, "checkpoint " + path);
+    std::vector<int64_t> ids;
+    for (int id : tok.encode(text)) ids.push_back(id);
+    const auto curve = per_position_loss(*ckpt.model, ids, window, windows);
+    PlotSeries series;
+    series.label = path;
+    double mean = 0;
+    for (size_t p = 0; p < curve.size(); ++p) {
+      series.x.push_back(static_cast<double>(p + 1));
+      series.y.push_back(curve[p]);
+      mean += curve[p] / static_cast<double>(curve.size());
+    }
+    auto at = [&](size_t p) { return curve[std::min(p, curve.size()) - 1]; };
+    char note[200], value[32];
+    std::snprintf(note, sizeof note, "context 1: %.3f | 10: %.3f | 100: %.3f | %zu: %.3f", at(1), at(10), at(100),
+                  curve.size(), at(curve.size()));
+    std::snprintf(value, sizeof value, "%.4f", mean);
+    rows.push_back({ckpt.model->describe().summary + " (" + path + ")", value, "mean", note});
+    spec.series.push_back(series);
+  }
+  print_table(rows, {"checkpoint", "loss", "", "loss at context length"});
   if (!plot.empty() && plot_lines(spec)) std::printf("plot: %s\n", plot.c_str());
 }
 

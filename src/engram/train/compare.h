@@ -1,7 +1,8 @@
-// `engram compare`: several run directories side by side — a table of their final metrics and one
-// plot of a metric against the training step.
+// `engram compare` and `engram position-loss`: runs or checkpoints side by side, as a table and a
+// plot.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -12,5 +13,11 @@ namespace engram {
 // engram::Error naming a directory that is not a run or has no such metric.
 void compare_runs(const std::vector<std::string>& run_dirs, const std::string& metric, const std::string& plot,
                   const std::string& title);
+
+// Loss against position in the context (per_position_loss) for each checkpoint on `text`, encoded
+// with that checkpoint's tokenizer: a table (mean, and the loss at contexts 1, 10, 100 and the
+// last) and, when `plot` is non-empty, the curves on a log-x axis.
+void compare_position_loss(const std::vector<std::string>& checkpoints, const std::string& text, int64_t window,
+                           int64_t windows, const std::string& plot);
 
 }  // namespace engram
