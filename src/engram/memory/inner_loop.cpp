@@ -1,0 +1,153 @@
+#include "engram/memory/inner_loop.h"
+
+#include <algorithm>
+
+#include "engram/core/error.h"
+#include "engram/memory/newton_schulz.h"
+
+namespace engram {
+namespace {
+
+MemoryBatch slice(const MemoryBatch& b, int64_t start, int64_t length) {
+  auto cut = [&](const torch::Tensor& t) { return t.defined() ? t.narrow(1, start, length) : t; };
+  return {cut(b.x), cut(b.v), cut(b.r), b.gain};
+}
+
+MemoryBatch concat(const MemoryBatch& a, const MemoryBatch& b) {
+  if (!a.x.defined() || a.x.size(1) == 0) return b;
+  auto cat = [](const torch::Tensor& x, const torch::Tensor& y) { return x.defined() ? torch::cat({x, y}, 1) : x; };
+  return {cat(a.x, b.x), cat(a.v, b.v), cat(a.r, b.r), b.gain};
+}
+
+torch::Tensor scalar(const torch::Tensor& gate, int64_t t) { return gate.select(1, t).view({-1, 1, 1}); }
+
+// G[n] = Σ_i weight[n, i] L_i R_iᵀ for every matrix: [N, steps, rows, cols].
+std::vector<torch::Tensor> windowed_gradients(const std::vector<std::pair<torch::Tensor, torch::Tensor>>& factors,
+                                              const torch::Tensor& weight) {
+  std::vector<torch::Tensor> out;
+  for (const auto& [L, R] : factors) out.push_back(torch::einsum("zni,zir,zic->znrc", {weight, L, R}));
+  return out;
+}
+
+}  // namespace
+
+InnerLoopState initial_inner_state(const InnerMemory& memory, const FastWeights& m0, int64_t n_memories) {
+  const auto shapes = memory.shapes();
+  if (m0.size() != shapes.size()) throw Error("inner loop: M0 has " + std::to_string(m0.size()) + " matrices, the memory " + std::to_string(shapes.size()));
+  InnerLoopState s;
+  for (size_t m = 0; m < m0.size(); ++m) {
+    if (m0[m].sizes() != c10::IntArrayRef({shapes[m].first, shapes[m].second}))
+      throw Error("inner loop: M0 matrix " + std::to_string(m) + " has shape " + c10::str(m0[m].sizes()));
+    s.weights.push_back(m0[m].unsqueeze(0).expand({n_memories, shapes[m].first, shapes[m].second}));
+    s.momentum.push_back(torch::zeros({n_memories, shapes[m].first, shapes[m].second}, m0[m].options()));
+  }
+  s.reference = s.weights;
+  return s;
+}
+
+torch::Tensor run_inner_loop(const InnerMemory& memory, const InnerLoopConfig& cfg, const InnerLoopInputs& in,
+                             InnerLoopState& state) {
+  if (cfg.optimizer != "gd" && cfg.optimizer != "momentum" && cfg.optimizer != "muon")
+    throw Error("inner optimizer \"" + cfg.optimizer + "\" is not known (gd, momentum, muon)");
+  if (cfg.mode != "P" && cfg.mode != "B") throw Error("inner loop mode \"" + cfg.mode + "\" is not known (P, B)");
+  if (cfg.window < 1 || cfg.chunk < 1) throw Error("inner loop: window and chunk must be ≥ 1");
+  const int64_t T = in.keys.x.size(1);
+  const bool block_mode = cfg.mode == "B";
+  const int64_t span = block_mode ? std::max(cfg.window, cfg.chunk) : cfg.window;  // tokens a step can see
+  const size_t M = state.weights.size();
+  std::vector<torch::Tensor> reads;
+
+  // One optimiser step on the weights from gradient G (per matrix [N, rows, cols]) with token t's gates;
+  // for muon, `ortho` holds NS(S) computed by the caller (batched).
+  auto momentum_update = [&](const std::vector<torch::Tensor>& G, int64_t t) {
+    for (size_t m = 0; m < M; ++m) {
+      if (cfg.optimizer == "momentum") state.momentum[m] = scalar(in.theta, t) * state.momentum[m] - scalar(in.eta, t) * G[m];
+      if (cfg.optimizer == "muon") state.momentum[m] = scalar(in.theta, t) * state.momentum[m] + G[m];
+    }
+  };
+  auto weight_update = [&](const std::vector<torch::Tensor>& G, const std::vector<torch::Tensor>& ortho, int64_t t) {
+    for (size_t m = 0; m < M; ++m) {
+      auto a = scalar(in.alpha, t);
+      if (cfg.optimizer == "gd") state.weights[m] = a * state.weights[m] - scalar(in.eta, t) * G[m];
+      if (cfg.optimizer == "momentum") state.weights[m] = a * state.weights[m] + state.momentum[m];
+      if (cfg.optimizer == "muon") state.weights[m] = a * state.weights[m] - scalar(in.eta, t) * ortho[m];
+    }
+  };
+
+  int64_t t = 0;
+  while (t < T) {
+    const int64_t pos = state.position + t;
+    if (pos % cfg.chunk == 0) state.reference = state.weights;
+    const int64_t n = std::min(cfg.chunk - pos % cfg.chunk, T - t);  // tokens left in this chunk
+    const MemoryBatch seg = slice(in.keys, t, n);
+    const int64_t n_carry = state.carry.x.defined() ? state.carry.x.size(1) : 0;
+    const MemoryBatch window = concat(state.carry, seg);
+    auto gamma = n_carry ? torch::cat({state.carry_gamma, in.gamma.narrow(1, t, n)}, 1) : in.gamma.narrow(1, t, n);
+    MemoryBatch queries{in.queries.narrow(1, t, n), {}, in.query_residual.defined() ? in.query_residual.narrow(1, t, n) : torch::Tensor(), in.keys.gain};
+
+    if (!block_mode) {
+      // Step j of the segment (window index n_carry + j) sees window indices [n_carry + j − c + 1, n_carry + j].
+      auto idx = torch::arange(n_carry + n, gamma.options().dtype(torch::kLong));
+      auto step = torch::arange(n, gamma.options().dtype(torch::kLong)).unsqueeze(1) + n_carry;
+      auto omega = (idx.unsqueeze(0) <= step).logical_and(idx.unsqueeze(0) > step - cfg.window).to(gamma.dtype());
+      auto weight = omega.unsqueeze(0) * gamma.unsqueeze(1);  // [N, n, n_window]
+      auto G = windowed_gradients(memory.gradient_factors(state.reference, window), weight);
+      std::vector<std::vector<torch::Tensor>> per_step_weights(M);
+      if (cfg.optimizer == "muon") {
+        std::vector<std::vector<torch::Tensor>> S(M);
+        const auto start_momentum = state.momentum;
+        for (int64_t j = 0; j < n; ++j) {
+          std::vector<torch::Tensor> Gj;
+          for (size_t m = 0; m < M; ++m) Gj.push_back(G[m].select(1, j));
+          momentum_update(Gj, t + j);
+          for (size_t m = 0; m < M; ++m) S[m].push_back(state.momentum[m]);
+        }
+        std::vector<torch::Tensor> ortho(M);
+        for (size_t m = 0; m < M; ++m) ortho[m] = newton_schulz(torch::stack(S[m], 1), cfg.ns_steps);  // all steps at once
+        for (int64_t j = 0; j < n; ++j) {
+          std::vector<torch::Tensor> Oj;
+          for (size_t m = 0; m < M; ++m) Oj.push_back(ortho[m].select(1, j));
+          weight_update({}, Oj, t + j);
+          for (size_t m = 0; m < M; ++m) per_step_weights[m].push_back(state.weights[m]);
+        }
+      } else {
+        for (int64_t j = 0; j < n; ++j) {
+          std::vector<torch::Tensor> Gj;
+          for (size_t m = 0; m < M; ++m) Gj.push_back(G[m].select(1, j));
+          momentum_update(Gj, t + j);
+          weight_update(Gj, {}, t + j);
+          for (size_t m = 0; m < M; ++m) per_step_weights[m].push_back(state.weights[m]);
+        }
+      }
+      FastWeights materialised;
+      for (size_t m = 0; m < M; ++m) materialised.push_back(torch::stack(per_step_weights[m], 1));  // [N, n, r, c]
+      reads.push_back(memory.read(materialised, queries));  // read after write
+    } else {
+      reads.push_back(memory.read(state.weights, queries));  // the state before this block's step
+      if ((pos + n) % cfg.chunk == 0) {
+        // The block is complete: one step on its window (the last `span` tokens), gates of its last token.
+        const int64_t first = std::max<int64_t>(0, n_carry + n - span);
+        auto in_window = (torch::arange(n_carry + n, gamma.options().dtype(torch::kLong)) >= first).to(gamma.dtype());
+        auto weight = (gamma * in_window).unsqueeze(1);  // [N, 1, n_window]
+        auto G3 = windowed_gradients(memory.gradient_factors(state.reference, window), weight);
+        std::vector<torch::Tensor> G;
+        for (auto& g : G3) G.push_back(g.select(1, 0));
+        momentum_update(G, t + n - 1);
+        std::vector<torch::Tensor> ortho;
+        if (cfg.optimizer == "muon")
+          for (size_t m = 0; m < M; ++m) ortho.push_back(newton_schulz(state.momentum[m], cfg.ns_steps));
+        weight_update(G, ortho, t + n - 1);
+      }
+    }
+
+    // Keep the last span − 1 key tokens for the windows of later steps.
+    const int64_t keep = std::min<int64_t>(span - 1, n_carry + n);
+    state.carry = slice(window, n_carry + n - keep, keep);
+    state.carry_gamma = gamma.narrow(1, n_carry + n - keep, keep);
+    t += n;
+  }
+  state.position += T;
+  return torch::cat(reads, 1);
+}
+
+}  // namespace engram

@@ -1,0 +1,80 @@
+#include "engram/memory/inner_memory.h"
+
+#include <cmath>
+
+#include "engram/core/error.h"
+
+namespace engram {
+namespace {
+
+constexpr double kLnEps = 1e-5;
+
+// W applied to x along the last dimension: W [N, r, c] (shared) or [N, n, r, c] (per token).
+torch::Tensor apply(const torch::Tensor& w, const torch::Tensor& x) {
+  if (w.dim() == 3) return torch::matmul(x, w.transpose(-2, -1));
+  return torch::matmul(w, x.unsqueeze(-1)).squeeze(-1);
+}
+
+torch::Tensor gelu_grad(const torch::Tensor& z) {
+  // σ'(z) = Φ(z) + z ϕ(z)
+  return 0.5 * (1 + torch::erf(z / std::sqrt(2.0))) + z * torch::exp(-0.5 * z * z) / std::sqrt(2 * M_PI);
+}
+
+struct Forward {
+  torch::Tensor z, a, p, p_hat, inv_std, y;
+};
+
+Forward run(const InnerMemoryConfig& c, const FastWeights& w, const MemoryBatch& b) {
+  Forward f;
+  if (c.kind == "linear") {
+    f.p = apply(w[0], b.x);
+  } else {
+    f.z = apply(w[1], b.x);
+    f.a = torch::gelu(f.z);
+    f.p = apply(w[0], f.a);
+  }
+  auto out = f.p;
+  if (c.layer_norm) {
+    auto mean = f.p.mean(-1, true);
+    auto var = (f.p - mean).square().mean(-1, true);
+    f.inv_std = torch::rsqrt(var + kLnEps);
+    f.p_hat = (f.p - mean) * f.inv_std;
+    out = b.gain.defined() ? b.gain * f.p_hat : f.p_hat;
+  }
+  f.y = c.residual ? b.r + out : out;
+  return f;
+}
+
+}  // namespace
+
+InnerMemory::InnerMemory(InnerMemoryConfig config) : config_(std::move(config)) {
+  if (config_.kind != "linear" && config_.kind != "mlp")
+    throw Error("memory kind \"" + config_.kind + "\" is not known (linear, mlp)");
+  if (config_.objective != "l2" && config_.objective != "dot")
+    throw Error("memory objective \"" + config_.objective + "\" is not known (l2, dot)");
+}
+
+std::vector<std::pair<int64_t, int64_t>> InnerMemory::shapes() const {
+  const auto& c = config_;
+  if (c.kind == "linear") return {{c.output_dim, c.input_dim}};
+  return {{c.output_dim, c.hidden}, {c.hidden, c.input_dim}};
+}
+
+torch::Tensor InnerMemory::read(const FastWeights& w, const MemoryBatch& b) const { return run(config_, w, b).y; }
+
+std::vector<std::pair<torch::Tensor, torch::Tensor>> InnerMemory::gradient_factors(const FastWeights& w,
+                                                                                   const MemoryBatch& b) const {
+  const auto& c = config_;
+  const Forward f = run(c, w, b);
+  auto e = c.objective == "l2" ? 2 * (f.y - b.v) : -b.v;  // ∂ℓ/∂ŷ
+  auto g = e;                                              // ∂ℓ/∂p
+  if (c.layer_norm) {
+    auto e2 = b.gain.defined() ? e * b.gain : e;
+    g = f.inv_std * (e2 - e2.mean(-1, true) - f.p_hat * (e2 * f.p_hat).mean(-1, true));
+  }
+  if (c.kind == "linear") return {{g, b.x}};
+  auto delta = torch::matmul(g, w[0]) * gelu_grad(f.z);  // (W1ᵀ g) ⊙ σ'(z)
+  return {{g, f.a}, {delta, b.x}};
+}
+
+}  // namespace engram
