@@ -162,6 +162,8 @@ int main(int argc, char** argv) {
   moons->add_option("--eval-sequences", mo.eval_sequences, "windows per evaluation split")->check(CLI::Range(1, 1 << 16));
   moons->add_option("--eval-every", mo.eval_every, "spacing of the context lengths evaluated")->check(CLI::Range(1, 1000));
   moons->add_option("--seed", mo.seed, "random seed");
+  bool moons_replot = false;
+  moons->add_flag("--replot", moons_replot, "only redraw the plots from <out>/results.json");
 
   auto* bench = app.add_subcommand("bench", "speed: matmul peak, train tokens/s and MFU, generation ms/token, tokenizer MB/s");
   BenchOptions bo;
@@ -293,7 +295,8 @@ int main(int argc, char** argv) {
       std::printf("imported %lld tensors: %s\nwrote %s\n", static_cast<long long>(imported.tensors),
                   imported.model->describe().summary.c_str(), import_out.c_str());
     } else if (*moons) {
-      run_three_moons(mo);
+      if (moons_replot) plot_three_moons(read_json_file(mo.out + "/results.json"), mo.out);
+      else run_three_moons(mo);
     } else if (*bench) {
       for (const auto& s : bench_sets) apply_override(bo.model, s);
       nlohmann::json record;

@@ -57,16 +57,43 @@ double error_at(const nlohmann::json& curve, double c) {
   return std::nan("");
 }
 
-// Dotted vertical markers at the given context lengths, spanning [0, top].
-void add_markers(PlotSpec& spec, const std::vector<std::pair<double, std::string>>& at, double top) {
+// Dotted vertical markers at the given context lengths, spanning [bottom, top].
+void add_markers(PlotSpec& spec, const std::vector<std::pair<double, std::string>>& at, double bottom, double top) {
   for (const auto& [x, label] : at) {
-    PlotSeries s{label, {x, x}, {0.0, top}};
-    s.style = ":";
+    PlotSeries s{label, {x, x}, {bottom, top}};
+    s.style = "k:";
     spec.series.push_back(s);
   }
 }
 
 }  // namespace
+
+void plot_three_moons(const nlohmann::json& results, const std::string& out) {
+  const MoonPeriods held_out = results.at("held_out_system").get<MoonPeriods>();
+  const double L = joint_period(held_out) * kMoonStepsPerUnit;
+  for (const char* split : {"held_out", "train"}) {
+    const bool held = std::string(split) == "held_out";
+    PlotSpec spec{out + "/generation-error-" + (held ? "held-out" : "train") + ".png",
+                  held ? "three moons, held-out system (1, 1.5, 2): 25-step generation error"
+                       : "three moons, training systems: 25-step generation error",
+                  "context length (steps)", "mean |generated − true|"};
+    spec.logy = true;  // short-context rollouts can diverge by orders of magnitude
+    double top = 0, bottom = 1e30;
+    for (const auto& [heads, model] : results["models"].items()) {
+      const auto& curve = model[split];
+      PlotSeries s{heads + (heads == "1" ? " head" : " heads"), curve["context"].get<std::vector<double>>(),
+                   curve["generation_error"].get<std::vector<double>>()};
+      for (double y : s.y) top = std::max(top, y), bottom = std::min(bottom, y);
+      spec.series.push_back(s);
+    }
+    if (held)
+      add_markers(spec, {{1.0 * kMoonStepsPerUnit, "moon periods (44, 67, 89)"}, {1.5 * kMoonStepsPerUnit, "_nolegend_"},
+                         {2.0 * kMoonStepsPerUnit, "_nolegend_"}, {L, "joint period (267)"}}, bottom, top);
+    else
+      add_markers(spec, {{3.0 * kMoonStepsPerUnit, "longest moon period (133)"}, {6.0 * kMoonStepsPerUnit, "longest joint period (267)"}}, bottom, top);
+    plot_lines(spec);
+  }
+}
 
 nlohmann::json run_three_moons(const ThreeMoonsOptions& o) {
   if (o.block < o.horizon + 2) throw Error("three moons: block " + std::to_string(o.block) + " leaves no room for a " +
@@ -144,28 +171,7 @@ nlohmann::json run_three_moons(const ThreeMoonsOptions& o) {
   write_text_atomically(o.out + "/results.json", results.dump(1) + "\n");
   print_table(rows, {"model, systems", "score", "", "25-step generation error at context length"});
 
-  const double L = joint_period(systems.held_out) * kMoonStepsPerUnit;
-  for (const char* split : {"held_out", "train"}) {
-    const bool held = std::string(split) == "held_out";
-    PlotSpec spec{o.out + "/generation-error-" + (held ? "held-out" : "train") + ".png",
-                  held ? "three moons, held-out system (1, 1.5, 2): 25-step generation error"
-                       : "three moons, training systems: 25-step generation error",
-                  "context length (steps)", "mean |generated − true|"};
-    double top = 0;
-    for (int64_t H : o.heads) {
-      const auto& curve = results["models"][std::to_string(H)][split];
-      PlotSeries s{std::to_string(H) + (H == 1 ? " head" : " heads"), curve["context"].get<std::vector<double>>(),
-                   curve["generation_error"].get<std::vector<double>>()};
-      for (double y : s.y) top = std::max(top, y);
-      spec.series.push_back(s);
-    }
-    if (held)
-      add_markers(spec, {{1.0 * kMoonStepsPerUnit, "moon periods (44, 67, 89)"}, {1.5 * kMoonStepsPerUnit, "_nolegend_"},
-                         {2.0 * kMoonStepsPerUnit, "_nolegend_"}, {L, "joint period (267)"}}, top);
-    else
-      add_markers(spec, {{3.0 * kMoonStepsPerUnit, "longest moon period (133)"}, {6.0 * kMoonStepsPerUnit, "longest joint period (267)"}}, top);
-    plot_lines(spec);
-  }
+  plot_three_moons(results, o.out);
   plot_lines(loss_plot);
   std::printf("results: %s/results.json; plots: %s/generation-error-held-out.png, generation-error-train.png, loss.png\n",
               o.out.c_str(), o.out.c_str());

@@ -31,4 +31,7 @@ struct ThreeMoonsOptions {
 // Returns the results JSON.
 nlohmann::json run_three_moons(const ThreeMoonsOptions& options);
 
+// Redraws the generation-error plots into `out` from a results.json that run_three_moons wrote.
+void plot_three_moons(const nlohmann::json& results, const std::string& out);
+
 }  // namespace engram
