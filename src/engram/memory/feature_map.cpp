@@ -68,7 +68,7 @@ torch::Tensor FeatureMap::forward(const torch::Tensor& x) {
     const auto& idx = index_[static_cast<size_t>(j - 1)].to(x.device());
     auto m = x.index_select(-1, idx.select(1, 0));
     for (int64_t f = 1; f < j; ++f) m = m * x.index_select(-1, idx.select(1, f));
-    blocks.push_back(coefficients[j] * weight_[static_cast<size_t>(j - 1)].to(x.device()) * m);
+    blocks.push_back(coefficients[j] * weight_[static_cast<size_t>(j - 1)].to(x.options()) * m);
   }
   return torch::cat(blocks, -1);
 }

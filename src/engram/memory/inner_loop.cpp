@@ -36,10 +36,13 @@ InnerLoopState initial_inner_state(const InnerMemory& memory, const FastWeights&
   if (m0.size() != shapes.size()) throw Error("inner loop: M0 has " + std::to_string(m0.size()) + " matrices, the memory " + std::to_string(shapes.size()));
   InnerLoopState s;
   for (size_t m = 0; m < m0.size(); ++m) {
-    if (m0[m].sizes() != c10::IntArrayRef({shapes[m].first, shapes[m].second}))
-      throw Error("inner loop: M0 matrix " + std::to_string(m) + " has shape " + c10::str(m0[m].sizes()));
-    s.weights.push_back(m0[m].unsqueeze(0).expand({n_memories, shapes[m].first, shapes[m].second}));
-    s.momentum.push_back(torch::zeros({n_memories, shapes[m].first, shapes[m].second}, m0[m].options()));
+    const auto& w = m0[m].dim() == 2 ? m0[m].unsqueeze(0) : m0[m];  // [G, rows, cols]
+    const int64_t G = w.size(0), rows = shapes[m].first, cols = shapes[m].second;
+    if (w.dim() != 3 || w.size(1) != rows || w.size(2) != cols || n_memories % G != 0)
+      throw Error("inner loop: M0 matrix " + std::to_string(m) + " has shape " + c10::str(m0[m].sizes()) + " for " +
+                  std::to_string(n_memories) + " memories of " + std::to_string(rows) + "x" + std::to_string(cols));
+    s.weights.push_back(w.unsqueeze(0).expand({n_memories / G, G, rows, cols}).reshape({n_memories, rows, cols}));
+    s.momentum.push_back(torch::zeros({n_memories, rows, cols}, w.options()));
   }
   s.reference = s.weights;
   return s;

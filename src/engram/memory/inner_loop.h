@@ -43,7 +43,8 @@ struct InnerLoopState {
   int64_t position = 0;        // tokens consumed
 };
 
-// M0 (each [rows, cols], shared by all memories) broadcast to N memories; zero momentum.
+// M0 broadcast to N memories, zero momentum. Each matrix is [rows, cols] (shared by all memories)
+// or [G, rows, cols] with memory n using M0[n mod G] (one initial state per head, N = batch·G).
 InnerLoopState initial_inner_state(const InnerMemory& memory, const FastWeights& m0, int64_t n_memories);
 
 // Runs the loop over the T tokens of `in`, continuing `state`; returns the reads [N, T, d_v].

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "engram/core/error.h"
+#include "engram/seq/atlas.h"
 #include "engram/seq/lstm.h"
 #include "engram/seq/mosaic.h"
 #include "engram/seq/transformer.h"
@@ -15,8 +16,8 @@ std::string model_type(const nlohmann::json& config, const std::string& where) {
   const auto it = config.find("type");
   if (it != config.end() && !it->is_string()) throw Error("config " + where + ".type: expected a string");
   const std::string type = it == config.end() ? "transformer" : it->get<std::string>();
-  if (type != "transformer" && type != "mosaic" && type != "lstm")
-    throw Error("config " + where + ".type = \"" + type + "\" is not a known model (known: transformer, mosaic, lstm)");
+  if (type != "transformer" && type != "mosaic" && type != "lstm" && type != "atlas")
+    throw Error("config " + where + ".type = \"" + type + "\" is not a known model (known: transformer, mosaic, lstm, atlas)");
   return type;
 }
 }  // namespace
@@ -25,6 +26,7 @@ std::shared_ptr<SequenceModel> make_model(const nlohmann::json& config, const st
   const std::string type = model_type(config, where);
   if (type == "mosaic") return std::make_shared<MemoryMosaic>(MosaicConfig::from_json(config, where));
   if (type == "lstm") return std::make_shared<Lstm>(LstmConfig::from_json(config, where));
+  if (type == "atlas") return std::make_shared<Atlas>(AtlasConfig::from_json(config, where));
   return std::make_shared<Transformer>(TransformerConfig::from_json(config, where));
 }
 
@@ -32,6 +34,7 @@ nlohmann::json resolve_model_config(const nlohmann::json& config, const std::str
   const std::string type = model_type(config, where);
   if (type == "mosaic") return MosaicConfig::from_json(config, where).to_json();
   if (type == "lstm") return LstmConfig::from_json(config, where).to_json();
+  if (type == "atlas") return AtlasConfig::from_json(config, where).to_json();
   return TransformerConfig::from_json(config, where).to_json();
 }
 

@@ -1,0 +1,246 @@
+#include "engram/seq/atlas.h"
+
+#include <cmath>
+
+#include "engram/core/config.h"
+#include "engram/core/error.h"
+#include "engram/memory/feature_map.h"
+#include "engram/memory/inner_loop.h"
+
+namespace engram {
+
+AtlasConfig AtlasConfig::from_json(const nlohmann::json& j, const std::string& where) {
+  ConfigObject c(j, where);
+  AtlasConfig a;
+  c.choice("type", "atlas", {"atlas"});
+  a.vocab_size = c.integer("vocab_size", a.vocab_size, 2, 1 << 24);
+  a.n_layer = c.integer("n_layer", a.n_layer, 1, 64);
+  a.n_head = c.integer("n_head", a.n_head, 1, 64);
+  a.n_embd = c.integer("n_embd", a.n_embd, 1, 1 << 14);
+  a.block_size = c.integer("block_size", a.block_size, 1, 1 << 24);
+  a.memory = c.choice("memory", a.memory, {"mlp", "linear"});
+  a.memory_expansion = c.integer("memory_expansion", a.memory_expansion, 1, 16);
+  a.feature_map = c.choice("feature_map", a.feature_map, {"identity", "polynomial"});
+  a.degree = c.integer("degree", a.degree, 1, 4);
+  a.objective = c.choice("objective", a.objective, {"l2", "dot"});
+  a.optimizer = c.choice("optimizer", a.optimizer, {"gd", "momentum", "muon"});
+  a.mode = c.choice("mode", a.mode, {"P", "B"});
+  a.window = c.integer("window", a.window, 1, 4096);
+  a.chunk = c.integer("chunk", a.chunk, 1, 4096);
+  a.ns_steps = c.integer("ns_steps", a.ns_steps, 0, 20);
+  a.eta_max = c.number("eta_max", a.eta_max, 1e-6, 100.0);
+  a.retention = c.choice("retention", a.retention, {"learned", "none"});
+  a.memory_norm = c.boolean("memory_norm", a.memory_norm);
+  a.conv = c.integer("conv", a.conv, 0, 64);
+  c.finish();
+  c.require_divisible("n_embd", a.n_embd, "n_head", a.n_head);
+  if (a.memory == "mlp" && a.feature_map == "polynomial" && a.degree > 3 && a.n_embd / a.n_head > 16)
+    throw Error("config " + c.path("degree") + " = " + std::to_string(a.degree) + " with head size " +
+                std::to_string(a.n_embd / a.n_head) + " gives a feature map too large for this machine");
+  return a;
+}
+
+nlohmann::json AtlasConfig::to_json() const {
+  return {{"type", "atlas"},         {"vocab_size", vocab_size}, {"n_layer", n_layer},   {"n_head", n_head},
+          {"n_embd", n_embd},        {"block_size", block_size}, {"memory", memory},     {"memory_expansion", memory_expansion},
+          {"feature_map", feature_map}, {"degree", degree},      {"objective", objective}, {"optimizer", optimizer},
+          {"mode", mode},            {"window", window},         {"chunk", chunk},       {"ns_steps", ns_steps},
+          {"eta_max", eta_max},      {"retention", retention},   {"memory_norm", memory_norm}, {"conv", conv}};
+}
+
+namespace {
+
+torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight) {
+  return x * torch::rsqrt(x.square().mean(-1, true) + 1e-6) * weight;
+}
+
+double logit(double p) { return std::log(p / (1 - p)); }
+
+// Per-layer decoding state: the inner loop's state and the last conv-width − 1 projections.
+struct LayerState {
+  InnerLoopState memory;
+  torch::Tensor conv_history;  // [B, conv − 1, 3d] (q, k, v before the convolution)
+};
+
+struct AtlasState : DecodeState {
+  std::vector<LayerState> layers;
+};
+
+}  // namespace
+
+struct Atlas::Block : torch::nn::Module {
+  explicit Block(const AtlasConfig& c) : cfg(c), dh(c.n_embd / c.n_head) {
+    const int64_t d = c.n_embd, H = c.n_head;
+    norm_1 = register_parameter("norm_1", torch::ones({d}));
+    norm_2 = register_parameter("norm_2", torch::ones({d}));
+    qkv = register_module("qkv", torch::nn::Linear(torch::nn::LinearOptions(d, 3 * d).bias(false)));
+    if (c.conv > 0) conv = register_parameter("conv", torch::zeros({3 * d, 1, c.conv}));
+    gates = register_module("gates", torch::nn::Linear(torch::nn::LinearOptions(d, 4 * H)));  // γ, η, α, θ per head
+    features = register_module("features", std::make_shared<FeatureMap>(c.feature_map, dh, c.degree));
+    InnerMemoryConfig mc;
+    mc.kind = c.memory;
+    mc.input_dim = features->output_dim();
+    mc.output_dim = dh;
+    mc.hidden = c.memory_expansion * dh;
+    mc.residual = c.memory == "mlp";  // M(x) = x + …: the degree-1 block of φ(k) (spec §3.4)
+    mc.layer_norm = c.memory_norm;
+    mc.objective = c.objective;
+    memory = std::make_shared<InnerMemory>(mc);
+    for (const auto& [rows, cols] : memory->shapes()) {
+      const double bound = std::sqrt(6.0 / static_cast<double>(rows + cols));  // Xavier-uniform
+      m0.push_back(register_parameter("m0_" + std::to_string(m0.size()), torch::empty({H, rows, cols}).uniform_(-bound, bound)));
+    }
+    if (c.memory_norm) memory_gain = register_parameter("memory_gain", torch::zeros({H, dh}));
+    head_norm = register_parameter("head_norm", torch::ones({dh}));
+    out_gate = register_module("out_gate", torch::nn::Linear(torch::nn::LinearOptions(d, d).bias(false)));
+    c_proj = register_module("c_proj", torch::nn::Linear(torch::nn::LinearOptions(d, d).bias(false)));
+    const int64_t ffn = 8 * d / 3;
+    w_gate = register_module("w_gate", torch::nn::Linear(torch::nn::LinearOptions(d, ffn).bias(false)));
+    w_up = register_module("w_up", torch::nn::Linear(torch::nn::LinearOptions(d, ffn).bias(false)));
+    w_down = register_module("w_down", torch::nn::Linear(torch::nn::LinearOptions(ffn, d).bias(false)));
+    loop.optimizer = c.optimizer;
+    loop.mode = c.mode;
+    loop.window = c.window;
+    loop.chunk = c.chunk;
+    loop.ns_steps = c.ns_steps;
+
+    torch::NoGradGuard no_grad;
+    if (conv.defined()) conv.select(2, c.conv - 1).fill_(1.0);  // starts as the identity
+    // Gate biases: γ ≈ 0.88, η = eta_max/2, α ≈ 0.99 (weak forgetting), θ ≈ 0.9 (spec §5.3).
+    gates->weight.normal_(0.0, 0.02);
+    auto b = gates->bias.view({4, H});
+    b[0].fill_(2.0);
+    b[1].fill_(0.0);
+    b[2].fill_(logit(0.99));
+    b[3].fill_(logit(0.9));
+  }
+
+  LayerState fresh_state(int64_t B, const torch::TensorOptions& opts) const {
+    LayerState s;
+    s.memory = initial_inner_state(*memory, m0, B * cfg.n_head);
+    if (cfg.conv > 1) s.conv_history = torch::zeros({B, cfg.conv - 1, 3 * cfg.n_embd}, opts);
+    return s;
+  }
+
+  // The token mixer on x [B, T, d], continuing `s`.
+  torch::Tensor mix(const torch::Tensor& x, LayerState& s) {
+    const int64_t B = x.size(0), T = x.size(1), H = cfg.n_head, d = cfg.n_embd;
+    auto proj = qkv(x);  // [B, T, 3d]
+    if (conv.defined()) {
+      auto padded = cfg.conv > 1 ? torch::cat({s.conv_history, proj}, 1) : proj;
+      if (cfg.conv > 1) s.conv_history = padded.narrow(1, padded.size(1) - (cfg.conv - 1), cfg.conv - 1);
+      proj = torch::conv1d(padded.transpose(1, 2), conv, torch::Tensor(), torch::IntArrayRef{1}, torch::IntArrayRef{0},
+                           torch::IntArrayRef{1}, 3 * d).transpose(1, 2);  // causal, depthwise
+    }
+    proj = torch::silu(proj);
+    // [B, T, 3d] -> three [B·H, T, dh], heads contiguous in the channel dimension
+    auto heads = [&](const torch::Tensor& t) { return t.view({B, T, H, dh}).permute({0, 2, 1, 3}).reshape({B * H, T, dh}); };
+    auto q = heads(proj.narrow(2, 0, d)), k = heads(proj.narrow(2, d, d)), v = heads(proj.narrow(2, 2 * d, d));
+    q = q / (q.norm(2, -1, true) + 1e-6);
+    k = k / (k.norm(2, -1, true) + 1e-6);
+    auto g = torch::sigmoid(gates(x)).view({B, T, 4, H}).permute({2, 0, 3, 1}).reshape({4, B * H, T});  // [4, N, T]
+
+    InnerLoopInputs in;
+    torch::Tensor gain;
+    if (memory_gain.defined()) gain = (1 + memory_gain).unsqueeze(0).expand({B, H, dh}).reshape({B * H, 1, dh});
+    const bool residual = cfg.memory == "mlp";
+    in.keys = {features->forward(k), v, residual ? features->linear_part(k) : torch::Tensor(), gain};
+    in.queries = features->forward(q);
+    if (residual) in.query_residual = features->linear_part(q);
+    in.gamma = g[0];
+    in.eta = cfg.eta_max * g[1];
+    in.alpha = cfg.retention == "learned" ? g[2] : torch::ones_like(g[2]);
+    in.theta = g[3];
+    auto y = run_inner_loop(*memory, loop, in, s.memory);  // [N, T, dh]
+    y = rms_norm(y, head_norm).view({B, H, T, dh}).permute({0, 2, 1, 3}).reshape({B, T, d});
+    return c_proj(y * torch::silu(out_gate(x)));
+  }
+
+  torch::Tensor forward(torch::Tensor x, LayerState& s) {
+    x = x + mix(rms_norm(x, norm_1), s);
+    auto h = rms_norm(x, norm_2);
+    return x + w_down(torch::silu(w_gate(h)) * w_up(h));
+  }
+
+  AtlasConfig cfg;
+  int64_t dh;
+  torch::Tensor norm_1, norm_2, conv, memory_gain, head_norm;
+  std::vector<torch::Tensor> m0;
+  torch::nn::Linear qkv{nullptr}, gates{nullptr}, out_gate{nullptr}, c_proj{nullptr}, w_gate{nullptr}, w_up{nullptr},
+      w_down{nullptr};
+  std::shared_ptr<FeatureMap> features;
+  std::shared_ptr<InnerMemory> memory;
+  InnerLoopConfig loop;
+};
+
+Atlas::Atlas(const AtlasConfig& config) : config_(config) {
+  const auto& c = config_;
+  wte_ = register_module("wte", torch::nn::Embedding(c.vocab_size, c.n_embd));
+  auto list = register_module("blocks", torch::nn::ModuleList());
+  for (int64_t i = 0; i < c.n_layer; ++i) {
+    blocks_.push_back(std::make_shared<Block>(c));
+    list->push_back(blocks_.back());
+  }
+  ln_f_ = register_parameter("ln_f", torch::ones({c.n_embd}));
+  torch::NoGradGuard no_grad;
+  wte_->weight.normal_(0.0, 0.02);
+  for (auto& b : blocks_) {
+    for (auto* lin : {&b->qkv, &b->out_gate, &b->w_gate, &b->w_up}) (*lin)->weight.normal_(0.0, 0.02);
+    for (auto* lin : {&b->c_proj, &b->w_down}) (*lin)->weight.normal_(0.0, 0.02 / std::sqrt(2.0 * c.n_layer));
+  }
+}
+
+torch::Tensor Atlas::embed(const torch::Tensor& tokens) {
+  if (tokens.dim() != 2) throw Error("atlas: tokens must be [batch, time], got " + std::to_string(tokens.dim()) + " dims");
+  return wte_(tokens);
+}
+
+torch::Tensor Atlas::hidden(const torch::Tensor& x) {
+  auto h = x;
+  for (auto& b : blocks_) {
+    auto s = b->fresh_state(x.size(0), x.options());
+    h = b->forward(h, s);
+  }
+  return rms_norm(h, ln_f_);
+}
+
+torch::Tensor Atlas::logits(const torch::Tensor& h) { return torch::matmul(h, wte_->weight.t()); }
+
+std::unique_ptr<DecodeState> Atlas::init_state(int64_t batch) {
+  auto s = std::make_unique<AtlasState>();
+  for (auto& b : blocks_) s->layers.push_back(b->fresh_state(batch, wte_->weight.options()));
+  return s;
+}
+
+torch::Tensor Atlas::step(DecodeState& state, const torch::Tensor& token) {
+  auto& s = dynamic_cast<AtlasState&>(state);
+  auto h = wte_(token.view({-1, 1}));
+  for (size_t i = 0; i < blocks_.size(); ++i) h = blocks_[i]->forward(h, s.layers[i]);
+  ++s.position;
+  return logits(rms_norm(h, ln_f_)).squeeze(1);
+}
+
+ModelDescription Atlas::describe() const {
+  const auto& c = config_;
+  ModelDescription d;
+  d.type = "atlas";
+  d.parameters = count_parameters(const_cast<Atlas&>(*this));
+  d.context = c.block_size;
+  const double D = static_cast<double>(c.n_embd);
+  const auto& mem = *blocks_.front()->memory;
+  double fast = 0;  // fast-weight floats per head
+  for (const auto& [r, k] : mem.shapes()) fast += static_cast<double>(r * k);
+  // Per token and layer: projections (q, k, v, output gate, output) and SwiGLU; per head, the
+  // memory's gradient factors over the window and the outer products (≈ 4·|θ_M|·c), the read
+  // (2·|θ_M|) and, for muon, the Newton–Schulz rounds on each step's momentum. Approximate.
+  double per_layer = 2 * 5 * D * D + 2 * 3 * D * static_cast<double>(8 * c.n_embd / 3);
+  double memory = (4 * static_cast<double>(c.window) + 2) * fast;
+  if (c.optimizer == "muon") memory += static_cast<double>(c.ns_steps) * 6 * fast * static_cast<double>(c.n_embd / c.n_head);
+  d.flops_per_token = c.n_layer * (per_layer + c.n_head * memory) + 2 * D * c.vocab_size;
+  d.summary = "atlas " + std::to_string(c.n_layer) + "x" + std::to_string(c.n_embd) + ", " + std::to_string(c.n_head) +
+              " heads, " + c.memory + " memory, " + c.feature_map + (c.feature_map == "polynomial" ? std::to_string(c.degree) : "") +
+              ", " + c.optimizer + ", c=" + std::to_string(c.window) + ", mode " + c.mode + " b=" + std::to_string(c.chunk);
+  return d;
+}
+
+}  // namespace engram

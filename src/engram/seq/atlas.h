@@ -1,0 +1,66 @@
+// ATLAS (Behrouz et al. 2025) and its family as one configurable model, spec: papers/atlas.md.
+//
+// Every block's token mixer is a test-time-trained memory per head (memory/inner_loop.h): keys,
+// values and queries from short causal convolutions, a feature map on keys and queries, learned
+// per-token gates (window weight γ, step size η, retention α, momentum decay θ), the memory read
+// by the queries; then per-head RMSNorm, an output gate and a projection (spec §9.1). A SwiGLU MLP
+// follows (§9.2). The same model with other switches is a baseline:
+//   ATLAS      memory mlp, feature_map polynomial, optimizer muon, window c > 1
+//   OmegaNet   … optimizer gd;   Titans (LMM)  memory mlp, identity, momentum, window 1
+//   DeltaNet   memory linear, identity, gd, window 1, retention none, no memory_norm
+//   gated linear attention  memory linear, objective dot, gd, window 1
+#pragma once
+
+#include "engram/seq/model.h"
+
+namespace engram {
+
+struct AtlasConfig {
+  int64_t vocab_size = 50257;
+  int64_t n_layer = 2;
+  int64_t n_head = 2;
+  int64_t n_embd = 64;
+  int64_t block_size = 256;           // training context: only the FLOP count uses it
+  std::string memory = "mlp";         // "mlp" (residual 2-layer GELU MLP) | "linear"
+  int64_t memory_expansion = 2;       // MLP hidden width = expansion × head size
+  std::string feature_map = "polynomial";  // "identity" | "polynomial"
+  int64_t degree = 2;                 // polynomial degree
+  std::string objective = "l2";       // "l2" (Omega rule) | "dot" (Hebbian, linear attention)
+  std::string optimizer = "muon";     // "gd" | "momentum" | "muon"
+  std::string mode = "P";             // "P" per-token steps | "B" block steps
+  int64_t window = 4;                 // c
+  int64_t chunk = 16;                 // b (P: chunk of gradients at its start state; B: block)
+  int64_t ns_steps = 3;
+  double eta_max = 0.1;               // η = eta_max · sigmoid(·)
+  std::string retention = "learned";  // "learned" α = sigmoid(·) (init ≈ 0.99) | "none" (α = 1)
+  bool memory_norm = true;            // TTT-style LayerNorm on the memory's prediction
+  int64_t conv = 4;                   // causal depthwise convolution width on q, k, v (0 = none)
+
+  static AtlasConfig from_json(const nlohmann::json& j, const std::string& where);
+  nlohmann::json to_json() const;
+};
+
+class Atlas : public SequenceModel {
+ public:
+  explicit Atlas(const AtlasConfig& config);
+
+  torch::Tensor embed(const torch::Tensor& tokens) override;
+  torch::Tensor hidden(const torch::Tensor& x) override;
+  torch::Tensor logits(const torch::Tensor& h) override;
+  std::unique_ptr<DecodeState> init_state(int64_t batch) override;
+  torch::Tensor step(DecodeState& state, const torch::Tensor& token) override;
+  ModelDescription describe() const override;
+  nlohmann::json config() const override { return config_.to_json(); }
+  int64_t vocab_size() const override { return config_.vocab_size; }
+  int64_t max_context() const override { return -1; }
+
+  struct Block;
+
+ private:
+  AtlasConfig config_;
+  torch::nn::Embedding wte_{nullptr};
+  std::vector<std::shared_ptr<Block>> blocks_;
+  torch::Tensor ln_f_;
+};
+
+}  // namespace engram
