@@ -184,6 +184,88 @@ INSTANTIATE_TEST_SUITE_P(
         LoopCase{"linear", "gd", "B", 1, 4}, LoopCase{"mlp", "muon", "B", 6, 4}, LoopCase{"mlp", "momentum", "B", 2, 3}),
     case_name);
 
+// Gate test 5: with a linear memory, identity features and c = 1 the loop is a known model.
+InnerLoopInputs linear_inputs(int64_t n, int64_t t, int64_t d) {
+  InnerLoopInputs in;
+  in.keys = {torch::randn({n, t, d}) / 2, torch::randn({n, t, d}), {}, {}};
+  in.queries = torch::randn({n, t, d}) / 2;
+  in.gamma = torch::ones({n, t});
+  in.eta = 0.05 + 0.3 * torch::rand({n, t});
+  in.alpha = 0.8 + 0.2 * torch::rand({n, t});
+  in.theta = torch::zeros({n, t});
+  return in;
+}
+
+TEST(InnerLoopReduces, ToGatedLinearAttention) {
+  torch::manual_seed(8);
+  InnerMemoryConfig mc;
+  mc.kind = "linear", mc.input_dim = 4, mc.output_dim = 4, mc.objective = "dot";
+  InnerMemory memory(mc);
+  InnerLoopConfig lc;
+  lc.optimizer = "gd", lc.window = 1, lc.chunk = 5;
+  auto in = linear_inputs(2, 9, 4);
+  auto state = initial_inner_state(memory, {torch::zeros({4, 4})}, 2);
+  auto y = run_inner_loop(memory, lc, in, state);
+  // y_t = Σ_{i ≤ t} (Π_{j=i+1}^{t} α_j) η_i (k_i · q_t) v_i
+  for (int64_t z = 0; z < 2; ++z)
+    for (int64_t t = 0; t < 9; ++t) {
+      auto expected = torch::zeros({4});
+      for (int64_t i = 0; i <= t; ++i) {
+        double decay = in.eta[z][i].item<double>();
+        for (int64_t j = i + 1; j <= t; ++j) decay *= in.alpha[z][j].item<double>();
+        expected += decay * torch::dot(in.keys.x[z][i], in.queries[z][t]) * in.keys.v[z][i];
+      }
+      EXPECT_TRUE(torch::allclose(y[z][t], expected, 1e-5, 1e-5)) << "t " << t;
+    }
+}
+
+TEST(InnerLoopReduces, ToDeltaNet) {
+  torch::manual_seed(9);
+  InnerMemoryConfig mc;
+  mc.kind = "linear", mc.input_dim = 4, mc.output_dim = 3;
+  InnerMemory memory(mc);
+  InnerLoopConfig lc;
+  lc.optimizer = "gd", lc.window = 1, lc.chunk = 1;
+  auto in = linear_inputs(1, 8, 4);
+  in.keys.v = torch::randn({1, 8, 3});
+  in.alpha = torch::ones({1, 8});
+  auto m0 = torch::randn({3, 4}) / 2;
+  auto state = initial_inner_state(memory, {m0}, 1);
+  auto y = run_inner_loop(memory, lc, in, state);
+  // DeltaNet: M_t = M_{t−1} (I − β_t k_t k_tᵀ) + β_t v_t k_tᵀ with β_t = 2η_t, read y_t = M_t q_t.
+  auto M = m0.clone();
+  for (int64_t t = 0; t < 8; ++t) {
+    auto k = in.keys.x[0][t], v = in.keys.v[0][t];
+    const double beta = 2 * in.eta[0][t].item<double>();
+    M = torch::matmul(M, torch::eye(4) - beta * torch::outer(k, k)) + beta * torch::outer(v, k);
+    EXPECT_TRUE(torch::allclose(y[0][t], torch::matmul(M, in.queries[0][t]), 1e-5, 1e-5)) << "t " << t;
+  }
+}
+
+// Gate test 9: a window over all pairs, γ = 1, α = 1 and many small GD steps on a linear memory
+// converge to the least-squares solution V K⁺ (from M0 = 0: the minimum-norm one).
+TEST(InnerLoopConverges, ToLeastSquares) {
+  torch::manual_seed(10);
+  const int64_t m = 5, d = 8, reps = 80;
+  InnerMemoryConfig mc;
+  mc.kind = "linear", mc.input_dim = d, mc.output_dim = 3;
+  InnerMemory memory(mc);
+  InnerLoopConfig lc;
+  lc.optimizer = "gd", lc.window = m, lc.chunk = 1;
+  auto K = torch::randn({m, d}) / std::sqrt(static_cast<double>(d)), V = torch::randn({m, 3});
+  InnerLoopInputs in;
+  in.keys = {K.repeat({reps, 1}).unsqueeze(0), V.repeat({reps, 1}).unsqueeze(0), {}, {}};
+  in.queries = in.keys.x;
+  in.gamma = torch::ones({1, m * reps});
+  in.eta = torch::full({1, m * reps}, 0.05);
+  in.alpha = torch::ones({1, m * reps});
+  in.theta = torch::zeros({1, m * reps});
+  auto state = initial_inner_state(memory, {torch::zeros({3, d})}, 1);
+  run_inner_loop(memory, lc, in, state);
+  auto least_squares = torch::matmul(V.t(), torch::linalg::pinv(K.t()));  // V K⁺ with K as columns
+  EXPECT_LT((state.weights[0][0] - least_squares).abs().max().item<double>(), 1e-3);
+}
+
 TEST(NewtonSchulz, ScaleInvariantOddAndNearOrthogonal) {
   torch::manual_seed(3);
   for (auto shape : {std::vector<int64_t>{64, 32}, std::vector<int64_t>{32, 64}}) {
