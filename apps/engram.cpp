@@ -19,6 +19,7 @@
 #include "engram/seq/mosaic_import.h"
 #include "engram/train/bench.h"
 #include "engram/train/checkpoint.h"
+#include "engram/train/capacity_experiment.h"
 #include "engram/train/compare.h"
 #include "engram/train/experiment.h"
 #include "engram/train/three_moons_experiment.h"
@@ -165,6 +166,13 @@ int main(int argc, char** argv) {
   bool moons_replot = false;
   moons->add_flag("--replot", moons_replot, "only redraw the plots from <out>/results.json");
 
+  auto* capacity = app.add_subcommand("capacity", "ATLAS E1: key-value pairs a memory stores, by feature-map degree and Omega window");
+  CapacityOptions co;
+  capacity->add_option("--out", co.out, "output folder (results.json, plots)");
+  capacity->add_option("--key-dim", co.key_dim, "key dimension d_k")->check(CLI::Range(2, 32));
+  capacity->add_option("--trials", co.trials, "independent memories averaged")->check(CLI::Range(1, 1024));
+  capacity->add_option("--seed", co.seed, "random seed");
+
   auto* bench = app.add_subcommand("bench", "speed: matmul peak, train tokens/s and MFU, generation ms/token, tokenizer MB/s");
   BenchOptions bo;
   std::vector<std::string> bench_sets;
@@ -297,6 +305,8 @@ int main(int argc, char** argv) {
     } else if (*moons) {
       if (moons_replot) plot_three_moons(read_json_file(mo.out + "/results.json"), mo.out);
       else run_three_moons(mo);
+    } else if (*capacity) {
+      run_capacity(co);
     } else if (*bench) {
       for (const auto& s : bench_sets) apply_override(bo.model, s);
       nlohmann::json record;

@@ -15,6 +15,7 @@
 #include "engram/data/corpus.h"
 #include "engram/seq/generate.h"
 #include "engram/train/bench.h"
+#include "engram/train/capacity_experiment.h"
 #include "engram/train/checkpoint.h"
 #include "engram/train/experiment.h"
 
@@ -102,6 +103,11 @@ int run_quickstart(const QuickstartOptions& o) {
     recall.emplace_back(dir, run_experiment(cfg, dir, {false, o.verbose}));
   }
 
+  section("test-time memory: pairs a linear memory stores, by feature-map degree and Omega window (ATLAS E1)");
+  CapacityOptions capacity;
+  capacity.out = o.out + "/capacity";
+  run_capacity(capacity);
+
   section("results");
   const auto desc = ckpt.model->describe();
   const double mfu = s.tokens_per_second * 3 * desc.flops_per_token / 1e9 / peak;
@@ -131,8 +137,9 @@ int run_quickstart(const QuickstartOptions& o) {
     spec.series.push_back(series);
   }
   plot_lines(spec);
-  std::printf("\nplots:      %s/loss.png\n            %s\ncheckpoint: %s\nmetrics:    %s/metrics.jsonl\n", run.c_str(),
-              recall_plot.c_str(), s.checkpoint.c_str(), run.c_str());
+  std::printf("\nplots:      %s/loss.png\n            %s\n            %s/least-squares.png, streaming.png\n"
+              "checkpoint: %s\nmetrics:    %s/metrics.jsonl\n",
+              run.c_str(), recall_plot.c_str(), capacity.out.c_str(), s.checkpoint.c_str(), run.c_str());
   return 0;
 }
 

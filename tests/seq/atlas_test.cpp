@@ -9,7 +9,7 @@ namespace {
 
 nlohmann::json tiny(nlohmann::json overrides) {
   nlohmann::json c = {{"type", "atlas"}, {"vocab_size", 23}, {"n_layer", 2}, {"n_head", 2}, {"n_embd", 8},
-                      {"window", 3}, {"chunk", 4}, {"ns_steps", 2}};
+                      {"window", 3}, {"chunk", 4}, {"ns_steps", 2}, {"mode", "P"}};
   if (overrides.is_object()) c.update(overrides);
   return c;
 }

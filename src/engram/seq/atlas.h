@@ -18,7 +18,7 @@ namespace engram {
 struct AtlasConfig {
   int64_t vocab_size = 50257;
   int64_t n_layer = 2;
-  int64_t n_head = 2;
+  int64_t n_head = 4;
   int64_t n_embd = 64;
   int64_t block_size = 256;           // training context: only the FLOP count uses it
   std::string memory = "mlp";         // "mlp" (residual 2-layer GELU MLP) | "linear"
@@ -27,7 +27,7 @@ struct AtlasConfig {
   int64_t degree = 2;                 // polynomial degree
   std::string objective = "l2";       // "l2" (Omega rule) | "dot" (Hebbian, linear attention)
   std::string optimizer = "muon";     // "gd" | "momentum" | "muon"
-  std::string mode = "P";             // "P" per-token steps | "B" block steps
+  std::string mode = "B";             // "B" block steps (the cheap mode) | "P" per-token steps (paper-faithful)
   int64_t window = 4;                 // c
   int64_t chunk = 16;                 // b (P: chunk of gradients at its start state; B: block)
   int64_t ns_steps = 3;

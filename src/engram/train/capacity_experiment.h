@@ -1,0 +1,29 @@
+// ATLAS E1 (spec §4.3, §16.4): how many key–value pairs a memory stores, with no outer training.
+//  (a) least squares of a linear memory on φ_p: exact recall up to N = dim φ_p = C(d_k + p, p);
+//  (b) streaming: one inner step per arriving pair (the inner loop of memory/inner_loop.h) with an
+//      Omega window c, then every stored pair is queried — how much a window helps online storage.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace engram {
+
+struct CapacityOptions {
+  std::string out = "runs/capacity";
+  int64_t key_dim = 8;                     // d_k (keys uniform on the unit sphere)
+  int64_t value_dim = 16;                  // values N(0, I)
+  std::vector<int64_t> degrees{1, 2, 3};   // polynomial feature maps for (a)
+  std::vector<int64_t> windows{1, 4, 16};  // Omega windows for (b)
+  int64_t trials = 8;                      // independent memories averaged
+  uint64_t seed = 0;
+  bool plots = true;
+};
+
+// Runs (a) and (b), prints tables, writes <out>/results.json and plots. Returns the results.
+nlohmann::json run_capacity(const CapacityOptions& options);
+
+}  // namespace engram

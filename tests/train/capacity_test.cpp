@@ -1,0 +1,36 @@
+// ATLAS E1 as a check: a linear memory on φ_p stores exactly dim φ_p pairs (Prop. 1/2 of the
+// paper), and an Omega window helps streaming storage.
+#include <gtest/gtest.h>
+
+#include "engram/train/capacity_experiment.h"
+#include "support/temp_dir.h"
+
+namespace engram {
+namespace {
+
+TEST(Capacity, KneeAtTheFeatureDimensionAndWindowsHelp) {
+  testing::TempDir dir;
+  CapacityOptions o;
+  o.out = dir.file("capacity");
+  o.degrees = {1, 2};
+  o.windows = {1, 16};
+  o.trials = 3;
+  o.plots = false;
+  const auto r = run_capacity(o);
+  for (const char* p : {"1", "2"}) {
+    const auto& ls = r["least_squares"][p];
+    const int64_t D = ls["dim"].get<int64_t>();
+    for (const auto& point : ls["curve"]) {
+      const int64_t n = point["pairs"].get<int64_t>();
+      const double err = point["relative_error"].get<double>();
+      if (n <= D) EXPECT_LT(err, 1e-8) << "p " << p << ", " << n << " pairs";
+      else EXPECT_GT(err, 0.05) << "p " << p << ", " << n << " pairs";
+    }
+  }
+  EXPECT_EQ(r["least_squares"]["2"]["dim"].get<int64_t>(), 45);  // C(8 + 2, 2)
+  // At N = dim φ_2 (the fourth point) the window of 16 recalls better than the online rule.
+  EXPECT_LT(r["streaming"]["16"][3]["relative_error"].get<double>(), r["streaming"]["1"][3]["relative_error"].get<double>());
+}
+
+}  // namespace
+}  // namespace engram
