@@ -2,6 +2,7 @@
 // the training chunk size, causality, and outer gradients through the inner loop (gate tests 7, 8).
 #include <gtest/gtest.h>
 
+#include "engram/core/error.h"
 #include "engram/seq/model.h"
 
 namespace engram {
@@ -77,6 +78,19 @@ TEST(Atlas, OuterGradientsMatchFiniteDifferences) {
       EXPECT_NEAR(grad[i].item<double>(), (up - down) / (2 * h), 1e-6 + 1e-4 * std::abs(grad[i].item<double>()))
           << p.key() << "[" << i << "]";
     }
+  }
+}
+
+TEST(Atlas, ADivergingMemoryIsReportedByLayerAndHead) {
+  torch::manual_seed(8);
+  auto model = make_model(tiny({{"memory", "linear"}, {"optimizer", "gd"}, {"feature_map", "identity"}, {"window", 1},
+                                {"memory_norm", false}, {"retention", "none"}, {"eta_max", 100.0}}));
+  try {
+    model->forward(torch::randint(0, 23, {2, 200}));
+    FAIL() << "a step size of 100 did not diverge";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("atlas: the memory of layer 0, head"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("eta_max"), std::string::npos) << e.what();
   }
 }
 

@@ -69,7 +69,7 @@ struct AtlasState : DecodeState {
 }  // namespace
 
 struct Atlas::Block : torch::nn::Module {
-  explicit Block(const AtlasConfig& c) : cfg(c), dh(c.n_embd / c.n_head) {
+  Block(const AtlasConfig& c, int64_t layer) : cfg(c), index(layer), dh(c.n_embd / c.n_head) {
     const int64_t d = c.n_embd, H = c.n_head;
     norm_1 = register_parameter("norm_1", torch::ones({d}));
     norm_2 = register_parameter("norm_2", torch::ones({d}));
@@ -152,8 +152,19 @@ struct Atlas::Block : torch::nn::Module {
     in.alpha = cfg.retention == "learned" ? g[2] : torch::ones_like(g[2]);
     in.theta = g[3];
     auto y = run_inner_loop(*memory, loop, in, s.memory);  // [N, T, dh]
+    check_finite(y.view({B, H, T * dh}));
     y = rms_norm(y, head_norm).view({B, H, T, dh}).permute({0, 2, 1, 3}).reshape({B, T, d});
     return c_proj(y * torch::silu(out_gate(x)));
+  }
+
+  // A diverging inner loop (too large a step size) is reported where it happens, not as a NaN loss.
+  void check_finite(const torch::Tensor& per_head) const {
+    auto ok = torch::isfinite(per_head).all(-1);  // [B, H]
+    if (ok.all().item<bool>()) return;
+    const int64_t h = ok.logical_not().any(0).nonzero()[0].item<int64_t>();
+    throw Error("atlas: the memory of layer " + std::to_string(index) + ", head " + std::to_string(h) +
+                " diverged (non-finite read-out); lower model.eta_max (now " + std::to_string(cfg.eta_max) +
+                ") or use a retention gate");
   }
 
   torch::Tensor forward(torch::Tensor x, LayerState& s) {
@@ -163,7 +174,7 @@ struct Atlas::Block : torch::nn::Module {
   }
 
   AtlasConfig cfg;
-  int64_t dh;
+  int64_t index, dh;
   torch::Tensor norm_1, norm_2, conv, memory_gain, head_norm;
   std::vector<torch::Tensor> m0;
   torch::nn::Linear qkv{nullptr}, gates{nullptr}, out_gate{nullptr}, c_proj{nullptr}, w_gate{nullptr}, w_up{nullptr},
@@ -178,7 +189,7 @@ Atlas::Atlas(const AtlasConfig& config) : config_(config) {
   wte_ = register_module("wte", torch::nn::Embedding(c.vocab_size, c.n_embd));
   auto list = register_module("blocks", torch::nn::ModuleList());
   for (int64_t i = 0; i < c.n_layer; ++i) {
-    blocks_.push_back(std::make_shared<Block>(c));
+    blocks_.push_back(std::make_shared<Block>(c, i));
     list->push_back(blocks_.back());
   }
   ln_f_ = register_parameter("ln_f", torch::ones({c.n_embd}));
