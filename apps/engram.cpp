@@ -183,6 +183,8 @@ int main(int argc, char** argv) {
   bench->add_option("--block", bo.block_size, "training context length")->check(CLI::Range(1, 65536));
   bench->add_option("--set", bench_sets, "override the benchmark model, e.g. --set n_layer=8");
   bench->add_option("--json", bench_json, "append the raw numbers as one JSON line to this file");
+  std::string bench_config;
+  bench->add_option("--config", bench_config, "JSON file {\"model\": {...}, \"batch\": B, \"block\": T} (configs/bench-*.json)");
 
   auto* compare = app.add_subcommand("compare", "runs side by side: a table of final metrics and a plot of one metric");
   std::vector<std::string> compare_dirs;
@@ -308,6 +310,13 @@ int main(int argc, char** argv) {
     } else if (*capacity) {
       run_capacity(co);
     } else if (*bench) {
+      if (!bench_config.empty()) {
+        ConfigObject c(read_json_file(bench_config), "");
+        bo.model = c.object("model");
+        bo.batch_size = c.integer("batch", bo.batch_size, 1, 4096);
+        bo.block_size = c.integer("block", bo.block_size, 1, 65536);
+        c.finish();
+      }
       for (const auto& s : bench_sets) apply_override(bo.model, s);
       nlohmann::json record;
       auto rows = run_bench(bo, record);

@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # engram's Memory Mosaic against the reference computation in PyTorch (same machine, same threads,
-# same sizes, the nanoGPT-style variant both sides), alternating A/B rounds so drift hits both.
+# the nanoGPT-style variant on both sides) on configs/bench-mosaic-reference.json (4 blocks, 4
+# heads, width 256, context 256, vocabulary 4096, batch 8, P 1024), alternating A/B rounds so
+# drift hits both sides.
 #
-#   bench/mosaic_vs_reference.sh [rounds=3] [layers=2] [embd=128] [heads=4] [batch=16] [block=256]
+#   bench/mosaic_vs_reference.sh [rounds=3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds=${1:-3} layers=${2:-2} embd=${3:-128} heads=${4:-4} batch=${5:-16} block=${6:-256}
+rounds=${1:-3}
 out=$(mktemp)
 for r in $(seq "$rounds"); do
-  build/engram bench --seconds 5 --batch "$batch" --block "$block" --json "$out" \
-    --set type=mosaic --set variant=nano --set n_layer="$layers" --set n_embd="$embd" --set n_head="$heads" \
-    --set vocab_size=4096 --set attn_dropout=0 --set pmem_dropout=0 --set resid_dropout=0 >/dev/null
-  /usr/bin/python3 bench/nano_mosaic_reference.py --layers "$layers" --embd "$embd" --heads "$heads" \
-    --batch "$batch" --block "$block" --seconds 5 >> "$out"
+  build/engram bench --seconds 5 --config configs/bench-mosaic-reference.json --json "$out" >/dev/null
+  /usr/bin/python3 bench/nano_mosaic_reference.py --layers 4 --embd 256 --heads 4 --pmem 1024 --vocab 4096 \
+    --batch 8 --block 256 --seconds 5 >> "$out"
 done
 /usr/bin/python3 - "$out" <<'PY'
 import json, statistics, sys

@@ -27,6 +27,7 @@ def main():
     ap.add_argument("--embd", type=int, default=128)
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--vocab", type=int, default=4096)
+    ap.add_argument("--pmem", type=int, default=0, help="slots per head (0 = 3.5 × width)")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--block", type=int, default=256)
     ap.add_argument("--seconds", type=float, default=5.0)
@@ -35,7 +36,7 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    P = 7 * a.embd // 2
+    P = a.pmem or 7 * a.embd // 2
     model = MemoryMosaic(a.vocab, a.embd, a.heads, a.block, a.layers, P, 1, False)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.95), weight_decay=0.1)
 

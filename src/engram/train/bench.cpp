@@ -71,6 +71,24 @@ double ms_per_generated_token(SequenceModel& model, int64_t n, bool cache) {
   return since(t0) * 1e3 / static_cast<double>(n);
 }
 
+// One new token at context `context`: step() on a state that holds context − 1 tokens, against
+// re-running the model on the whole window (what generation without a cache pays per token).
+std::pair<double, double> step_vs_window_ms(SequenceModel& model, int64_t context) {
+  torch::NoGradGuard no_grad;
+  model.eval();
+  const int64_t reps = 8;
+  auto tokens = torch::randint(0, model.vocab_size(), {1, context + reps}, torch::kLong);
+  auto state = model.init_state(1);
+  for (int64_t t = 0; t < context - 1; ++t) model.step(*state, tokens.select(1, t));
+  auto t0 = Clock::now();
+  for (int64_t r = 0; r < reps; ++r) model.step(*state, tokens.select(1, context - 1 + r));
+  const double step_ms = since(t0) * 1e3 / reps;
+  model.forward(tokens.narrow(1, 0, context));  // warm-up
+  t0 = Clock::now();
+  for (int64_t r = 0; r < reps; ++r) model.forward(tokens.narrow(1, r, context));
+  return {step_ms, since(t0) * 1e3 / reps};
+}
+
 std::string bench_text() {
   std::string text;
   for (const char* f : {"/usr/share/common-licenses/GPL-3", "/usr/share/common-licenses/Apache-2.0",
@@ -121,6 +139,12 @@ std::vector<BenchRow> run_bench(const BenchOptions& o, nlohmann::json& record) {
   rows.push_back({"cache speed-up", fmt(uncached / cached, 2), "×", "no cache / cache"});
   record["generate_ms_cache"] = cached;
   record["generate_ms_nocache"] = uncached;
+  const int64_t context = model->max_context() > 0 ? std::min(o.block_size, model->max_context() - 8) : o.block_size;
+  const auto [step_ms, window_ms] = step_vs_window_ms(*model, context);
+  rows.push_back({"next token at context " + std::to_string(context), fmt(step_ms, 2), "ms", "step() with the cache/recurrent state"});
+  rows.push_back({"  re-running the window", fmt(window_ms, 2), "ms", fmt(window_ms / step_ms, 1) + "× the step"});
+  record["context_step_ms"] = step_ms;
+  record["context_window_ms"] = window_ms;
 
   try {
     Tokenizer tok = load_gpt2_tokenizer();
