@@ -25,11 +25,11 @@ run() {  # name config overrides…
 }
 run transformer-1 configs/stories-transformer-1.json
 run mosaic-1 configs/stories-mosaic-1.json
+run transformer-2 configs/stories-transformer-1.json model.n_layer=2
+run mosaic-2 configs/stories-mosaic-1.json model.n_layer=2
 run mosaic-1-nano configs/stories-mosaic-1.json model.variant=nano
 run mosaic-1-lr5e-3 configs/stories-mosaic-1.json train.lr=0.005 train.min_lr=0.0005
 run mosaic-1-mlp configs/stories-mosaic-1.json model.ffn=mlp
-run transformer-2 configs/stories-transformer-1.json model.n_layer=2
-run mosaic-2 configs/stories-mosaic-1.json model.n_layer=2
 
 "$engram" compare "$out"/transformer-1 "$out"/mosaic-1 "$out"/mosaic-1-nano "$out"/mosaic-1-lr5e-3 "$out"/mosaic-1-mlp \
   --metric val_loss --plot docs/figures/stories-depth1-val-loss.png --title "depth 1: validation loss"
