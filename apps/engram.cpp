@@ -169,7 +169,7 @@ int main(int argc, char** argv) {
   auto* capacity = app.add_subcommand("capacity", "ATLAS E1: key-value pairs a memory stores, by feature-map degree and Omega window");
   CapacityOptions co;
   capacity->add_option("--out", co.out, "output folder (results.json, plots)");
-  capacity->add_option("--key-dim", co.key_dim, "key dimension d_k")->check(CLI::Range(2, 32));
+  capacity->add_option("--key-dim", co.key_dim, "key dimension d_k")->check(CLI::Range(2, 16));
   capacity->add_option("--trials", co.trials, "independent memories averaged")->check(CLI::Range(1, 1024));
   capacity->add_option("--seed", co.seed, "random seed");
 

@@ -236,6 +236,7 @@ class Unpickler {
     if (marks_.empty()) throw Error("pickle MARK missing");
     const size_t m = marks_.back();
     marks_.pop_back();
+    if (m > stack_.size()) throw Error("pickle MARK lies above the stack");
     std::vector<PyRef> items(stack_.begin() + static_cast<std::ptrdiff_t>(m), stack_.end());
     stack_.resize(m);
     return items;

@@ -9,7 +9,7 @@ torch::Tensor newton_schulz(const torch::Tensor& s, int64_t steps, double eps) {
   const double a = 3.4445, b = -4.7750, c = 2.0315;
   const bool tall = s.size(-2) > s.size(-1);
   auto x = tall ? s.transpose(-2, -1) : s;
-  auto norm = x.square().sum({-2, -1}, true).sqrt();
+  auto norm = x.norm(2, {-2, -1}, true);  // its backward is finite at a zero matrix
   x = x / (norm + eps);
   for (int64_t i = 0; i < steps; ++i) {
     auto A = torch::matmul(x, x.transpose(-2, -1));

@@ -75,7 +75,9 @@ struct Atlas::Block : torch::nn::Module {
     norm_2 = register_parameter("norm_2", torch::ones({d}));
     qkv = register_module("qkv", torch::nn::Linear(torch::nn::LinearOptions(d, 3 * d).bias(false)));
     if (c.conv > 0) conv = register_parameter("conv", torch::zeros({3 * d, 1, c.conv}));
-    gates = register_module("gates", torch::nn::Linear(torch::nn::LinearOptions(d, 4 * H)));  // γ, η, α, θ per head
+    // γ, η, α, θ per head from one full-rank linear (the paper draws a low-rank pair; at these
+    // widths d·4H is already small).
+    gates = register_module("gates", torch::nn::Linear(torch::nn::LinearOptions(d, 4 * H)));
     features = register_module("features", std::make_shared<FeatureMap>(c.feature_map, dh, c.degree));
     InnerMemoryConfig mc;
     mc.kind = c.memory;

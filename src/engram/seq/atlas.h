@@ -28,7 +28,7 @@ struct AtlasConfig {
   std::string objective = "l2";       // "l2" (Omega rule) | "dot" (Hebbian, linear attention)
   std::string optimizer = "muon";     // "gd" | "momentum" | "muon"
   std::string mode = "B";             // "B" block steps (the cheap mode) | "P" per-token steps (paper-faithful)
-  int64_t window = 4;                 // c
+  int64_t window = 4;                 // c (mode B: a block step always sees max(c, chunk) tokens)
   int64_t chunk = 16;                 // b (P: chunk of gradients at its start state; B: block)
   int64_t ns_steps = 3;
   double eta_max = 0.1;               // η = eta_max · sigmoid(·)

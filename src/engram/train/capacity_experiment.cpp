@@ -1,5 +1,6 @@
 #include "engram/train/capacity_experiment.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -34,9 +35,11 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
   torch::manual_seed(o.seed);
   const std::vector<double> fractions{0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0};
   nlohmann::json results = {{"key_dim", o.key_dim}, {"value_dim", o.value_dim}, {"trials", o.trials}};
+  // float64 throughout: on the unit sphere φ_p has exact linear dependencies (‖x‖² = 1), which
+  // float32 rounding would hide behind tiny singular values that pinv then inverts.
   auto draw = [&](int64_t n) {
-    auto keys = torch::randn({o.trials, n, o.key_dim});
-    return std::make_pair(keys / keys.norm(2, -1, true), torch::randn({o.trials, n, o.value_dim}));
+    auto keys = torch::randn({o.trials, n, o.key_dim}, torch::kFloat64);
+    return std::make_pair(keys / keys.norm(2, -1, true), torch::randn({o.trials, n, o.value_dim}, torch::kFloat64));
   };
 
   // (a) least squares on φ_p
@@ -47,28 +50,35 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
   for (int64_t p : o.degrees) {
     FeatureMap phi("polynomial", o.key_dim, p);
     const int64_t D = phi.output_dim();
-    PlotSeries s{"p = " + std::to_string(p) + " (dim " + std::to_string(D) + ")"};
+    // Rank of φ_p on the sphere: the monomials of degree ≤ p − 2 times (‖x‖² − 1) vanish there.
+    const int64_t rank = p >= 2 ? D - binomial(o.key_dim + p - 2, p - 2) : D;
+    PlotSeries s{"p = " + std::to_string(p) + " (dim " + std::to_string(D) + ", rank " + std::to_string(rank) + ")"};
     s.style = "o-";
     std::string note;
     nlohmann::json curve = nlohmann::json::array();
-    for (double f : fractions) {
-      const int64_t n = std::max<int64_t>(1, std::llround(f * static_cast<double>(D)));
+    std::vector<int64_t> sizes;
+    for (double f : fractions) sizes.push_back(std::max<int64_t>(1, std::llround(f * static_cast<double>(D))));
+    sizes.push_back(rank);
+    sizes.push_back(rank + 1);
+    std::sort(sizes.begin(), sizes.end());
+    sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+    for (int64_t n : sizes) {
       auto [keys, values] = draw(n);
-      auto features = phi.forward(keys).to(torch::kFloat64);
+      auto features = phi.forward(keys);
       auto fitted = torch::matmul(features, torch::matmul(torch::linalg::pinv(features), values.to(torch::kFloat64)));
       const double err = std::max(relative_error(fitted, values.to(torch::kFloat64)), 1e-16);
-      s.x.push_back(f);
+      s.x.push_back(static_cast<double>(n) / static_cast<double>(D));
       s.y.push_back(err);
       curve.push_back({{"pairs", n}, {"relative_error", err}});
       note += (note.empty() ? "" : " | ") + std::to_string(n) + ": " + fmt(err);
     }
-    results["least_squares"][std::to_string(p)] = {{"dim", D}, {"curve", curve}};
+    results["least_squares"][std::to_string(p)] = {{"dim", D}, {"rank", rank}, {"curve", curve}};
     fit.series.push_back(s);
-    rows.push_back({"p = " + std::to_string(p), std::to_string(D), "dim φ_p", note});
+    rows.push_back({"p = " + std::to_string(p), std::to_string(D) + " / " + std::to_string(rank), "dim / rank", note});
   }
   std::printf("(a) least-squares recall error of a linear memory on φ_p (d_k = %lld), by pairs stored\n",
               static_cast<long long>(o.key_dim));
-  print_table(rows, {"features", "dim", "", "relative recall error at N pairs"});
+  print_table(rows, {"features", "dim φ_p / rank on the sphere", "", "relative recall error at N pairs"});
 
   // (b) streaming: one GD step per arriving pair on an Omega window of c pairs, then recall of all.
   rows.clear();
@@ -88,7 +98,8 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
     lc.mode = "P";
     lc.window = c;
     lc.chunk = 1;
-    PlotSeries s{"window c = " + std::to_string(c)};
+    PlotSeries s;
+    s.label = "window c = " + std::to_string(c);
     s.style = "o-";
     std::string note;
     nlohmann::json curve = nlohmann::json::array();
@@ -101,11 +112,12 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
       InnerLoopInputs in;
       in.keys = {features, values, {}, {}};
       in.queries = features;
-      in.gamma = torch::ones({o.trials, n});
-      in.eta = torch::full({o.trials, n}, eta);
-      in.alpha = torch::ones({o.trials, n});
-      in.theta = torch::zeros({o.trials, n});
-      auto state = initial_inner_state(memory, {torch::zeros({o.value_dim, D})}, o.trials);
+      const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+      in.gamma = torch::ones({o.trials, n}, f64);
+      in.eta = torch::full({o.trials, n}, eta, f64);
+      in.alpha = torch::ones({o.trials, n}, f64);
+      in.theta = torch::zeros({o.trials, n}, f64);
+      auto state = initial_inner_state(memory, {torch::zeros({o.value_dim, D}, torch::kFloat64)}, o.trials);
       run_inner_loop(memory, lc, in, state);
       const double err = relative_error(memory.read(state.weights, {features, {}, {}, {}}), values);
       s.x.push_back(static_cast<double>(n));

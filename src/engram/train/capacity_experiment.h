@@ -1,5 +1,7 @@
 // ATLAS E1 (spec §4.3, §16.4): how many key–value pairs a memory stores, with no outer training.
-//  (a) least squares of a linear memory on φ_p: exact recall up to N = dim φ_p = C(d_k + p, p);
+//  (a) least squares of a linear memory on φ_p: exact recall up to N = rank of φ_p on the unit
+//      sphere, C(d_k + p, p) − C(d_k + p − 2, p − 2) (the paper's C(d_k + p, p) less the
+//      dependencies that ‖k‖ = 1 creates);
 //  (b) streaming: one inner step per arriving pair (the inner loop of memory/inner_loop.h) with an
 //      Omega window c, then every stored pair is queried — how much a window helps online storage.
 #pragma once

@@ -39,7 +39,7 @@ nlohmann::json evaluate(ComplexContextMemory& model, const std::vector<MoonPerio
   std::mt19937_64 rng(seed);
   auto windows = moon_batch(systems, o.eval_sequences, o.block, rng);  // [E, block+1, 6]
   std::vector<double> contexts, errors;
-  for (int64_t c = 1; c + o.horizon <= o.block; c = c == 1 ? o.eval_every : c + o.eval_every) {
+  for (int64_t c = 1; c + o.horizon <= o.block; c = (c == 1 && o.eval_every > 1) ? o.eval_every : c + o.eval_every) {
     auto generated = model.generate(windows.narrow(1, 0, c), o.horizon);
     contexts.push_back(static_cast<double>(c));
     errors.push_back((generated - windows.narrow(1, c, o.horizon)).abs().mean().item<double>());
@@ -119,7 +119,8 @@ nlohmann::json run_three_moons(const ThreeMoonsOptions& o) {
     adam.weight_decay = 0.0;
     AdamW optimizer(named, adam);
     Progress progress(std::to_string(H) + (H == 1 ? " head " : " heads"), o.steps);
-    PlotSeries curve{std::to_string(H) + (H == 1 ? " head" : " heads")};
+    PlotSeries curve;
+    curve.label = std::to_string(H) + (H == 1 ? " head" : " heads");
     double loss_value = 0;
     for (int64_t step = 0; step < o.steps; ++step) {
       const double lr = o.lr + (o.final_lr - o.lr) * static_cast<double>(step) / std::max<int64_t>(1, o.steps - 1);
