@@ -311,7 +311,8 @@ int main(int argc, char** argv) {
       run_capacity(co);
     } else if (*bench) {
       if (!bench_config.empty()) {
-        ConfigObject c(read_json_file(bench_config), "");
+        const nlohmann::json file = read_json_file(bench_config);  // ConfigObject keeps a reference
+        ConfigObject c(file, "");
         bo.model = c.object("model");
         bo.batch_size = c.integer("batch", bo.batch_size, 1, 4096);
         bo.block_size = c.integer("block", bo.block_size, 1, 65536);
