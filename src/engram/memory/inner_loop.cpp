@@ -21,6 +21,13 @@ MemoryBatch concat(const MemoryBatch& a, const MemoryBatch& b) {
 
 torch::Tensor scalar(const torch::Tensor& gate, int64_t t) { return gate.select(1, t).view({-1, 1, 1}); }
 
+// Step j of per-step stacks [N, steps, rows, cols], one matrix each.
+std::vector<torch::Tensor> at_step(const std::vector<torch::Tensor>& stacks, int64_t j) {
+  std::vector<torch::Tensor> out;
+  for (const auto& s : stacks) out.push_back(s.select(1, j));
+  return out;
+}
+
 // G[n] = Σ_i weight[n, i] L_i R_iᵀ for every matrix: [N, steps, rows, cols].
 std::vector<torch::Tensor> windowed_gradients(const std::vector<std::pair<torch::Tensor, torch::Tensor>>& factors,
                                               const torch::Tensor& weight) {
@@ -96,30 +103,28 @@ torch::Tensor run_inner_loop(const InnerMemory& memory, const InnerLoopConfig& c
       auto weight = omega.unsqueeze(0) * gamma.unsqueeze(1);  // [N, n, n_window]
       auto G = windowed_gradients(memory.gradient_factors(state.reference, window), weight);
       std::vector<std::vector<torch::Tensor>> per_step_weights(M);
+      auto keep_weights = [&] {
+        for (size_t m = 0; m < M; ++m) per_step_weights[m].push_back(state.weights[m]);
+      };
       if (cfg.optimizer == "muon") {
+        // The momentum recurrence does not involve M, so every step's NS runs in one batched call.
         std::vector<std::vector<torch::Tensor>> S(M);
-        const auto start_momentum = state.momentum;
         for (int64_t j = 0; j < n; ++j) {
-          std::vector<torch::Tensor> Gj;
-          for (size_t m = 0; m < M; ++m) Gj.push_back(G[m].select(1, j));
-          momentum_update(Gj, t + j);
+          momentum_update(at_step(G, j), t + j);
           for (size_t m = 0; m < M; ++m) S[m].push_back(state.momentum[m]);
         }
         std::vector<torch::Tensor> ortho(M);
-        for (size_t m = 0; m < M; ++m) ortho[m] = newton_schulz(torch::stack(S[m], 1), cfg.ns_steps);  // all steps at once
+        for (size_t m = 0; m < M; ++m) ortho[m] = newton_schulz(torch::stack(S[m], 1), cfg.ns_steps);
         for (int64_t j = 0; j < n; ++j) {
-          std::vector<torch::Tensor> Oj;
-          for (size_t m = 0; m < M; ++m) Oj.push_back(ortho[m].select(1, j));
-          weight_update({}, Oj, t + j);
-          for (size_t m = 0; m < M; ++m) per_step_weights[m].push_back(state.weights[m]);
+          weight_update({}, at_step(ortho, j), t + j);
+          keep_weights();
         }
       } else {
         for (int64_t j = 0; j < n; ++j) {
-          std::vector<torch::Tensor> Gj;
-          for (size_t m = 0; m < M; ++m) Gj.push_back(G[m].select(1, j));
+          const auto Gj = at_step(G, j);
           momentum_update(Gj, t + j);
           weight_update(Gj, {}, t + j);
-          for (size_t m = 0; m < M; ++m) per_step_weights[m].push_back(state.weights[m]);
+          keep_weights();
         }
       }
       FastWeights materialised;

@@ -11,31 +11,48 @@
 namespace engram {
 
 namespace {
-std::string model_type(const nlohmann::json& config, const std::string& where) {
+// One row per model type: adding a model is one line here.
+struct ModelType {
+  const char* name;
+  std::shared_ptr<SequenceModel> (*make)(const nlohmann::json&, const std::string&);
+  nlohmann::json (*resolve)(const nlohmann::json&, const std::string&);
+};
+
+template <class Model, class Config>
+ModelType entry(const char* name) {
+  return {name, [](const nlohmann::json& c, const std::string& w) -> std::shared_ptr<SequenceModel> {
+            return std::make_shared<Model>(Config::from_json(c, w));
+          },
+          [](const nlohmann::json& c, const std::string& w) { return Config::from_json(c, w).to_json(); }};
+}
+
+const std::vector<ModelType>& model_types() {
+  static const std::vector<ModelType> types = {entry<Transformer, TransformerConfig>("transformer"),
+                                               entry<MemoryMosaic, MosaicConfig>("mosaic"),
+                                               entry<Lstm, LstmConfig>("lstm"), entry<Atlas, AtlasConfig>("atlas")};
+  return types;
+}
+
+const ModelType& model_type(const nlohmann::json& config, const std::string& where) {
   if (!config.is_object()) throw Error("config " + where + ": expected a JSON object");
   const auto it = config.find("type");
   if (it != config.end() && !it->is_string()) throw Error("config " + where + ".type: expected a string");
   const std::string type = it == config.end() ? "transformer" : it->get<std::string>();
-  if (type != "transformer" && type != "mosaic" && type != "lstm" && type != "atlas")
-    throw Error("config " + where + ".type = \"" + type + "\" is not a known model (known: transformer, mosaic, lstm, atlas)");
-  return type;
+  std::string known;
+  for (const auto& t : model_types()) {
+    if (type == t.name) return t;
+    known += (known.empty() ? "" : ", ") + std::string(t.name);
+  }
+  throw Error("config " + where + ".type = \"" + type + "\" is not a known model (known: " + known + ")");
 }
 }  // namespace
 
 std::shared_ptr<SequenceModel> make_model(const nlohmann::json& config, const std::string& where) {
-  const std::string type = model_type(config, where);
-  if (type == "mosaic") return std::make_shared<MemoryMosaic>(MosaicConfig::from_json(config, where));
-  if (type == "lstm") return std::make_shared<Lstm>(LstmConfig::from_json(config, where));
-  if (type == "atlas") return std::make_shared<Atlas>(AtlasConfig::from_json(config, where));
-  return std::make_shared<Transformer>(TransformerConfig::from_json(config, where));
+  return model_type(config, where).make(config, where);
 }
 
 nlohmann::json resolve_model_config(const nlohmann::json& config, const std::string& where) {
-  const std::string type = model_type(config, where);
-  if (type == "mosaic") return MosaicConfig::from_json(config, where).to_json();
-  if (type == "lstm") return LstmConfig::from_json(config, where).to_json();
-  if (type == "atlas") return AtlasConfig::from_json(config, where).to_json();
-  return TransformerConfig::from_json(config, where).to_json();
+  return model_type(config, where).resolve(config, where);
 }
 
 int64_t count_parameters(torch::nn::Module& module) {

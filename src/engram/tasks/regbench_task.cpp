@@ -1,5 +1,7 @@
 #include "engram/tasks/regbench_task.h"
 
+#include <algorithm>
+
 #include <torch/torch.h>
 
 #include "engram/core/config.h"
@@ -75,8 +77,8 @@ RegBenchTally RegBenchTask::evaluate(SequenceModel& model, const std::vector<Reg
     }
     // Padding goes after each sequence: causal models never read it for the positions scored.
     auto inputs = torch::full({static_cast<int64_t>(count), longest}, kRegBenchPad, torch::kLong);
-    for (size_t k = 0; k < count; ++k)
-      for (size_t i = 0; i + 1 < cut[k].size(); ++i) inputs[static_cast<int64_t>(k)][static_cast<int64_t>(i)] = cut[k][i];
+    auto* in = inputs.data_ptr<int64_t>();
+    for (size_t k = 0; k < count; ++k) std::copy(cut[k].begin(), cut[k].end() - 1, in + static_cast<int64_t>(k) * longest);
     auto probs = torch::softmax(model.forward(inputs.to(device)).to(torch::kCPU, torch::kFloat32), -1).contiguous();
     if (probs.size(-1) != kRegBenchVocab)
       throw Error("regbench: the model predicts " + std::to_string(probs.size(-1)) + " tokens; the task has " +
