@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # E4 story language modelling (Memory Mosaics spec §13.4): mosaic vs transformer at depth 1 and 2,
-# plus depth-1 mosaic variants that test why the mosaic trails at depth 1. Resumable: finished
+# plus the nanoGPT-style mosaic variant, which trains much faster at this budget. Resumable: finished
 # runs are skipped, interrupted ones resumed. Then the comparison table, validation-loss plots and
 # the per-position loss on out-of-distribution text (TinyStories).
 #
@@ -25,17 +25,17 @@ run() {  # name config overrides…
 }
 run transformer-1 configs/stories-transformer-1.json
 run mosaic-1 configs/stories-mosaic-1.json
-run transformer-2 configs/stories-transformer-1.json model.n_layer=2
-run mosaic-2 configs/stories-mosaic-1.json model.n_layer=2
+# The library variant's 1/√d tied logits start from near-uniform predictions and take hundreds of
+# steps to sharpen at this budget (docs/RESULTS.md); the nano variant's output layer does not.
 run mosaic-1-nano configs/stories-mosaic-1.json model.variant=nano
-run mosaic-1-lr5e-3 configs/stories-mosaic-1.json train.lr=0.005 train.min_lr=0.0005
-run mosaic-1-mlp configs/stories-mosaic-1.json model.ffn=mlp
+run transformer-2 configs/stories-transformer-1.json model.n_layer=2
+run mosaic-2-nano configs/stories-mosaic-1.json model.n_layer=2 model.variant=nano
 
-"$engram" compare "$out"/transformer-1 "$out"/mosaic-1 "$out"/mosaic-1-nano "$out"/mosaic-1-lr5e-3 "$out"/mosaic-1-mlp \
+"$engram" compare "$out"/transformer-1 "$out"/mosaic-1 "$out"/mosaic-1-nano \
   --metric val_loss --plot docs/figures/stories-depth1-val-loss.png --title "depth 1: validation loss"
-"$engram" compare "$out"/transformer-2 "$out"/mosaic-2 \
+"$engram" compare "$out"/transformer-2 "$out"/mosaic-2-nano \
   --metric val_loss --plot docs/figures/stories-depth2-val-loss.png --title "depth 2: validation loss"
 ckpts=()
-for name in transformer-1 mosaic-1 transformer-2 mosaic-2; do ckpts+=(--ckpt "$out/$name/checkpoint.safetensors"); done
+for name in transformer-1 mosaic-1-nano transformer-2 mosaic-2-nano; do ckpts+=(--ckpt "$out/$name/checkpoint.safetensors"); done
 "$engram" position-loss "${ckpts[@]}" --text ../shared/data/tinystories-samples/tinystories_train_prefix.txt \
   --window 128 --windows 64 --plot docs/figures/stories-position-loss.png

@@ -184,6 +184,47 @@ INSTANTIATE_TEST_SUITE_P(
         LoopCase{"linear", "gd", "B", 1, 4}, LoopCase{"mlp", "muon", "B", 6, 4}, LoopCase{"mlp", "momentum", "B", 2, 3}),
     case_name);
 
+// Gate test 4: mode P without Newton–Schulz reads the chunk's per-step weights in the dual form;
+// it equals materialising them, in the reads, the carried state and the outer gradients.
+TEST(InnerLoopDualForm, EqualsMaterialisedWeights) {
+  for (const char* kind : {"linear", "mlp"})
+    for (const char* optimizer : {"gd", "momentum"})
+      for (auto [window, chunk] : std::vector<std::pair<int64_t, int64_t>>{{1, 4}, {3, 5}, {2, 1}}) {
+        const auto mc = memory_config(kind, std::string(kind) == "mlp");
+        InnerMemory memory(mc);
+        InnerLoopConfig lc;
+        lc.optimizer = optimizer, lc.window = window, lc.chunk = chunk;
+        auto run = [&](bool dual, std::vector<torch::Tensor>& grads) {
+          auto p = random_problem(memory, 3);
+          std::vector<torch::Tensor> leaves{p.in.keys.x, p.in.keys.v, p.in.eta, p.in.alpha, p.in.theta, p.m0[0]};
+          for (auto& l : leaves) l.requires_grad_(true);
+          lc.dual_form = dual;
+          auto state = initial_inner_state(memory, p.m0, N);
+          auto first = run_inner_loop(memory, lc, [&] {  // two calls: the state carries across them
+            InnerLoopInputs part = p.in;
+            auto cut = [](const torch::Tensor& t) { return t.narrow(1, 0, 7); };
+            part.keys = {cut(p.in.keys.x), cut(p.in.keys.v), cut(p.in.keys.r), p.in.keys.gain};
+            part.queries = cut(p.in.queries), part.query_residual = cut(p.in.query_residual);
+            part.gamma = cut(p.in.gamma), part.eta = cut(p.in.eta), part.alpha = cut(p.in.alpha), part.theta = cut(p.in.theta);
+            return part;
+          }(), state);
+          auto y = torch::cat({first, memory.read(state.weights, {p.in.queries, {}, p.in.query_residual, p.in.keys.gain})}, 1);
+          torch::manual_seed(4);
+          (y * torch::randn_like(y)).sum().backward();
+          for (auto& l : leaves) grads.push_back(l.grad().defined() ? l.grad() : torch::zeros_like(l));
+          return y.detach();
+        };
+        std::vector<torch::Tensor> g_dual, g_mat;
+        auto dual = run(true, g_dual), mat = run(false, g_mat);
+        const std::string what = std::string(kind) + " " + optimizer + " c=" + std::to_string(window) + " b=" + std::to_string(chunk);
+        EXPECT_TRUE(torch::allclose(dual, mat, 1e-4, 1e-5)) << what << " max diff " << (dual - mat).abs().max().item<double>();
+        for (size_t i = 0; i < g_dual.size(); ++i)
+          EXPECT_LE((g_dual[i] - g_mat[i]).abs().max().item<double>(), 1e-4 * g_mat[i].abs().max().item<double>() + 1e-6)
+              << what << " gradient " << i << " max diff " << (g_dual[i] - g_mat[i]).abs().max().item<double>()
+              << " of " << g_mat[i].abs().max().item<double>();
+      }
+}
+
 // Gate test 5: with a linear memory, identity features and c = 1 the loop is a known model.
 InnerLoopInputs linear_inputs(int64_t n, int64_t t, int64_t d) {
   InnerLoopInputs in;

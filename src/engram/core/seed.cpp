@@ -28,4 +28,10 @@ void set_torch_rng_state(const torch::Tensor& state) {
   }
 }
 
+uint64_t torch_random64() {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return at::check_generator<at::CPUGeneratorImpl>(gen)->random64();
+}
+
 }  // namespace engram

@@ -12,4 +12,7 @@ void seed_everything(uint64_t seed);
 torch::Tensor torch_rng_state();             // uint8 tensor, opaque
 void set_torch_rng_state(const torch::Tensor& state);
 
+// 64 random bits from that generator, for kernels that draw their own randomness (dropout masks).
+uint64_t torch_random64();
+
 }  // namespace engram

@@ -1,6 +1,8 @@
 #include "engram/memory/inner_loop.h"
 
 #include <algorithm>
+#include <cmath>
+#include <tuple>
 
 #include "engram/core/error.h"
 #include "engram/memory/newton_schulz.h"
@@ -34,6 +36,16 @@ std::vector<torch::Tensor> windowed_gradients(const std::vector<std::pair<torch:
   std::vector<torch::Tensor> out;
   for (const auto& [L, R] : factors) out.push_back(torch::einsum("zni,zir,zic->znrc", {weight, L, R}));
   return out;
+}
+
+// Decay kernel of gates g [N, n]: P[z, j, m] = Π_{l=m+1}^{j} g[z, l] for m ≤ j, else 0; and the
+// running products Π_{l≤j} g[z, l] [N, n]. In log space (gates are in (0, 1]).
+std::pair<torch::Tensor, torch::Tensor> decay_kernel(const torch::Tensor& g) {
+  auto cum = torch::log(g.clamp_min(1e-30)).cumsum(1);
+  const int64_t n = g.size(1);
+  auto future = torch::ones({n, n}, g.options().dtype(torch::kBool)).triu(1);
+  auto P = (cum.unsqueeze(2) - cum.unsqueeze(1)).masked_fill(future, -INFINITY).exp();
+  return {P, cum.exp()};
 }
 
 }  // namespace
@@ -101,35 +113,71 @@ torch::Tensor run_inner_loop(const InnerMemory& memory, const InnerLoopConfig& c
       auto step = torch::arange(n, gamma.options().dtype(torch::kLong)).unsqueeze(1) + n_carry;
       auto omega = (idx.unsqueeze(0) <= step).logical_and(idx.unsqueeze(0) > step - cfg.window).to(gamma.dtype());
       auto weight = omega.unsqueeze(0) * gamma.unsqueeze(1);  // [N, n, n_window]
-      auto G = windowed_gradients(memory.gradient_factors(state.reference, window), weight);
-      std::vector<std::vector<torch::Tensor>> per_step_weights(M);
-      auto keep_weights = [&] {
-        for (size_t m = 0; m < M; ++m) per_step_weights[m].push_back(state.weights[m]);
-      };
-      if (cfg.optimizer == "muon") {
-        // The momentum recurrence does not involve M, so every step's NS runs in one batched call.
-        std::vector<std::vector<torch::Tensor>> S(M);
-        for (int64_t j = 0; j < n; ++j) {
-          momentum_update(at_step(G, j), t + j);
-          for (size_t m = 0; m < M; ++m) S[m].push_back(state.momentum[m]);
+      const auto factors = memory.gradient_factors(state.reference, window);
+      if (cfg.dual_form && cfg.optimizer != "muon") {
+        // Step j's weights W_j = a_j W + c_j S − Σ_i K[j, i] L_i R_iᵀ, with W, S the segment-start state:
+        //   gd        a = Π α,  K = P_α diag(η) Ω
+        //   momentum  a = Π α,  c = P_α Π θ,  K = P_α P_θ diag(η) Ω,  S_j = Π θ · S − P_θ diag(η) Ω (…)
+        const auto [P_alpha, A] = decay_kernel(in.alpha.narrow(1, t, n));
+        const auto eta = in.eta.narrow(1, t, n).unsqueeze(1);
+        ImplicitWeights implicit{state.weights, {}, A, {}, {}, factors};
+        torch::Tensor momentum_kernel, Theta;
+        if (cfg.optimizer == "gd") {
+          implicit.kernel = torch::matmul(P_alpha * eta, weight);
+        } else {
+          torch::Tensor P_theta;
+          std::tie(P_theta, Theta) = decay_kernel(in.theta.narrow(1, t, n));
+          momentum_kernel = torch::matmul(P_theta * eta, weight);
+          implicit.momentum = state.momentum;
+          implicit.momentum_scale = torch::matmul(P_alpha, Theta.unsqueeze(-1)).squeeze(-1);
+          implicit.kernel = torch::matmul(P_alpha, momentum_kernel);
         }
-        std::vector<torch::Tensor> ortho(M);
-        for (size_t m = 0; m < M; ++m) ortho[m] = newton_schulz(torch::stack(S[m], 1), cfg.ns_steps);
-        for (int64_t j = 0; j < n; ++j) {
-          weight_update({}, at_step(ortho, j), t + j);
-          keep_weights();
+        reads.push_back(memory.read(implicit, queries));  // read after write
+        // The state after the segment's last step, materialised once.
+        auto last = [&](const torch::Tensor& scale, const torch::Tensor& kernel, const torch::Tensor& from, size_t m) {
+          const auto& [L, R] = factors[m];
+          auto k = kernel.select(1, n - 1);
+          return scale.select(1, n - 1).view({-1, 1, 1}) * from - torch::einsum("zi,zir,zic->zrc", {k, L, R});
+        };
+        for (size_t m = 0; m < M; ++m) {
+          auto w = last(A, implicit.kernel, state.weights[m], m);
+          if (cfg.optimizer == "momentum") {
+            w = w + implicit.momentum_scale.select(1, n - 1).view({-1, 1, 1}) * state.momentum[m];
+            state.momentum[m] = last(Theta, momentum_kernel, state.momentum[m], m);
+          }
+          state.weights[m] = w;
         }
       } else {
-        for (int64_t j = 0; j < n; ++j) {
-          const auto Gj = at_step(G, j);
-          momentum_update(Gj, t + j);
-          weight_update(Gj, {}, t + j);
-          keep_weights();
+        auto G = windowed_gradients(factors, weight);
+        std::vector<std::vector<torch::Tensor>> per_step_weights(M);
+        auto keep_weights = [&] {
+          for (size_t m = 0; m < M; ++m) per_step_weights[m].push_back(state.weights[m]);
+        };
+        if (cfg.optimizer == "muon") {
+          // The momentum recurrence does not involve M, so every step's NS runs in one batched call.
+          std::vector<std::vector<torch::Tensor>> S(M);
+          for (int64_t j = 0; j < n; ++j) {
+            momentum_update(at_step(G, j), t + j);
+            for (size_t m = 0; m < M; ++m) S[m].push_back(state.momentum[m]);
+          }
+          std::vector<torch::Tensor> ortho(M);
+          for (size_t m = 0; m < M; ++m) ortho[m] = newton_schulz(torch::stack(S[m], 1), cfg.ns_steps);
+          for (int64_t j = 0; j < n; ++j) {
+            weight_update({}, at_step(ortho, j), t + j);
+            keep_weights();
+          }
+        } else {
+          for (int64_t j = 0; j < n; ++j) {
+            const auto Gj = at_step(G, j);
+            momentum_update(Gj, t + j);
+            weight_update(Gj, {}, t + j);
+            keep_weights();
+          }
         }
+        FastWeights materialised;
+        for (size_t m = 0; m < M; ++m) materialised.push_back(torch::stack(per_step_weights[m], 1));  // [N, n, r, c]
+        reads.push_back(memory.read(materialised, queries));  // read after write
       }
-      FastWeights materialised;
-      for (size_t m = 0; m < M; ++m) materialised.push_back(torch::stack(per_step_weights[m], 1));  // [N, n, r, c]
-      reads.push_back(memory.read(materialised, queries));  // read after write
     } else {
       reads.push_back(memory.read(state.weights, queries));  // the state before this block's step
       if ((pos + n) % cfg.chunk == 0) {

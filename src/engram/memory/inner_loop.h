@@ -24,6 +24,9 @@ struct InnerLoopConfig {
   int64_t window = 1;              // c: tokens in each step's objective
   int64_t chunk = 16;              // b: chunk (P) or block (B) length
   int64_t ns_steps = 5;            // Newton–Schulz iterations (muon)
+  // Mode P with gd or momentum: read the chunk's per-step weights in the dual form (§7.3) rather
+  // than materialising them; the same reads to rounding (false keeps the materialised reference).
+  bool dual_form = true;
 };
 
 // Per-token inputs for N memories over T tokens.

@@ -1,6 +1,7 @@
 #include "engram/memory/inner_memory.h"
 
 #include <cmath>
+#include <functional>
 
 #include "engram/core/error.h"
 
@@ -15,6 +16,20 @@ torch::Tensor apply(const torch::Tensor& w, const torch::Tensor& x) {
   return torch::matmul(w, x.unsqueeze(-1)).squeeze(-1);
 }
 
+// Matrix m of implicit per-step weights applied to x [N, n, cols].
+torch::Tensor apply(const ImplicitWeights& w, size_t m, const torch::Tensor& x) {
+  auto y = w.base_scale.unsqueeze(-1) * apply(w.base[m], x);
+  if (!w.momentum.empty()) y = y + w.momentum_scale.unsqueeze(-1) * apply(w.momentum[m], x);
+  const auto& [L, R] = w.factors[m];
+  return y - torch::matmul(w.kernel * torch::matmul(x, R.transpose(1, 2)), L);
+}
+
+using Apply = std::function<torch::Tensor(size_t, const torch::Tensor&)>;
+
+Apply explicit_weights(const FastWeights& w) {
+  return [&w](size_t m, const torch::Tensor& x) { return apply(w[m], x); };
+}
+
 torch::Tensor gelu_grad(const torch::Tensor& z) {
   // σ'(z) = Φ(z) + z ϕ(z)
   return 0.5 * (1 + torch::erf(z / std::sqrt(2.0))) + z * torch::exp(-0.5 * z * z) / std::sqrt(2 * M_PI);
@@ -24,14 +39,15 @@ struct Forward {
   torch::Tensor z, a, p, p_hat, inv_std, y;
 };
 
-Forward run(const InnerMemoryConfig& c, const FastWeights& w, const MemoryBatch& b) {
+// The memory's forward pass, with `apply(m, x)` the product of weight matrix m and inputs x.
+Forward run(const InnerMemoryConfig& c, const Apply& apply, const MemoryBatch& b) {
   Forward f;
   if (c.kind == "linear") {
-    f.p = apply(w[0], b.x);
+    f.p = apply(0, b.x);
   } else {
-    f.z = apply(w[1], b.x);
+    f.z = apply(1, b.x);
     f.a = torch::gelu(f.z);
-    f.p = apply(w[0], f.a);
+    f.p = apply(0, f.a);
   }
   auto out = f.p;
   if (c.layer_norm) {
@@ -60,12 +76,18 @@ std::vector<std::pair<int64_t, int64_t>> InnerMemory::shapes() const {
   return {{c.output_dim, c.hidden}, {c.hidden, c.input_dim}};
 }
 
-torch::Tensor InnerMemory::read(const FastWeights& w, const MemoryBatch& b) const { return run(config_, w, b).y; }
+torch::Tensor InnerMemory::read(const FastWeights& w, const MemoryBatch& b) const {
+  return run(config_, explicit_weights(w), b).y;
+}
+
+torch::Tensor InnerMemory::read(const ImplicitWeights& w, const MemoryBatch& b) const {
+  return run(config_, [&w](size_t m, const torch::Tensor& x) { return apply(w, m, x); }, b).y;
+}
 
 std::vector<std::pair<torch::Tensor, torch::Tensor>> InnerMemory::gradient_factors(const FastWeights& w,
                                                                                    const MemoryBatch& b) const {
   const auto& c = config_;
-  const Forward f = run(c, w, b);
+  const Forward f = run(c, explicit_weights(w), b);
   auto e = c.objective == "l2" ? 2 * (f.y - b.v) : -b.v;  // ∂ℓ/∂ŷ
   auto g = e;                                              // ∂ℓ/∂p
   if (c.layer_norm) {

@@ -27,6 +27,16 @@ struct InnerMemoryConfig {
 // weights of a chunk).
 using FastWeights = std::vector<torch::Tensor>;
 
+// The per-step weights of a chunk held implicitly (the dual form, spec §7.3): for step j and
+// every matrix,  W_j = a_j·W + c_j·S − Σ_i K[j, i] L_i R_iᵀ,  applied to an input u as
+// a_j·W u + c_j·S u − Σ_i K[j, i] (R_i·u) L_i — an attention-like product, no [n, rows, cols] stack.
+struct ImplicitWeights {
+  FastWeights base, momentum;  // W and S [N, rows, cols]; momentum empty when c ≡ 0
+  torch::Tensor base_scale, momentum_scale;  // a, c [N, n]
+  torch::Tensor kernel;                      // K [N, n, n_window]
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> factors;  // per matrix (L [N, n_window, rows], R [N, n_window, cols])
+};
+
 // What a memory reads and learns from: inputs x [N, n, D], targets v [N, n, d_v], residuals r
 // [N, n, d_v] (undefined without residual), LN gain [N, 1, d_v] (undefined = 1).
 struct MemoryBatch {
@@ -43,6 +53,8 @@ class InnerMemory {
 
   // ŷ [N, n, d_v] for inputs `b.x` (targets unused).
   torch::Tensor read(const FastWeights& w, const MemoryBatch& b) const;
+  // The same with step n's weights applied to input n (`b.x` has the kernel's n rows).
+  torch::Tensor read(const ImplicitWeights& w, const MemoryBatch& b) const;
 
   // Per-token gradient factors at weights `w` (one matrix per memory, not per token): for every
   // matrix, (L [N, n, rows], R [N, n, cols]) such that ∇_W ℓ_i = L_i R_iᵀ.

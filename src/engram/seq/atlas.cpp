@@ -28,6 +28,7 @@ AtlasConfig AtlasConfig::from_json(const nlohmann::json& j, const std::string& w
   a.window = c.integer("window", a.window, 1, 4096);
   a.chunk = c.integer("chunk", a.chunk, 1, 4096);
   a.ns_steps = c.integer("ns_steps", a.ns_steps, 0, 20);
+  a.dual_form = c.boolean("dual_form", a.dual_form);
   a.eta_max = c.number("eta_max", a.eta_max, 1e-6, 100.0);
   a.retention = c.choice("retention", a.retention, {"learned", "none"});
   a.memory_norm = c.boolean("memory_norm", a.memory_norm);
@@ -44,7 +45,7 @@ nlohmann::json AtlasConfig::to_json() const {
   return {{"type", "atlas"},         {"vocab_size", vocab_size}, {"n_layer", n_layer},   {"n_head", n_head},
           {"n_embd", n_embd},        {"block_size", block_size}, {"memory", memory},     {"memory_expansion", memory_expansion},
           {"feature_map", feature_map}, {"degree", degree},      {"objective", objective}, {"optimizer", optimizer},
-          {"mode", mode},            {"window", window},         {"chunk", chunk},       {"ns_steps", ns_steps},
+          {"mode", mode},            {"window", window},         {"chunk", chunk},       {"ns_steps", ns_steps}, {"dual_form", dual_form},
           {"eta_max", eta_max},      {"retention", retention},   {"memory_norm", memory_norm}, {"conv", conv}};
 }
 
@@ -105,6 +106,7 @@ struct Atlas::Block : torch::nn::Module {
     loop.window = c.window;
     loop.chunk = c.chunk;
     loop.ns_steps = c.ns_steps;
+    loop.dual_form = c.dual_form;
 
     torch::NoGradGuard no_grad;
     if (conv.defined()) conv.select(2, c.conv - 1).fill_(1.0);  // starts as the identity

@@ -4,8 +4,10 @@
 
 #include "engram/core/config.h"
 #include "engram/core/error.h"
+#include "engram/core/seed.h"
 #include "engram/seq/cache_buffer.h"
 #include "engram/seq/leaky_average.h"
+#include "engram/seq/slot_read.h"
 
 namespace engram {
 
@@ -209,11 +211,17 @@ struct PersistentMemory : torch::nn::Module {
     auto q = q_heads_last.movedim(-2, 0);                  // [H, ..., dh]
     const auto lead = q.sizes().vec();
     auto qf = q.reshape({cfg.n_head, -1, q.size(-1)});     // [H, N, dh]
+    const double dropout = is_training() ? cfg.pmem_dropout : 0.0;
+    const bool fused = qf.device().is_cpu() && qf.scalar_type() == torch::kFloat;
     torch::Tensor y;
     for (int64_t c = 0; c < cfg.pmem_count; ++c) {
-      auto w = torch::softmax(torch::matmul(qf, P_k[c].transpose(-2, -1)), -1);  // [H, N, P]
-      w = torch::dropout(w, cfg.pmem_dropout, is_training());
-      auto r = torch::matmul(w, P_v[c]);
+      torch::Tensor r;
+      if (fused) {
+        r = slot_read(qf, P_k[c], P_v[c], dropout, dropout > 0 ? torch_random64() : 0);
+      } else {
+        auto w = torch::softmax(torch::matmul(qf, P_k[c].transpose(-2, -1)), -1);  // [H, N, P]
+        r = torch::matmul(torch::dropout(w, dropout, dropout > 0), P_v[c]);
+      }
       y = y.defined() ? y + r : r;
     }
     y = y * (torch::exp(10.0 * out_scale) / static_cast<double>(cfg.pmem_count)).view({cfg.n_head, 1, 1});
