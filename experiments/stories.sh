@@ -38,4 +38,4 @@ run mosaic-2-nano configs/stories-mosaic-1.json model.n_layer=2 model.variant=na
 ckpts=()
 for name in transformer-1 mosaic-1-nano transformer-2 mosaic-2-nano; do ckpts+=(--ckpt "$out/$name/checkpoint.safetensors"); done
 "$engram" position-loss "${ckpts[@]}" --text ../shared/data/tinystories-samples/tinystories_train_prefix.txt \
-  --window 128 --windows 64 --plot docs/figures/stories-position-loss.png
+  --window 128 --windows 1500 --plot docs/figures/stories-position-loss.png

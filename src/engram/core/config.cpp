@@ -34,6 +34,23 @@ int64_t ConfigObject::integer(const std::string& key, int64_t fallback, int64_t 
   return x;
 }
 
+std::vector<int64_t> ConfigObject::integers(const std::string& key, const std::vector<int64_t>& fallback, int64_t lo,
+                                           int64_t hi) {
+  const json* v = value(key);
+  if (!v) return fallback;
+  if (!v->is_array() || v->empty()) throw Error("config " + path(key) + ": expected a non-empty array of integers, found " + v->dump());
+  std::vector<int64_t> out;
+  for (const auto& x : *v) {
+    if (!x.is_number_integer()) throw Error("config " + path(key) + ": expected integers, found " + x.dump());
+    const int64_t i = x.get<int64_t>();
+    if (i < lo || i > hi)
+      throw Error("config " + path(key) + " holds " + std::to_string(i) + ", out of range [" + std::to_string(lo) + ", " +
+                  std::to_string(hi) + "]");
+    out.push_back(i);
+  }
+  return out;
+}
+
 double ConfigObject::number(const std::string& key, double fallback, double lo, double hi) {
   const json* v = value(key);
   double x = fallback;

@@ -27,6 +27,8 @@ class ConfigObject {
   ConfigObject(const json& object, std::string where);
 
   int64_t integer(const std::string& key, int64_t fallback, int64_t lo, int64_t hi);
+  // A non-empty array of integers, each in [lo, hi].
+  std::vector<int64_t> integers(const std::string& key, const std::vector<int64_t>& fallback, int64_t lo, int64_t hi);
   double number(const std::string& key, double fallback, double lo, double hi);
   bool boolean(const std::string& key, bool fallback);
   std::string string(const std::string& key, const std::string& fallback);

@@ -41,9 +41,10 @@ struct Mask {
         const uint32_t key = row_key(r);
         const float* s = src + r * cols;
         float* d = dst + r * cols;
+        // Branch-free so that the compiler vectorises the hash and the select.
         for (int64_t c = 0; c < cols; ++c) {
-          const bool keep = mix(key + static_cast<uint32_t>(c) * 0x9e3779b1u) >= threshold;
-          d[c] = keep ? s[c] * scale : 0.0f;
+          const uint32_t h = mix(key + static_cast<uint32_t>(c) * 0x9e3779b1u);
+          d[c] = s[c] * (h >= threshold ? scale : 0.0f);
         }
       }
     });

@@ -16,6 +16,8 @@
 
 namespace engram {
 
+namespace fs = std::filesystem;
+
 void compare_runs(const std::vector<std::string>& run_dirs, const std::string& metric, const std::string& plot,
                   const std::string& title) {
   if (run_dirs.empty()) throw Error("compare: give at least one run directory");
@@ -76,7 +78,9 @@ void compare_position_loss(const std::vector<std::string>& checkpoints, const st
     for (int id : tok.encode(text)) ids.push_back(id);
     const auto curve = per_position_loss(*ckpt.model, ids, window, windows);
     PlotSeries series;
-    series.label = path;
+    // The run directory names a checkpoint better than its (always identical) file name.
+    const auto file = fs::path(path);
+    series.label = file.filename() == "checkpoint.safetensors" && file.has_parent_path() ? file.parent_path().filename().string() : path;
     double mean = 0;
     for (size_t p = 0; p < curve.size(); ++p) {
       series.x.push_back(static_cast<double>(p + 1));
