@@ -1,7 +1,6 @@
 #include "engram/memory/inner_loop.h"
 
 #include <algorithm>
-#include <cmath>
 #include <tuple>
 
 #include "engram/core/error.h"
@@ -39,13 +38,16 @@ std::vector<torch::Tensor> windowed_gradients(const std::vector<std::pair<torch:
 }
 
 // Decay kernel of gates g [N, n]: P[z, j, m] = Π_{l=m+1}^{j} g[z, l] for m ≤ j, else 0; and the
-// running products Π_{l≤j} g[z, l] [N, n]. In log space (gates are in (0, 1]).
+// running products Π_{l≤j} g[z, l] [N, n]. Built from products, not log-space sums: a log makes the
+// backward divide by the gate, which overflows when a gate comes near 0.
 std::pair<torch::Tensor, torch::Tensor> decay_kernel(const torch::Tensor& g) {
-  auto cum = torch::log(g.clamp_min(1e-30)).cumsum(1);
   const int64_t n = g.size(1);
-  auto future = torch::ones({n, n}, g.options().dtype(torch::kBool)).triu(1);
-  auto P = (cum.unsqueeze(2) - cum.unsqueeze(1)).masked_fill(future, -INFINITY).exp();
-  return {P, cum.exp()};
+  auto past = torch::ones({n, n}, g.options()).tril();  // [j, l]: l ≤ j
+  // Row j holds g_l for l ≤ j and 1 after; its suffix products from m + 1 on are P[j, m].
+  auto rows = g.unsqueeze(1) * past + (1 - past);                                  // [N, n, n]
+  auto suffix = rows.flip(-1).cumprod(-1).flip(-1);                               // Π_{l ≥ m}
+  auto P = torch::cat({suffix.narrow(-1, 1, n - 1), torch::ones_like(suffix.narrow(-1, 0, 1))}, -1) * past;
+  return {P, g.cumprod(1)};
 }
 
 }  // namespace
