@@ -44,15 +44,19 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
 
   // (a) least squares on φ_p
   std::vector<BenchRow> rows;
-  PlotSpec fit{o.out + "/least-squares.png", "linear memory on φ_p: least-squares recall", "pairs stored / dim φ_p",
-               "relative recall error"};
+  PlotSpec fit;
+  fit.out = o.out + "/least-squares.png";
+  fit.title = "linear memory on φ_p: least-squares recall";
+  fit.xlabel = "pairs stored / dim φ_p";
+  fit.ylabel = "relative recall error";
   fit.logy = true;
   for (int64_t p : o.degrees) {
     FeatureMap phi("polynomial", o.key_dim, p);
     const int64_t D = phi.output_dim();
     // Rank of φ_p on the sphere: the monomials of degree ≤ p − 2 times (‖x‖² − 1) vanish there.
     const int64_t rank = p >= 2 ? D - binomial(o.key_dim + p - 2, p - 2) : D;
-    PlotSeries s{"p = " + std::to_string(p) + " (dim " + std::to_string(D) + ", rank " + std::to_string(rank) + ")"};
+    PlotSeries s;
+    s.label = "p = " + std::to_string(p) + " (dim " + std::to_string(D) + ", rank " + std::to_string(rank) + ")";
     s.style = "o-";
     std::string note;
     nlohmann::json curve = nlohmann::json::array();
@@ -84,8 +88,11 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
   rows.clear();
   FeatureMap phi("polynomial", o.key_dim, 2);
   const int64_t D = phi.output_dim();
-  PlotSpec stream{o.out + "/streaming.png", "streaming storage, linear memory on φ_2 (dim " + std::to_string(D) + ")",
-                  "pairs streamed", "relative recall error of all pairs"};
+  PlotSpec stream;
+  stream.out = o.out + "/streaming.png";
+  stream.title = "streaming storage, linear memory on φ_2 (dim " + std::to_string(D) + ")";
+  stream.xlabel = "pairs streamed";
+  stream.ylabel = "relative recall error of all pairs";
   stream.logy = true;
   InnerMemoryConfig mc;
   mc.kind = "linear";
