@@ -23,6 +23,6 @@ row "mode B u=8, muon (NS 5)" $base mode=B chunk=8 optimizer=muon ns_steps=5
 row "mode B u=8, momentum (no NS)" $base mode=B chunk=8 optimizer=momentum
 row "mode P b=16, muon (NS 5, batched over the chunk)" $base mode=P chunk=16 optimizer=muon ns_steps=5
 row "mode P b=16, momentum, materialised weights" $base mode=P chunk=16 optimizer=momentum dual_form=false
-row "mode P b=16, momentum, dual form" $base mode=P chunk=16 optimizer=momentum
+row "mode P b=16, momentum, dual form" $base mode=P chunk=16 optimizer=momentum dual_form=true
 row "naive per-token loop (mode P b=1), momentum" $base mode=P chunk=1 optimizer=momentum dual_form=false
 row "naive per-token loop (mode P b=1), muon (NS 5)" $base mode=P chunk=1 optimizer=muon ns_steps=5
