@@ -27,8 +27,8 @@ struct InnerLoopConfig {
   // Mode P with gd or momentum: read the chunk's per-step weights in the dual form (§7.3) rather
   // than materialising them; the same reads, state and gradients to rounding on the gate tests,
   // 4× faster. Off by default: training a Titans-style model (momentum, MLP memory with its
-  // LayerNorm, chunk 16) on MQAR batches gives non-finite outer gradients at step 0 with it and
-  // finite ones without (docs/RESULTS.md, "dual form"); not yet understood.
+  // LayerNorm, chunk 16) on MQAR batches gives step-0 gradient norms of 1e3 to inf with it and
+  // 1.28 without (docs/RESULTS.md, "dual form"); not yet understood.
   bool dual_form = false;
 };
 
