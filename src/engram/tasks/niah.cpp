@@ -23,6 +23,10 @@ constexpr int64_t kDepths = 20;
 
 int64_t uniform(std::mt19937_64& rng, int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); }
 
+// "w" haystacks carry 8-token values and up to 3 distractor needles; the others 4 tokens, one needle.
+int64_t value_tokens(const std::string& haystack) { return haystack == "w" ? 8 : 4; }
+int64_t most_needles(const std::string& haystack) { return haystack == "w" ? 4 : 1; }
+
 }  // namespace
 
 NiahConfig NiahConfig::from_json(const nlohmann::json& j, const std::string& where) {
@@ -37,8 +41,8 @@ NiahConfig NiahConfig::from_json(const nlohmann::json& j, const std::string& whe
   n.seed = c.integer("seed", n.seed, 0, INT64_MAX);
   c.finish();
   // The shortest sequence must hold BOS, every needle and the query with its answer.
-  const int64_t value = n.haystack == "w" ? 8 : 4, needles = n.haystack == "w" ? 4 : 1;
-  const int64_t least = 1 + needles * (3 + value) + 4 + value - 1;
+  const int64_t value = value_tokens(n.haystack);
+  const int64_t least = 1 + most_needles(n.haystack) * (3 + value) + 4 + value - 1;
   for (int64_t L : n.eval_lengths)
     if (L < least) throw Error("config " + c.path("eval_lengths") + " holds " + std::to_string(L) + "; the " + n.haystack + " haystack needs length ≥ " + std::to_string(least));
   if (n.min_length < least)
@@ -57,12 +61,16 @@ NiahTask::NiahTask(const NiahConfig& config) : config_(config) {
   for (int i = 0; i < 8; ++i) pattern_.push_back(kFiller + uniform(rng, 0, kFillerCount - 1));
   // Peaked random transition rows (weights exp(2z)), so the haystack has text-like structure.
   std::normal_distribution<double> z(0.0, 1.0);
-  transitions_.assign(kFillerCount, std::vector<double>(kFillerCount));
-  for (auto& row : transitions_)
+  std::vector<double> row(kFillerCount);
+  for (int64_t i = 0; i < kFillerCount; ++i) {
     for (auto& w : row) w = std::exp(2.0 * z(rng));
+    transitions_.emplace_back(row.begin(), row.end());
+  }
 }
 
 int64_t NiahTask::vocab_size() const { return kVocab; }
+
+int64_t NiahTask::value_length() const { return value_tokens(config_.haystack); }
 
 void NiahTask::fill_haystack(int64_t* out, int64_t n, std::mt19937_64& rng) const {
   if (config_.haystack == "pk") {
@@ -70,10 +78,10 @@ void NiahTask::fill_haystack(int64_t* out, int64_t n, std::mt19937_64& rng) cons
     return;
   }
   int64_t state = uniform(rng, 0, kFillerCount - 1);
+  std::discrete_distribution<size_t> next;
   for (int64_t i = 0; i < n; ++i) {
     out[i] = kFiller + state;
-    const auto& row = transitions_[static_cast<size_t>(state)];
-    state = static_cast<int64_t>(std::discrete_distribution<size_t>(row.begin(), row.end())(rng));
+    state = static_cast<int64_t>(next(rng, transitions_[static_cast<size_t>(state)]));
   }
 }
 

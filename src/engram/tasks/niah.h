@@ -8,6 +8,7 @@
 // same haystack with an 8-token value over the key alphabet and 1–3 distractor needles with other keys.
 #pragma once
 
+#include <random>
 #include <vector>
 
 #include "engram/tasks/task.h"
@@ -38,14 +39,14 @@ class NiahTask : public Task {
 
   // `batch` sequences of exactly `length` input tokens.
   Batch sample_length(int64_t batch, int64_t length, std::mt19937_64& rng) const;
-  int64_t value_length() const { return config_.haystack == "w" ? 8 : 4; }
+  int64_t value_length() const;
 
  private:
   void fill_haystack(int64_t* out, int64_t n, std::mt19937_64& rng) const;
 
   NiahConfig config_;
   std::vector<int64_t> pattern_;                    // pk
-  std::vector<std::vector<double>> transitions_;    // n, w
+  std::vector<std::discrete_distribution<size_t>::param_type> transitions_;  // n, w: one row per filler symbol
 };
 
 }  // namespace engram
