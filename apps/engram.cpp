@@ -17,6 +17,11 @@
 #include "engram/quickstart.h"
 #include "engram/seq/generate.h"
 #include "engram/seq/mosaic_import.h"
+#include "engram/sim/demo_generation.h"
+#include "engram/sim/expert_report.h"
+#include "engram/sim/play.h"
+#include "engram/sim/sim_bench.h"
+#include "engram/sim/sim_task.h"
 #include "engram/train/bench.h"
 #include "engram/train/checkpoint.h"
 #include "engram/train/capacity_experiment.h"
@@ -92,6 +97,25 @@ void cmd_info() {
     std::printf("\n*** WARNING: %s ***\n*** Matrix products are ~30x slower than they should be. Run scripts/setup-deps, which installs\n"
                 "*** libopenblas0-pthread and selects it with update-alternatives. ***\n",
                 blas.is_reference() ? "the reference (netlib) BLAS is live" : "the matrix-multiply rate is very low");
+}
+
+void cmd_sim_expert(const std::string& task, int episodes, int style, int workers, const std::string& json_path) {
+  const auto reports = evaluate_expert(task, episodes, style, workers, true);
+  std::printf("%-16s %-26s %9s %17s %8s %9s\n", "task", "style", "success", "95% interval", "length", "ms/step");
+  for (const auto& r : reports) {
+    std::printf("%-16s %-26s %4d/%-4d %7.3f–%-7.3f %8.1f %9.2f\n", r.task.c_str(), r.style.c_str(), r.successes,
+                r.episodes, r.wilson_low, r.wilson_high, r.mean_length, r.ms_per_step);
+    if (!json_path.empty()) {
+      std::ofstream out(json_path, std::ios::app);
+      if (!out) throw Error("cannot append to " + json_path);
+      out << nlohmann::json{{"task", r.task}, {"style", r.style}, {"style_index", r.index}, {"episodes", r.episodes},
+                            {"successes", r.successes}, {"success_rate", r.success_rate()},
+                            {"wilson_low", r.wilson_low}, {"wilson_high", r.wilson_high},
+                            {"mean_length", r.mean_length}, {"ms_per_step", r.ms_per_step}}
+                 .dump()
+          << "\n";
+    }
+  }
 }
 
 }  // namespace
@@ -218,6 +242,44 @@ int main(int argc, char** argv) {
   tok_train->add_option("input", input_path, "training text")->required();
   tok_train->add_option("--vocab-size", vocab_size, "vocabulary size including 256 bytes and <|endoftext|>")->check(CLI::Range(257, 1 << 20));
   tok_train->add_option("--out", tok_out, "tokenizer file to write (.json)")->required();
+
+  auto* sim = app.add_subcommand("sim", "planar MuJoCo tasks: expert success, demonstrations, watching episodes");
+  sim->require_subcommand(1);
+  auto* sim_tasks = sim->add_subcommand("tasks", "list the tasks");
+  auto* sim_expert = sim->add_subcommand("expert", "success rate of each MPPI expert style under actuation noise");
+  std::string sim_task;
+  int sim_episodes = 100, sim_style = -1, sim_workers = 2;
+  std::string sim_json;
+  sim_expert->add_option("--task", sim_task, "task name (engram sim tasks)")->required();
+  sim_expert->add_option("--episodes", sim_episodes, "noisy episodes per style")->check(CLI::Range(1, 1000000));
+  sim_expert->add_option("--style", sim_style, "only this style (default: all)")->check(CLI::Range(0, 64));
+  sim_expert->add_option("--workers", sim_workers, "worker threads")->check(CLI::Range(1, 256));
+  sim_expert->add_option("--json", sim_json, "append one JSON line per style to this file");
+  auto* sim_demos = sim->add_subcommand("demos", "expert demonstrations → HDF5 (robomimic layout), parallel and resumable");
+  DemoOptions dopt;
+  sim_demos->add_option("--task", dopt.task, "task name (engram sim tasks)")->required();
+  sim_demos->add_option("--episodes", dopt.episodes, "episodes")->check(CLI::Range(1, 10000000));
+  sim_demos->add_option("--workers", dopt.workers, "worker processes")->check(CLI::Range(1, 256));
+  sim_demos->add_option("--seed", dopt.seed, "dataset seed (styles and noise of every episode follow from it)");
+  sim_demos->add_option("--out", dopt.out, "dataset file (.h5)")->required();
+  auto* sim_bench = sim->add_subcommand("bench", "env steps/s (single, batched on 1 and 2 threads) and the expert's real-time factor");
+  std::vector<std::string> sim_bench_tasks = sim_task_names();
+  double sim_bench_seconds = 2.0;
+  std::string sim_bench_json;
+  sim_bench->add_option("--task", sim_bench_tasks, "tasks (default: all)");
+  sim_bench->add_option("--seconds", sim_bench_seconds, "time per measurement")->check(CLI::Range(0.05, 600.0));
+  sim_bench->add_option("--json", sim_bench_json, "append one JSON line per task to this file");
+  auto* sim_play = sim->add_subcommand("play", "watch one expert episode: animated GIF and a contact sheet");
+  PlayOptions popt;
+  bool play_expert_flag = false;
+  sim_play->add_option("--task", popt.task, "task name (engram sim tasks)")->required();
+  sim_play->add_flag("--expert", play_expert_flag, "the MPPI expert acts")->required();
+  sim_play->add_option("--style", popt.style, "expert style");
+  sim_play->add_option("--episode", popt.episode, "noise stream: episode number of a dataset with --seed");
+  sim_play->add_option("--seed", popt.seed, "dataset seed");
+  sim_play->add_option("--render", popt.gif, "animated GIF to write");
+  sim_play->add_option("--sheet", popt.sheet, "PNG contact sheet of 8 frames to write");
+  sim_play->add_option("--size", popt.size, "frame size in pixels");
 
   try {
     app.parse(argc, argv);
@@ -354,6 +416,39 @@ int main(int argc, char** argv) {
         for (auto id : line) ids.push_back(static_cast<int>(std::min<int64_t>(id, INT32_MAX)));
       const std::string text = tok.decode(ids);
       std::fwrite(text.data(), 1, text.size(), stdout);
+    } else if (*sim_tasks) {
+      for (const auto& name : sim_task_names()) std::printf("%-16s %s\n", name.c_str(), make_sim_task(name)->description().c_str());
+    } else if (*sim_expert) {
+      cmd_sim_expert(sim_task, sim_episodes, sim_style, sim_workers, sim_json);
+    } else if (*sim_demos) {
+      const auto summary = generate_demos(dopt);
+      std::printf("wrote %s: %lld episodes, %lld transitions, expert success %.3f\n", dopt.out.c_str(),
+                  static_cast<long long>(summary.episodes), static_cast<long long>(summary.transitions),
+                  static_cast<double>(summary.successes) / static_cast<double>(summary.episodes));
+      for (size_t s = 0; s < summary.per_style.size(); ++s)
+        std::printf("  style %zu: %lld episodes, success %lld\n", s, static_cast<long long>(summary.per_style[s]),
+                    static_cast<long long>(summary.per_style_success[s]));
+    } else if (*sim_bench) {
+      std::printf("%-16s %12s %14s %14s %8s %13s %8s\n", "task", "steps/s (1)", "steps/s (128)", "(128, 2 thr)",
+                  "ratio", "expert ms/st", "RT fact");
+      for (const auto& task : sim_bench_tasks) {
+        const auto r = bench_sim(task, sim_bench_seconds);
+        std::printf("%-16s %12.0f %14.0f %14.0f %7.2fx %13.2f %8.2f\n", task.c_str(), r["env_steps_per_s_single"].get<double>(),
+                    r["env_steps_per_s_batch128_1thread"].get<double>(), r["env_steps_per_s_batch128_2threads"].get<double>(),
+                    r["batch2_over_single"].get<double>(), r["expert_ms_per_step"].get<double>(),
+                    r["expert_real_time_factor"].get<double>());
+        if (!sim_bench_json.empty()) {
+          std::ofstream out(sim_bench_json, std::ios::app);
+          if (!out) throw Error("cannot append to " + sim_bench_json);
+          out << r.dump() << "\n";
+        }
+      }
+    } else if (*sim_play) {
+      const auto r = play_expert(popt);
+      std::printf("%s, expert style %d (%s): %s after %d steps\n", popt.task.c_str(), popt.style, r.style.c_str(),
+                  r.success ? "success" : "failure", r.steps);
+      if (!popt.gif.empty()) std::printf("wrote %s\n", popt.gif.c_str());
+      if (!popt.sheet.empty()) std::printf("wrote %s\n", popt.sheet.c_str());
     } else if (*tok_train) {
       auto result = train_bpe_file(input_path, vocab_size, {"<|endoftext|>"});
       to_tokenizer(result).save(tok_out);

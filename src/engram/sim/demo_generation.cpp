@@ -1,0 +1,162 @@
+#include "engram/sim/demo_generation.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <set>
+
+#include "engram/core/error.h"
+#include "engram/core/progress.h"
+#include "engram/sim/demo_file.h"
+
+namespace engram {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+nlohmann::json env_args(const SimModel& model, const DemoOptions& o, const std::vector<ExpertStyle>& styles) {
+  nlohmann::json names = nlohmann::json::array();
+  for (const auto& s : styles) names.push_back(s.name);
+  return {{"env_name", o.task}, {"type", "engram-mujoco"}, {"obs_dim", model.obs_dim()},
+          {"action_dim", model.action_dim()}, {"action_low", model.bounds().low}, {"action_high", model.bounds().high},
+          {"noise_std", 0.1}, {"control_hz", 30}, {"max_steps", SimModel::kMaxSteps}, {"seed", o.seed},
+          {"episodes", o.episodes}, {"styles", names}, {"engram_version", ENGRAM_VERSION}};
+}
+
+// A worker process: its episodes into its own part file, one byte on `report` per finished episode.
+[[noreturn]] void worker(const std::shared_ptr<const SimModel>& model, const std::vector<ExpertStyle>& styles,
+                         const DemoOptions& o, const std::vector<int64_t>& mine, const std::string& part, int report) {
+  int status = 0;
+  try {
+    DemoWriter writer(part, env_args(*model, o, styles));
+    for (int64_t e : mine) {
+      const int s = episode_style(o.seed, e, static_cast<int>(styles.size()));
+      writer.append(run_expert_episode(model, styles[static_cast<size_t>(s)], s, o.seed, e), styles[static_cast<size_t>(s)].name);
+      const char byte = 1;
+      if (::write(report, &byte, 1) != 1) break;
+    }
+    writer.close();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "engram: worker %d: %s\n", static_cast<int>(::getpid()), e.what());
+    status = 1;
+  }
+  ::_exit(status);  // no atexit handlers or static destructors of the parent's state
+}
+
+}  // namespace
+
+DemoSummary generate_demos(const DemoOptions& o) {
+  if (o.episodes < 1 || o.workers < 1) throw Error("sim demos: --episodes and --workers must be ≥ 1");
+  auto model = std::make_shared<const SimModel>(make_sim_task(o.task));
+  const auto styles = expert_styles(model->task());
+  const auto args = env_args(*model, o, styles);
+  const fs::path parts = o.out + ".parts";
+  fs::create_directories(parts);
+
+  // Resume: episodes already in readable part files (from this same configuration) are kept.
+  std::set<int64_t> have;
+  for (const auto& entry : fs::directory_iterator(parts)) {
+    try {
+      const auto part = read_demos(entry.path().string());
+      for (const char* key : {"env_name", "seed", "episodes", "obs_dim", "action_dim"})
+        if (part.env_args.value(key, nlohmann::json()) != args[key])
+          throw Error(entry.path().string() + " was written with a different " + key + " (" +
+                      part.env_args.value(key, nlohmann::json()).dump() + " vs " + args[key].dump() +
+                      "); remove " + parts.string() + " or use another --out");
+      for (const auto& ep : part.episodes) have.insert(ep.index);
+    } catch (const Error& e) {
+      if (std::string(e.what()).find("was written with a different") != std::string::npos) throw;
+      std::fprintf(stderr, "engram: discarding unreadable part %s (%s)\n", entry.path().c_str(), e.what());
+      fs::remove(entry.path());
+    }
+  }
+  std::vector<int64_t> todo;
+  for (int64_t e = 0; e < o.episodes; ++e)
+    if (!have.count(e)) todo.push_back(e);
+
+  if (!todo.empty()) {
+    int pipe_fds[2];
+    if (::pipe(pipe_fds) != 0) throw Error("sim demos: cannot create a pipe for worker progress");
+    const int workers = static_cast<int>(std::min<int64_t>(o.workers, static_cast<int64_t>(todo.size())));
+    std::vector<pid_t> pids;
+    std::fflush(nullptr);
+    for (int w = 0; w < workers; ++w) {
+      std::vector<int64_t> mine;
+      for (size_t i = static_cast<size_t>(w); i < todo.size(); i += static_cast<size_t>(workers)) mine.push_back(todo[i]);
+      const std::string part = (parts / ("part-" + std::to_string(todo[static_cast<size_t>(w)]) + "-" +
+                                         std::to_string(::getpid()) + ".h5")).string();
+      const pid_t pid = ::fork();
+      if (pid < 0) throw Error("sim demos: fork failed");
+      if (pid == 0) {
+        ::close(pipe_fds[0]);
+        worker(model, styles, o, mine, part, pipe_fds[1]);
+      }
+      pids.push_back(pid);
+    }
+    ::close(pipe_fds[1]);
+    Progress bar("demos " + o.task, o.episodes, static_cast<int64_t>(have.size()));
+    int64_t done = static_cast<int64_t>(have.size());
+    char buf[64];
+    for (ssize_t n; (n = ::read(pipe_fds[0], buf, sizeof(buf))) != 0;) {
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      done += n;
+      if (o.progress) bar.update(done, std::to_string(workers) + " workers");
+    }
+    ::close(pipe_fds[0]);
+    int failed = 0;
+    for (pid_t pid : pids) {
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failed;
+    }
+    if (o.progress) bar.finish(std::to_string(done) + " episodes");
+    if (failed)
+      throw Error("sim demos: " + std::to_string(failed) + " worker(s) failed; the episodes already written are kept in " +
+                  parts.string() + " — rerun the same command to finish");
+  }
+
+  // Merge every part into the final file (temporary name, then rename).
+  std::vector<std::pair<Episode, std::string>> all;
+  for (const auto& entry : fs::directory_iterator(parts)) {
+    auto part = read_demos(entry.path().string());
+    const auto names = part.env_args["styles"];
+    for (auto& ep : part.episodes) {
+      const std::string style = names.at(static_cast<size_t>(ep.style)).get<std::string>();
+      all.emplace_back(std::move(ep), style);
+    }
+  }
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first.index < b.first.index; });
+  DemoSummary summary;
+  summary.per_style.assign(styles.size(), 0);
+  summary.per_style_success.assign(styles.size(), 0);
+  const std::string tmp = o.out + ".tmp-" + std::to_string(::getpid());
+  {
+    DemoWriter writer(tmp, args);
+    int64_t expect = 0;
+    for (const auto& [ep, style] : all) {
+      if (ep.index != expect) throw Error("sim demos: episode " + std::to_string(expect) + " is missing from " + parts.string());
+      ++expect;
+      writer.append(ep, style);
+      summary.transitions += ep.length();
+      summary.successes += ep.success;
+      summary.per_style[static_cast<size_t>(ep.style)]++;
+      summary.per_style_success[static_cast<size_t>(ep.style)] += ep.success;
+    }
+    writer.close();
+    summary.episodes = expect;
+  }
+  read_demos(tmp);  // the merged file must read back before it replaces anything
+  fs::rename(tmp, o.out);
+  fs::remove_all(parts);
+  return summary;
+}
+
+}  // namespace engram

@@ -1,0 +1,104 @@
+// Env: one episode of a SimTask in MuJoCo (RTC spec §12.1). The policy acts at 30 Hz (two 1/60 s
+// physics substeps per action); the environment adds Gaussian actuation noise N(0, 0.1²) to every
+// action dimension before clipping; an episode ends on the first green–blue contact (success),
+// green–red contact (failure) or after 256 actions. The same seed gives the same episode bit for bit.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include <mujoco/mujoco.h>
+
+#include "engram/sim/sim_task.h"
+
+namespace engram {
+
+// The compiled model of a task and the role of each geom, shared (read-only) by every Env, planner
+// and renderer of that task.
+class SimModel {
+ public:
+  explicit SimModel(std::unique_ptr<SimTask> task);
+  ~SimModel();
+  SimModel(const SimModel&) = delete;
+  SimModel& operator=(const SimModel&) = delete;
+
+  enum Role : int8_t { kNeutral = 0, kGreen = 1, kBlue = 2, kRed = 3 };
+  // One policy step from `d` with an already clipped action: two substeps, stopping at the first
+  // one that ends the episode. Returns +1 (success), −1 (failure) or 0.
+  int advance(mjData* d, const double* action) const;
+  // Distance between the centres of the first green and first blue geom (the expert's shaping).
+  double goal_distance(const mjData* d) const;
+  std::array<double, 2> green_position(const mjData* d) const;
+  std::array<double, 2> blue_position(const mjData* d) const;
+  Role role(int geom) const { return roles_[static_cast<size_t>(geom)]; }
+
+  const SimTask& task() const { return *task_; }
+  const mjModel* model() const { return model_; }
+  int action_dim() const { return model_->nu; }
+  int obs_dim() const { return task_->obs_dim(); }
+  const ActionBounds& bounds() const { return bounds_; }
+
+  static constexpr int kFrameSkip = 2;
+  static constexpr int kMaxSteps = 256;
+
+ private:
+  int contact_outcome(const mjData* d) const;
+  std::unique_ptr<SimTask> task_;
+  mjModel* model_ = nullptr;
+  std::vector<Role> roles_;
+  int green_ = -1, blue_ = -1;
+  ActionBounds bounds_;
+};
+
+struct StepResult {
+  double reward = 0;  // +1 on success, −1 on failure, else 0 (Kinetix's reward per policy step)
+  bool done = false;
+  bool success = false;
+};
+
+// The exact state of an Env: all of mjData plus the noise stream and the step counter.
+struct EnvState {
+  std::shared_ptr<mjData> data;
+  std::mt19937_64 noise;
+  int steps = 0;
+  bool done = false;
+};
+
+class Env {
+ public:
+  explicit Env(std::shared_ptr<const SimModel> model, double noise_std = 0.1);
+  ~Env();
+  Env(const Env&) = delete;
+  Env& operator=(const Env&) = delete;
+
+  // Deterministic initial state; `seed` only chooses the actuation-noise stream.
+  std::vector<double> reset(uint64_t seed);
+  // Validates the action (dimension, finite), adds noise, clips, steps. Throws engram::Error on a bad
+  // action or when called after the episode ended.
+  StepResult step(const std::vector<double>& action);
+  std::vector<double> observe() const;
+  // The clipped, noisy action the last step executed.
+  const std::vector<double>& executed_action() const { return executed_; }
+
+  EnvState save() const;
+  void load(const EnvState& state);
+
+  const SimModel& sim() const { return *model_; }
+  const mjData* data() const { return data_; }
+  int steps() const { return steps_; }
+  bool done() const { return done_; }
+
+ private:
+  std::shared_ptr<const SimModel> model_;
+  mjData* data_ = nullptr;
+  double noise_std_;
+  std::mt19937_64 noise_;
+  std::vector<double> executed_;
+  int steps_ = 0;
+  bool done_ = true;
+};
+
+}  // namespace engram

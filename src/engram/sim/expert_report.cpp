@@ -1,0 +1,73 @@
+#include "engram/sim/expert_report.h"
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <mutex>
+#include <thread>
+
+#include "engram/core/error.h"
+#include "engram/core/progress.h"
+#include "engram/sim/episode.h"
+
+namespace engram {
+
+std::pair<double, double> wilson_interval(int k, int n, double z) {
+  if (n == 0) return {0.0, 1.0};
+  const double p = static_cast<double>(k) / n, z2 = z * z;
+  const double centre = (p + z2 / (2.0 * n)) / (1 + z2 / n);
+  const double half = z * std::sqrt(p * (1 - p) / n + z2 / (4.0 * n * n)) / (1 + z2 / n);
+  return {std::max(0.0, centre - half), std::min(1.0, centre + half)};
+}
+
+std::vector<StyleReport> evaluate_expert(const std::string& task, int episodes, int style, int workers, bool progress) {
+  auto model = std::make_shared<const SimModel>(make_sim_task(task));
+  const auto styles = expert_styles(model->task());
+  if (style >= static_cast<int>(styles.size()))
+    throw Error("task " + task + " has " + std::to_string(styles.size()) + " expert styles (0–" +
+                std::to_string(styles.size() - 1) + "), not " + std::to_string(style));
+  if (episodes < 1 || workers < 1) throw Error("expert evaluation needs ≥ 1 episode and ≥ 1 worker");
+  std::vector<int> chosen;
+  for (int s = 0; s < static_cast<int>(styles.size()); ++s)
+    if (style < 0 || s == style) chosen.push_back(s);
+
+  std::vector<StyleReport> reports;
+  for (int s : chosen) {
+    StyleReport r;
+    r.task = task;
+    r.style = styles[static_cast<size_t>(s)].name;
+    r.index = s;
+    r.episodes = episodes;
+    std::atomic<int> next{0}, done{0}, successes{0};
+    std::atomic<int64_t> steps{0};
+    std::atomic<int64_t> nanos{0};
+    std::mutex bar_mutex;
+    Progress bar(task + " style " + std::to_string(s), episodes);
+    auto work = [&] {
+      for (int e; (e = next++) < episodes;) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const auto ep = run_expert_episode(model, styles[static_cast<size_t>(s)], s, 1000 + s, e);
+        nanos += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+        steps += ep.length();
+        successes += ep.success ? 1 : 0;
+        const int d = ++done;
+        if (progress) {
+          std::lock_guard<std::mutex> lock(bar_mutex);
+          bar.update(d, "success " + std::to_string(successes.load()) + "/" + std::to_string(d));
+        }
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int w = 0; w < workers; ++w) pool.emplace_back(work);
+    for (auto& t : pool) t.join();
+    if (progress) bar.finish("success " + std::to_string(successes.load()) + "/" + std::to_string(episodes));
+    r.successes = successes;
+    r.mean_length = static_cast<double>(steps) / episodes;
+    r.ms_per_step = static_cast<double>(nanos) / 1e6 / static_cast<double>(steps);
+    std::tie(r.wilson_low, r.wilson_high) = wilson_interval(r.successes, r.episodes);
+    reports.push_back(r);
+  }
+  return reports;
+}
+
+}  // namespace engram

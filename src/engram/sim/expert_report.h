@@ -1,0 +1,26 @@
+// How good each expert style of a task is under actuation noise (RTC spec §12.2: keep styles whose
+// success ≥ 0.65): success rate with a Wilson 95 % interval, episode length and planning time.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace engram {
+
+struct StyleReport {
+  std::string task, style;
+  int index = 0;
+  int episodes = 0, successes = 0;
+  double mean_length = 0;       // policy steps
+  double ms_per_step = 0;       // planning + simulation per control step, one thread
+  double wilson_low = 0, wilson_high = 0;
+  double success_rate() const { return episodes ? static_cast<double>(successes) / episodes : 0.0; }
+};
+
+// Wilson score interval for k successes in n trials at z = 1.96.
+std::pair<double, double> wilson_interval(int k, int n, double z = 1.96);
+
+// Runs `episodes` noisy episodes of each style (all styles when `style` < 0) on `workers` threads.
+std::vector<StyleReport> evaluate_expert(const std::string& task, int episodes, int style, int workers, bool progress);
+
+}  // namespace engram
