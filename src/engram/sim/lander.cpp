@@ -52,7 +52,7 @@ class Lander : public SimTask {
     return 1.0 * (1.0 - std::cos(d->qpos[2]));  // stay roughly level
   }
   // A high arc or a low run across the floor.
-  std::vector<std::array<double, 2>> via_points() const override { return {{{2.4, 3.6}}, {{2.4, 1.4}}}; }
+  std::vector<std::array<double, 2>> via_points() const override { return {{{2.4, 3.6}}, {{2.4, 2.0}}}; }
 };
 
 }  // namespace

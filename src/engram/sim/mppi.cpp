@@ -58,14 +58,13 @@ void MppiExpert::reset(uint64_t seed) {
 }
 
 double MppiExpert::step_cost(const mjData* d) const {
-  double cost = model_->task().shaping_cost(model_->model(), d);
-  const auto g = model_->green_position(d);
-  if (has_via_ && g[0] < via_[0]) {
-    // Before the via point: the path through it, so the cost is continuous when the body passes it.
-    const auto b = model_->blue_position(d);
+  const auto& task = model_->task();
+  const double cost = task.shaping_cost(model_->model(), d);
+  const auto g = task.guide_point(model_->model(), d, model_->green_position(d));
+  const auto b = model_->blue_position(d);
+  if (has_via_ && g[0] < via_[0])  // the path through the via point: continuous when the body passes it
     return cost + std::hypot(g[0] - via_[0], g[1] - via_[1]) + std::hypot(via_[0] - b[0], via_[1] - b[1]);
-  }
-  return cost + model_->goal_distance(d);
+  return cost + std::hypot(g[0] - b[0], g[1] - b[1]);
 }
 
 double MppiExpert::rollout(const mjData* state, const std::vector<double>& plan) {

@@ -34,6 +34,9 @@ class SimTask {
   virtual void observe(const mjModel* m, const mjData* d, double* obs) const = 0;
   // Task shaping added to the expert's green–blue distance (e.g. keep the pole up); 0 by default.
   virtual double shaping_cost(const mjModel* m, const mjData* d) const { return 0.0; }
+  // The point the expert steers to the goal; the green body's centre unless the task knows better
+  // (a swinging payload is steered through the body that carries it).
+  virtual std::array<double, 2> guide_point(const mjModel* m, const mjData* d, std::array<double, 2> green) const { return green; }
   // Via points that make the expert's demonstrations multimodal (e.g. above or below the obstacle):
   // the expert steers the green body through the style's via point before heading for the goal.
   virtual std::vector<std::array<double, 2>> via_points() const { return {}; }

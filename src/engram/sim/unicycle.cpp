@@ -37,11 +37,11 @@ class Unicycle : public SimTask {
   }
   int obs_dim() const override { return 10; }
   ActionBounds action_bounds() const override { return {{-1}, {1}}; }
-  // Soft velocity servo (RTC spec §7.1): torque = T·tanh(c·(ω* − ω)), ω* = 8·a rad/s the wheel's
+  // Soft velocity servo (RTC spec §7.1): torque = T·tanh(c·(ω* − ω)), ω* = 12·a rad/s the wheel's
   // speed relative to the pole; it acts on the pole joint, so the wheel feels the reaction.
   void apply(const mjModel* m, mjData* d, const double* action) const override {
     const double wheel_rel = -d->qvel[3];
-    d->ctrl[0] = -kTorque * std::tanh(0.5 * (8.0 * action[0] - wheel_rel));
+    d->ctrl[0] = -kTorque * std::tanh(0.5 * (12.0 * action[0] - wheel_rel));
   }
   void observe(const mjModel* m, const mjData* d, double* obs) const override {
     const double pitch = d->qpos[2] + d->qpos[3];  // world angle of the pole
@@ -58,11 +58,11 @@ class Unicycle : public SimTask {
     obs[9] = 1.6;
   }
   double shaping_cost(const mjModel* m, const mjData* d) const override {
-    return 3.0 * (1.0 - std::cos(d->qpos[2] + d->qpos[3]));
+    return 1.0 * (1.0 - std::cos(d->qpos[2] + d->qpos[3]));
   }
 
  private:
-  static constexpr double kTorque = 1.0;
+  static constexpr double kTorque = 1.5;
 };
 
 }  // namespace
