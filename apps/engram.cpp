@@ -17,6 +17,7 @@
 #include "engram/quickstart.h"
 #include "engram/seq/generate.h"
 #include "engram/seq/mosaic_import.h"
+#include "engram/sim/demo_file.h"
 #include "engram/sim/demo_generation.h"
 #include "engram/sim/expert_report.h"
 #include "engram/sim/play.h"
@@ -116,6 +117,28 @@ void cmd_sim_expert(const std::string& task, int episodes, int style, int worker
           << "\n";
     }
   }
+}
+
+void cmd_sim_inspect(const std::string& path) {
+  const auto data = read_demos(path);
+  const auto styles = data.env_args.value("styles", nlohmann::json::array());
+  int64_t transitions = 0, successes = 0;
+  std::map<int, std::pair<int64_t, int64_t>> per_style;
+  for (const auto& ep : data.episodes) {
+    transitions += ep.length();
+    successes += ep.success;
+    per_style[ep.style].first++;
+    per_style[ep.style].second += ep.success;
+  }
+  const double n = static_cast<double>(std::max<size_t>(1, data.episodes.size()));
+  std::printf("%s: task %s, obs %d-D, action %d-D, %zu episodes, %lld transitions (mean length %.1f), success %.3f\n",
+              path.c_str(), data.env_args.value("env_name", std::string("?")).c_str(), data.env_args["obs_dim"].get<int>(),
+              data.env_args["action_dim"].get<int>(), data.episodes.size(), static_cast<long long>(transitions),
+              static_cast<double>(transitions) / n, static_cast<double>(successes) / n);
+  for (const auto& [s, counts] : per_style)
+    std::printf("  style %d %-26s %5lld episodes, success %.3f\n", s,
+                s < static_cast<int>(styles.size()) ? styles[static_cast<size_t>(s)].get<std::string>().c_str() : "?",
+                static_cast<long long>(counts.first), static_cast<double>(counts.second) / static_cast<double>(counts.first));
 }
 
 }  // namespace
@@ -269,6 +292,9 @@ int main(int argc, char** argv) {
   sim_bench->add_option("--task", sim_bench_tasks, "tasks (default: all)");
   sim_bench->add_option("--seconds", sim_bench_seconds, "time per measurement")->check(CLI::Range(0.05, 600.0));
   sim_bench->add_option("--json", sim_bench_json, "append one JSON line per task to this file");
+  auto* sim_inspect = sim->add_subcommand("inspect", "validate a demonstration dataset and summarise it");
+  std::string inspect_path;
+  sim_inspect->add_option("dataset", inspect_path, "dataset file (.h5)")->required();
   auto* sim_play = sim->add_subcommand("play", "watch one expert episode: animated GIF and a contact sheet");
   PlayOptions popt;
   bool play_expert_flag = false;
@@ -443,6 +469,8 @@ int main(int argc, char** argv) {
           out << r.dump() << "\n";
         }
       }
+    } else if (*sim_inspect) {
+      cmd_sim_inspect(inspect_path);
     } else if (*sim_play) {
       const auto r = play_expert(popt);
       std::printf("%s, expert style %d (%s): %s after %d steps\n", popt.task.c_str(), popt.style, r.style.c_str(),

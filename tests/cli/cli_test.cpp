@@ -45,7 +45,7 @@ std::string train_args(const testing::TempDir& dir, const std::string& corpus, c
 
 TEST(Cli, HelpAndUnknownCommand) {
   testing::TempDir dir;
-  for (const char* cmd : {"info", "train", "eval", "sample", "bench", "quickstart", "tokenize"}) {
+  for (const char* cmd : {"info", "train", "eval", "sample", "bench", "quickstart", "tokenize", "sim"}) {
     auto r = engram(dir, std::string(cmd) + " --help");
     EXPECT_EQ(r.code, 0) << cmd;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd;
@@ -164,6 +164,28 @@ TEST(Cli, DeviceCudaFailsClearlyWithoutCuda) {
   auto r = engram(dir, train_args(dir, corpus, dir.file("run"), 2) + " --set train.device=cuda");
   if (r.code == 0) GTEST_SKIP() << "this LibTorch has CUDA";
   expect_clear_error(r, "CUDA");
+}
+
+TEST(Cli, SimCommandsWorkAndRefuseBadInput) {
+  testing::TempDir dir;
+  auto r = engram(dir, "sim tasks");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(lines(r.out), 5u) << r.out;
+  expect_clear_error(engram(dir, "sim demos --task hopper --out " + dir.file("d.h5")), "unknown task 'hopper'");
+  expect_clear_error(engram(dir, "sim play --task slalom --expert --style 7"), "expert styles 0–3, not 7");
+  expect_clear_error(engram(dir, "sim inspect " + dir.write("text.h5", "hello")), "not an HDF5 file");
+
+  r = engram(dir, "sim demos --task slalom --episodes 2 --workers 2 --out " + dir.file("d.h5"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("2 episodes"), std::string::npos) << r.out;
+  r = engram(dir, "sim inspect " + dir.file("d.h5"));
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("task slalom, obs 4-D, action 2-D, 2 episodes"), std::string::npos) << r.out;
+
+  r = engram(dir, "sim play --task slalom --expert --size 64 --render " + dir.file("e.gif") + " --sheet " + dir.file("e.png"));
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(std::filesystem::exists(dir.file("e.gif")));
+  EXPECT_TRUE(std::filesystem::exists(dir.file("e.png")));
 }
 
 }  // namespace
