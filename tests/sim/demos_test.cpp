@@ -3,6 +3,7 @@
 // part is redone, and frames show the bodies where the simulator has them.
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -10,6 +11,7 @@
 #include "engram/sim/demo_file.h"
 #include "engram/sim/demo_generation.h"
 #include "engram/sim/render.h"
+#include "support/shell.h"
 #include "support/temp_dir.h"
 
 namespace engram {
@@ -64,6 +66,47 @@ TEST(SimDemos, DatasetRoundTripsAndDoesNotDependOnWorkers) {
     EXPECT_EQ(a.episodes[i].dones.back(), 1);
     EXPECT_NE(a.episodes[i].actions, a.episodes[i].executed_actions);  // noise was applied
   }
+}
+
+// The reader robot-learning users have: h5py (python3-h5py, installed by scripts/setup-deps) opens a
+// dataset the way the README shows and sees the same numbers.
+TEST(SimDemos, H5pyReadsTheDatasetAsTheReadmeShows) {
+  TempDir dir;
+  DemoOptions o;
+  o.task = "slalom";
+  o.episodes = 2;
+  o.workers = 1;
+  o.progress = false;
+  o.out = dir.file("demos.h5");
+  generate_demos(o);
+  const auto ours = read_demos(o.out);
+  const std::string script = dir.write("read.py", R"(import h5py, json, sys
+with h5py.File(sys.argv[1]) as f:
+    env = json.loads(f["data"].attrs["env_args"])
+    demo = f["data/demo_1"]
+    obs, actions = demo["obs/state"][:], demo["actions"][:]
+    print(env["env_name"], obs.shape[0], obs.shape[1], actions.shape[1], int(demo.attrs["num_samples"]),
+          int(demo.attrs["success"]), "%.6f" % actions.sum(), int(f["data"].attrs["num_demos"]))
+)");
+  int code = 0;
+  const std::string out = engram::testing::run_shell("/usr/bin/python3 " + script + " " + o.out + " 2>&1", &code);
+  ASSERT_EQ(code, 0) << out;
+  std::istringstream fields(out);
+  std::string task;
+  long long rows = 0, obs_dim = 0, act_dim = 0, samples = 0, success = 0, demos = 0;
+  double sum = 0;
+  fields >> task >> rows >> obs_dim >> act_dim >> samples >> success >> sum >> demos;
+  const auto& ep = ours.episodes[1];
+  double ours_sum = 0;
+  for (float a : ep.actions) ours_sum += a;
+  EXPECT_EQ(task, "slalom");
+  EXPECT_EQ(rows, ep.length());
+  EXPECT_EQ(obs_dim, 4);
+  EXPECT_EQ(act_dim, 2);
+  EXPECT_EQ(samples, ep.length());
+  EXPECT_EQ(success, ep.success ? 1 : 0);
+  EXPECT_NEAR(sum, ours_sum, 1e-4);  // float32 values summed by NumPy and here
+  EXPECT_EQ(demos, 2);
 }
 
 TEST(SimDemos, CorruptPartIsRedoneAndTruncatedFilesAreRefused) {
