@@ -8,6 +8,7 @@
 
 #include "engram/core/error.h"
 #include "engram/sim/env.h"
+#include "engram/sim/vec_env.h"
 
 namespace engram {
 namespace {
@@ -141,6 +142,38 @@ TEST(SimEnv, ActuationNoiseHasTheStatedSpread) {
   const double mean = sum / n, sd = std::sqrt(sum2 / n - mean * mean);
   EXPECT_NEAR(mean, 0.0, 0.02);
   EXPECT_NEAR(sd, 0.1, 0.012);
+}
+
+TEST(SimEnv, BatchedSteppingEqualsSeparateEnvironments) {
+  auto m = model_of("lander");
+  const int n = 5;
+  VecEnv vec(m, n, 2);
+  std::vector<std::unique_ptr<Env>> solo;
+  std::vector<uint64_t> seeds;
+  for (int i = 0; i < n; ++i) {
+    solo.push_back(std::make_unique<Env>(m));
+    solo.back()->reset(static_cast<uint64_t>(10 + i));
+    seeds.push_back(static_cast<uint64_t>(10 + i));
+  }
+  vec.reset(seeds);
+  std::mt19937_64 rng(1);
+  for (int t = 0; t < 300; ++t) {
+    std::vector<double> actions;
+    for (int i = 0; i < n; ++i) {
+      const auto a = random_action(*m, rng);
+      actions.insert(actions.end(), a.begin(), a.end());
+      if (!solo[static_cast<size_t>(i)]->done()) solo[static_cast<size_t>(i)]->step(a);
+    }
+    const auto results = vec.step(actions);
+    for (int i = 0; i < n; ++i) EXPECT_EQ(results[static_cast<size_t>(i)].done, solo[static_cast<size_t>(i)]->done());
+  }
+  std::vector<double> expect;
+  for (const auto& e : solo) {
+    const auto o = e->observe();
+    expect.insert(expect.end(), o.begin(), o.end());
+  }
+  EXPECT_EQ(vec.observe(), expect);
+  EXPECT_THROW(vec.step(std::vector<double>(3, 0.0)), Error);
 }
 
 TEST(SimEnv, BadActionsAndNamesAreClearErrors) {
