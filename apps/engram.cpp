@@ -14,6 +14,8 @@
 #include "engram/core/threads.h"
 #include "engram/data/bpe_trainer.h"
 #include "engram/data/corpus.h"
+#include "engram/policy/delay_harness.h"
+#include "engram/policy/policy_trainer.h"
 #include "engram/quickstart.h"
 #include "engram/seq/generate.h"
 #include "engram/seq/mosaic_import.h"
@@ -307,6 +309,32 @@ int main(int argc, char** argv) {
   sim_play->add_option("--sheet", popt.sheet, "PNG contact sheet of 8 frames to write");
   sim_play->add_option("--size", popt.size, "frame size in pixels");
 
+  auto* policy = app.add_subcommand("policy", "flow-matching action-chunk policies");
+  policy->require_subcommand(1);
+  auto* policy_train = policy->add_subcommand("train", "flow matching on a demonstration dataset into a run directory");
+  std::string policy_config, policy_data, policy_out, policy_resume;
+  std::vector<std::string> policy_sets;
+  bool policy_quiet = false;
+  policy_train->add_option("--data", policy_data, "demonstration dataset (.h5, engram sim demos)");
+  policy_train->add_option("--config", policy_config, "JSON {\"model\": {...}, \"train\": {...}}")->check(CLI::ExistingFile);
+  policy_train->add_option("--set", policy_sets, "override a key, e.g. --set train.steps=2000 (repeatable)");
+  policy_train->add_option("--out", policy_out, "run directory");
+  policy_train->add_option("--resume", policy_resume, "continue the run in this directory from its checkpoint");
+  policy_train->add_flag("--quiet", policy_quiet, "no progress bar");
+  auto* policy_eval = policy->add_subcommand("eval", "solve rate under a simulated inference delay (RTC spec §5)");
+  std::string eval_ckpt, eval_json;
+  DelayEvalOptions deo;
+  policy_eval->add_option("--ckpt", eval_ckpt, "policy checkpoint")->required()->check(CLI::ExistingFile);
+  policy_eval->add_option("--task", deo.task, "task (default: the one the policy was trained on)");
+  policy_eval->add_option("--method", deo.method, "naive | rtc | rtc-hard");
+  policy_eval->add_option("--delay", deo.delay, "inference delay d in control ticks")->check(CLI::Range(0, 1024));
+  policy_eval->add_option("--shift", deo.shift, "execution horizon s (d ≤ s ≤ H − d)")->check(CLI::Range(1, 1024));
+  policy_eval->add_option("--episodes", deo.episodes, "episodes")->check(CLI::Range(1, 10000000));
+  policy_eval->add_option("--batch", deo.batch, "episodes per batch")->check(CLI::Range(1, 100000));
+  policy_eval->add_option("--beta", deo.beta, "RTC guidance clip β")->check(CLI::Range(0.0, 1e6));
+  policy_eval->add_option("--seed", deo.seed, "evaluation seed (common random numbers across methods)");
+  policy_eval->add_option("--json", eval_json, "append the result as one JSON line to this file");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -442,6 +470,42 @@ int main(int argc, char** argv) {
         for (auto id : line) ids.push_back(static_cast<int>(std::min<int64_t>(id, INT32_MAX)));
       const std::string text = tok.decode(ids);
       std::fwrite(text.data(), 1, text.size(), stdout);
+    } else if (*policy_train) {
+      nlohmann::json config = nlohmann::json::object();
+      PolicyRunOptions ro;
+      ro.verbose = !policy_quiet;
+      if (!policy_resume.empty()) {
+        config = read_json_file(policy_resume + "/config.json");
+        config.erase("env");
+        ro.out = policy_resume;
+        ro.resume = true;
+      } else {
+        if (!policy_config.empty()) config = read_json_file(policy_config);
+        if (!policy_data.empty()) config["train"]["data"] = policy_data;
+        if (policy_out.empty()) throw Error("policy train: --out DIR is required (or --resume DIR)");
+        ro.out = policy_out;
+      }
+      for (const auto& s : policy_sets) apply_override(config, s);
+      const auto summary = train_policy(config, ro);
+      std::printf("trained %lld steps: train loss %.4f, held-out loss %.4f; checkpoint %s/checkpoint.safetensors\n",
+                  static_cast<long long>(summary.steps), summary.train_loss, summary.val_loss, ro.out.c_str());
+    } else if (*policy_eval) {
+      auto loaded = load_policy(eval_ckpt);
+      if (deo.task.empty()) deo.task = loaded.config["env"]["env_name"].get<std::string>();
+      const auto r = evaluate_under_delay(*loaded.policy, deo);
+      std::printf("%s %s d=%d s=%d: solved %lld/%lld = %.3f (95%% %.3f–%.3f), %.1f s\n", deo.task.c_str(), deo.method.c_str(),
+                  deo.delay, deo.shift, static_cast<long long>(r.successes), static_cast<long long>(r.episodes), r.solve_rate(),
+                  r.wilson_low, r.wilson_high, r.seconds);
+      if (!eval_json.empty()) {
+        std::ofstream out(eval_json, std::ios::app);
+        if (!out) throw Error("cannot append to " + eval_json);
+        out << nlohmann::json{{"ckpt", eval_ckpt}, {"task", deo.task}, {"method", deo.method}, {"delay", deo.delay},
+                              {"shift", deo.shift}, {"episodes", r.episodes}, {"successes", r.successes},
+                              {"solve_rate", r.solve_rate()}, {"wilson_low", r.wilson_low}, {"wilson_high", r.wilson_high},
+                              {"seed", deo.seed}, {"seconds", r.seconds}}
+                   .dump()
+            << "\n";
+      }
     } else if (*sim_tasks) {
       for (const auto& name : sim_task_names()) std::printf("%-16s %s\n", name.c_str(), make_sim_task(name)->description().c_str());
     } else if (*sim_expert) {

@@ -72,6 +72,8 @@ MixerPolicy::MixerPolicy(const MixerPolicyConfig& config) : config_(config) {
   periods_ = register_buffer(
       "periods", 0.004 * torch::pow(torch::full({half}, 1000.0, torch::kFloat64),
                                      torch::arange(half, torch::kFloat64) / std::max<int64_t>(1, half - 1)).to(torch::kFloat32));
+  obs_mean_ = register_buffer("obs_mean", torch::zeros({config.obs_dim}));
+  obs_std_ = register_buffer("obs_std", torch::ones({config.obs_dim}));
   time1_ = register_module("time1", linear(C, C, true));
   time2_ = register_module("time2", linear(C, C, true));
   input_ = register_module("input", linear(config.action_dim + config.obs_dim, C, true));
@@ -106,7 +108,8 @@ torch::Tensor MixerPolicy::velocity(const torch::Tensor& noisy_chunk, const torc
                 std::to_string(config_.obs_dim) + "]");
   if (tau.dim() != 1 || tau.size(0) != B) throw Error("policy: tau has shape " + c10::str(tau.sizes()) + ", expected [" + std::to_string(B) + "]");
   const auto e = time_embedding(tau);
-  auto x = input_(torch::cat({noisy_chunk, obs.unsqueeze(1).expand({B, H, config_.obs_dim})}, 2));  // [B, H, C]
+  const auto o = (obs - obs_mean_) / obs_std_;
+  auto x = input_(torch::cat({noisy_chunk, o.unsqueeze(1).expand({B, H, config_.obs_dim})}, 2));  // [B, H, C]
   for (auto& blk : blocks_) {
     auto mod = blk.ada_token(e).unsqueeze(1).chunk(3, 2);  // scale | shift | gate, broadcast over tokens
     auto h = layer_norm(x) * (1 + mod[0]) + mod[1];
@@ -118,6 +121,12 @@ torch::Tensor MixerPolicy::velocity(const torch::Tensor& noisy_chunk, const torc
   }
   auto fin = ada_final_(e).unsqueeze(1).chunk(2, 2);
   return output_(layer_norm(x) * (1 + fin[0]) + fin[1]);
+}
+
+void MixerPolicy::set_observation_stats(const torch::Tensor& mean, const torch::Tensor& std) {
+  torch::NoGradGuard guard;
+  obs_mean_.copy_(mean);
+  obs_std_.copy_(std);
 }
 
 double MixerPolicy::flops_per_sample() const {

@@ -35,6 +35,9 @@ class MixerPolicy : public torch::nn::Module, public FlowPolicy {
   const MixerPolicyConfig& config() const { return config_; }
   // Multiply–adds ×2 of one sample's forward pass.
   double flops_per_sample() const;
+  // Observations are standardised inside the network with these statistics of the training data,
+  // so callers pass raw observations; identity until set.
+  void set_observation_stats(const torch::Tensor& mean, const torch::Tensor& std);
 
  private:
   struct Block {
@@ -44,7 +47,7 @@ class MixerPolicy : public torch::nn::Module, public FlowPolicy {
   torch::Tensor time_embedding(const torch::Tensor& tau);
 
   MixerPolicyConfig config_;
-  torch::Tensor periods_;
+  torch::Tensor periods_, obs_mean_, obs_std_;
   torch::nn::Linear time1_{nullptr}, time2_{nullptr}, input_{nullptr}, ada_final_{nullptr}, output_{nullptr};
   std::vector<Block> blocks_;
 };

@@ -11,7 +11,7 @@ AdamW::AdamW(const std::vector<std::pair<std::string, torch::Tensor>>& named_par
     : config_(config) {
   for (const auto& [name, p] : named_parameters) {
     if (!p.requires_grad()) continue;
-    slots_.push_back({name, p, torch::zeros_like(p), torch::zeros_like(p), p.dim() >= 2});
+    slots_.push_back({name, p, torch::zeros_like(p), torch::zeros_like(p), config.decay_all || p.dim() >= 2});
   }
 }
 

@@ -15,11 +15,13 @@ namespace engram {
 struct AdamWConfig {
   double beta1 = 0.9, beta2 = 0.95, eps = 1e-8;
   double weight_decay = 0.1;
+  bool decay_all = false;  // also decay biases and gains (optax's default, used by the RTC policies)
 };
 
 class AdamW {
  public:
-  // Matrices and embeddings (dim >= 2) are decayed; biases and norm gains are not (nanoGPT's rule).
+  // Matrices and embeddings (dim >= 2) are decayed; biases and norm gains are not (nanoGPT's rule)
+  // unless config.decay_all.
   AdamW(const std::vector<std::pair<std::string, torch::Tensor>>& named_parameters, const AdamWConfig& config);
 
   void step(double lr);

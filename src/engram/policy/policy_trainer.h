@@ -1,0 +1,58 @@
+// `engram policy train`: conditional flow matching on a demonstration dataset (RTC spec §2.1, §12.3):
+// X^τ = (1 − τ)ε + τA, target velocity A − ε, mean squared error; AdamW 3e-4 with a linear warm-up
+// then constant, weight decay 0.01 on every parameter, gradients clipped to norm 10. A run directory
+// holds config.json, metrics.jsonl (train and held-out loss), checkpoint.safetensors (written
+// atomically; --resume continues exactly) and weak.safetensors (the early checkpoint BID contrasts
+// against).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "engram/policy/mixer_policy.h"
+
+namespace engram {
+
+struct PolicyTrainConfig {
+  std::string data;               // the .h5 dataset
+  int64_t steps = 10000;
+  int64_t batch_size = 256;
+  double lr = 3e-4;
+  int64_t warmup = 1000;
+  double weight_decay = 0.01;
+  double grad_clip = 10.0;
+  int64_t holdout_every = 20;     // every 20th episode is held out for the validation loss (0: none)
+  int64_t eval_interval = 500;    // also the checkpoint interval
+  int64_t weak_step = 2500;       // BID's weak checkpoint (≈ 8/32 of training, as in the paper)
+  int64_t log_interval = 50;
+  int64_t seed = 0;
+
+  static PolicyTrainConfig from_json(const nlohmann::json& j, const std::string& where);
+  nlohmann::json to_json() const;
+};
+
+struct PolicyRunOptions {
+  std::string out;
+  bool resume = false;
+  bool verbose = true;
+};
+
+struct PolicyTrainSummary {
+  int64_t steps = 0;
+  double train_loss = 0, val_loss = 0;
+};
+
+// `config` holds {"model": {...}, "train": {...}}; model.obs_dim/action_dim come from the dataset.
+PolicyTrainSummary train_policy(const nlohmann::json& config, const PolicyRunOptions& options);
+
+// A checkpoint's policy (weights, observation statistics) and its config.
+struct LoadedPolicy {
+  std::shared_ptr<MixerPolicy> policy;
+  nlohmann::json config;
+  int64_t step = 0;
+};
+LoadedPolicy load_policy(const std::string& checkpoint);
+
+}  // namespace engram
