@@ -15,6 +15,7 @@
 #include "engram/data/bpe_trainer.h"
 #include "engram/data/corpus.h"
 #include "engram/policy/delay_harness.h"
+#include "engram/policy/play_policy.h"
 #include "engram/policy/policy_trainer.h"
 #include "engram/quickstart.h"
 #include "engram/seq/generate.h"
@@ -300,8 +301,14 @@ int main(int argc, char** argv) {
   auto* sim_play = sim->add_subcommand("play", "watch one expert episode: animated GIF and a contact sheet");
   PlayOptions popt;
   bool play_expert_flag = false;
-  sim_play->add_option("--task", popt.task, "task name (engram sim tasks)")->required();
-  sim_play->add_flag("--expert", play_expert_flag, "the MPPI expert acts")->required();
+  std::string play_policy_ckpt;
+  int play_shift = 1;
+  sim_play->add_option("--task", popt.task, "task name (engram sim tasks; with --policy, default: the policy's)");
+  auto* expert_opt = sim_play->add_flag("--expert", play_expert_flag, "the MPPI expert acts");
+  auto* policy_opt = sim_play->add_option("--policy", play_policy_ckpt, "a policy checkpoint acts (engram policy train)")
+                         ->check(CLI::ExistingFile);
+  expert_opt->excludes(policy_opt);
+  sim_play->add_option("--shift", play_shift, "with --policy: actions executed per chunk")->check(CLI::Range(1, 1024));
   sim_play->add_option("--style", popt.style, "expert style");
   sim_play->add_option("--episode", popt.episode, "noise stream: episode number of a dataset with --seed");
   sim_play->add_option("--seed", popt.seed, "dataset seed");
@@ -536,8 +543,11 @@ int main(int argc, char** argv) {
     } else if (*sim_inspect) {
       cmd_sim_inspect(inspect_path);
     } else if (*sim_play) {
-      const auto r = play_expert(popt);
-      std::printf("%s, expert style %d (%s): %s after %d steps\n", popt.task.c_str(), popt.style, r.style.c_str(),
+      if (!play_expert_flag && play_policy_ckpt.empty()) throw Error("sim play: choose who acts, --expert or --policy CKPT");
+      if (play_expert_flag && popt.task.empty()) throw Error("sim play: --task is required with --expert");
+      const auto r = play_expert_flag ? play_expert(popt) : play_policy(play_policy_ckpt, popt, play_shift);
+      std::printf("%s, %s: %s after %d steps\n", popt.task.empty() ? "policy's task" : popt.task.c_str(),
+                  play_expert_flag ? ("expert style " + std::to_string(popt.style) + " (" + r.style + ")").c_str() : r.style.c_str(),
                   r.success ? "success" : "failure", r.steps);
       if (!popt.gif.empty()) std::printf("wrote %s\n", popt.gif.c_str());
       if (!popt.sheet.empty()) std::printf("wrote %s\n", popt.sheet.c_str());

@@ -186,6 +186,22 @@ TEST(Cli, SimCommandsWorkAndRefuseBadInput) {
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(std::filesystem::exists(dir.file("e.gif")));
   EXPECT_TRUE(std::filesystem::exists(dir.file("e.png")));
+  expect_clear_error(engram(dir, "sim play --task slalom"), "--expert or --policy");
+
+  // A (barely) trained policy: the policy commands run end to end on the dataset above.
+  r = engram(dir, "policy train --quiet --data " + dir.file("d.h5") + " --out " + dir.file("pol") +
+                      " --set model.channels=16 --set model.channel_hidden=16 --set model.token_hidden=4 --set model.blocks=1"
+                      " --set train.steps=4 --set train.batch_size=8 --set train.eval_interval=2 --set train.holdout_every=2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string ckpt = dir.file("pol/checkpoint.safetensors");
+  r = engram(dir, "policy eval --ckpt " + ckpt + " --method rtc --delay 1 --shift 2 --episodes 2");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("slalom rtc d=1 s=2: solved"), std::string::npos) << r.out;
+  expect_clear_error(engram(dir, "policy eval --ckpt " + ckpt + " --delay 3 --shift 2"), "need d ≤ s ≤ H − d");
+  r = engram(dir, "sim play --policy " + ckpt + " --size 64 --render " + dir.file("p.gif"));
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(std::filesystem::exists(dir.file("p.gif")));
+  expect_clear_error(engram(dir, "policy train --data " + dir.file("text.h5") + " --out " + dir.file("bad")), "not an HDF5 file");
 }
 
 }  // namespace
