@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# RTC's headline on one task (spec §12.4 minimal tier): expert demonstrations → a flow policy →
+# naive vs RTC solve rate at delays d = 0…4 with s = max(d, 1), 256 episodes a cell.
+# Resumable at every stage: the dataset, the training run (--resume) and each finished cell
+# (runs/policy/TASK-delay.jsonl) are kept.
+#
+#   experiments/rtc_minimal.sh TASK [training steps]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+engram=${ENGRAM:-build/engram}
+task=${1:?usage: experiments/rtc_minimal.sh TASK [steps]}
+steps=${2:-5000}
+mkdir -p runs/sim runs/policy
+[ -f "runs/sim/$task.h5" ] || "$engram" sim demos --task "$task" --episodes 400 --out "runs/sim/$task.h5"
+run=runs/policy/$task
+if [ ! -f "$run/done" ]; then
+  if [ -f "$run/checkpoint.safetensors" ]; then
+    "$engram" policy train --resume "$run" --quiet
+  else
+    "$engram" policy train --data "runs/sim/$task.h5" --out "$run" --quiet \
+      --set train.steps="$steps" --set train.weak_step=$((steps / 4))
+  fi
+  touch "$run/done"
+fi
+results=runs/policy/$task-delay.jsonl
+for d in 0 1 2 3 4; do
+  s=$(( d > 1 ? d : 1 ))
+  for m in naive rtc; do
+    if [ -f "$results" ] && grep -q "\"delay\":$d,\"episodes\":256,.*\"method\":\"$m\"" "$results"; then continue; fi
+    "$engram" policy eval --ckpt "$run/checkpoint.safetensors" --method "$m" --delay "$d" --shift "$s" --episodes 256 --json "$results"
+  done
+done
