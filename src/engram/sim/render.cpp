@@ -77,7 +77,7 @@ Image render_frame(const SimModel& sim, const mjData* d, int size) {
           const double a = std::fabs(rx * ux + rz * uz) / std::hypot(ux, uz), b = std::fabs(rx * wx + rz * wz) / std::hypot(wx, wz);
           inside = a <= s[0] && b <= s[2];
         }
-        if (inside) img.at(px, py) = edge ? kInk : colour;
+        if (inside) img.at(px, py) = edge ? static_cast<uint8_t>(kInk) : colour;
       }
   }
   return img;
