@@ -55,6 +55,57 @@ TEST(DelayHarness, PilotSolvesWithoutDelayAndHardMaskAtZeroDelayIsNaive) {
   EXPECT_EQ(a.policy_calls, b.policy_calls);
 }
 
+// A policy whose k-th chunk is row i ↦ (k, i): the executed actions say which chunk and row ran.
+class CountingPolicy : public FlowPolicy {
+ public:
+  torch::Tensor velocity(const torch::Tensor& x, const torch::Tensor& obs, const torch::Tensor& tau) override {
+    const int64_t chunk = calls_++ / 5;  // five Euler steps per chunk, one sample per batch
+    auto target = torch::zeros_like(x);
+    target.select(2, 0).fill_(static_cast<double>(chunk));
+    target.select(2, 1).copy_(torch::arange(8, x.options()).unsqueeze(0));
+    // Lands exactly on the target; the endpoint estimate is the target whatever x is, so RTC's
+    // guidance vanishes and RTC returns the same chunks.
+    return (target - x) / (1 - tau).view({-1, 1, 1});
+  }
+  int64_t horizon() const override { return 8; }
+  int64_t action_dim() const override { return 2; }
+  int64_t obs_dim() const override { return 4; }
+
+ private:
+  int64_t calls_ = 0;
+};
+
+TEST(DelayHarness, ExecutesTheOldChunksFirstDActionsThenTheNewOnesAndShiftsByS) {
+  for (const char* method : {"naive", "rtc"}) {
+    for (auto [d, s] : std::vector<std::pair<int, int>>{{0, 1}, {1, 1}, {2, 3}, {3, 5}}) {
+      CountingPolicy policy;
+      DelayEvalOptions o;
+      o.task = "slalom";
+      o.method = method;
+      o.delay = d;
+      o.shift = s;
+      o.episodes = 1;
+      std::vector<std::pair<double, double>> trace;
+      o.on_action = [&](int64_t, int tick, const std::vector<double>& a) {
+        EXPECT_EQ(tick, static_cast<int>(trace.size()));
+        trace.emplace_back(a[0], a[1]);
+      };
+      evaluate_under_delay(policy, o);
+      ASSERT_GE(trace.size(), 8u) << method;
+      for (size_t t = 0; t < trace.size(); ++t) {
+        // Tick t is row i of loop k (both from 1 / 0); loop k computes chunk k from the observation
+        // at its start. The first d rows still come from the previous chunk, k − 1, shifted by s
+        // rows (chunk 0 is the undelayed first chunk, not shifted).
+        const int k = static_cast<int>(t) / s + 1, i = static_cast<int>(t) % s;
+        const double chunk = i < d ? k - 1 : k;
+        const double row = i < d ? (k == 1 ? i : i + s) : i;
+        EXPECT_NEAR(trace[t].first, chunk, 1e-4) << method << " d=" << d << " s=" << s << " t=" << t;
+        EXPECT_NEAR(trace[t].second, row, 1e-4) << method << " d=" << d << " s=" << s << " t=" << t;
+      }
+    }
+  }
+}
+
 TEST(DelayHarness, ImpossibleCellsAndMismatchedTasksAreRefused) {
   PilotPolicy pilot;
   DelayEvalOptions o;

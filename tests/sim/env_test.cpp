@@ -86,6 +86,18 @@ TEST(SimEnv, SaveLoadRestoresTheExactState) {
   }
 }
 
+TEST(SimEnv, PositionsAndContactsDescribeTheStateAfterTheStep) {
+  auto m = model_of("slalom");
+  Env env(m);
+  env.reset(0);
+  const int ball = mj_name2id(m->model(), mjOBJ_GEOM, "green_ball");
+  for (int t = 0; t < 5; ++t) {
+    env.step({1.0, 0.5});
+    EXPECT_EQ(env.data()->geom_xpos[3 * ball], env.data()->qpos[0] + 0.6);  // not the position a substep ago
+    EXPECT_EQ(env.data()->geom_xpos[3 * ball + 2], env.data()->qpos[1] + 2.5);
+  }
+}
+
 TEST(SimEnv, RedContactFailsAndBlueContactSucceeds) {
   auto m = model_of("slalom");
   Env env(m);

@@ -83,6 +83,7 @@ DelayEvalResult evaluate_under_delay(FlowPolicy& policy, const DelayEvalOptions&
         for (int64_t i = 0; i < o.shift && !env.done(); ++i) {
           std::vector<double> a(static_cast<size_t>(M));
           for (int64_t m = 0; m < M; ++m) a[static_cast<size_t>(m)] = i < o.delay ? old_chunk[b][i][m] : new_chunk[b][i][m];
+          if (o.on_action) o.on_action(first + b, env.steps(), a);
           const auto r = env.step(a);
           if (r.done) result.successes += r.success ? 1 : 0;
         }

@@ -8,7 +8,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "engram/policy/flow_policy.h"
 
@@ -24,6 +26,8 @@ struct DelayEvalOptions {
   int steps = 5;                 // Euler steps per chunk
   double beta = 5.0;             // RTC's guidance clip
   uint64_t seed = 0;
+  // Sees every action sent to an environment (before noise), for tracing the bookkeeping.
+  std::function<void(int64_t episode, int tick, const std::vector<double>& action)> on_action;
 };
 
 struct DelayEvalResult {

@@ -134,6 +134,14 @@ PolicyTrainSummary train_policy(const nlohmann::json& config_in, const PolicyRun
       if (name.rfind("optim.", 0) == 0) state.emplace_back(name.substr(6), t);
     opt.load_state(state, ckpt);
     start = std::stoll(file.metadata.at("engram.step"));
+    // Rows logged after the checkpoint (and a line cut by a crash) are dropped: they will be redone.
+    std::ifstream in(o.out + "/metrics.jsonl");
+    std::string kept;
+    for (std::string line; std::getline(in, line);) {
+      const auto row = nlohmann::json::parse(line, nullptr, false);
+      if (!row.is_discarded() && row.contains("step") && row["step"].get<int64_t>() < start) kept += line + "\n";
+    }
+    write_text_atomically(o.out + "/metrics.jsonl", kept);
   } else {
     write_text_atomically(o.out + "/config.json", config.dump(2) + "\n");
     std::ofstream(o.out + "/metrics.jsonl", std::ios::trunc);
@@ -145,10 +153,20 @@ PolicyTrainSummary train_policy(const nlohmann::json& config_in, const PolicyRun
   int64_t loss_n = 0;
   PolicyTrainSummary summary;
   auto params = policy.parameters();
+  torch::Tensor perm;
+  int64_t perm_epoch = -1;
   for (int64_t step = start; step < train.steps; ++step) {
     // Every random draw of a step comes from (seed, step): resuming replays the same stream.
     auto gen = generator(static_cast<uint64_t>(train.seed) * 1000003ull + static_cast<uint64_t>(step));
-    const auto idx = torch::randint(N, {train.batch_size}, gen, torch::kLong);
+    // Epochs without replacement (spec §2.1): a fresh permutation per epoch, cut into batches.
+    const int64_t per_epoch = std::max<int64_t>(1, N / train.batch_size), epoch = step / per_epoch;
+    if (epoch != perm_epoch) {
+      auto pg = generator(static_cast<uint64_t>(train.seed) * 7919ull + static_cast<uint64_t>(epoch) + 0x5EED);
+      perm = torch::randperm(N, pg, torch::kLong);
+      perm_epoch = epoch;
+    }
+    const int64_t offset = (step % per_epoch) * train.batch_size;
+    const auto idx = perm.slice(0, offset, std::min(N, offset + train.batch_size));
     auto loss = flow_loss(policy, data.obs.index_select(0, idx), data.chunks.index_select(0, idx), gen);
     const double l = loss.item<double>();
     if (!std::isfinite(l))

@@ -63,7 +63,7 @@ DemoSummary generate_demos(const DemoOptions& o) {
   for (const auto& entry : fs::directory_iterator(parts)) {
     try {
       const auto part = read_demos(entry.path().string());
-      for (const char* key : {"env_name", "seed", "episodes", "obs_dim", "action_dim"})
+      for (const char* key : {"env_name", "seed", "episodes", "obs_dim", "action_dim", "styles"})
         if (part.env_args.value(key, nlohmann::json()) != args[key])
           throw Error(entry.path().string() + " was written with a different " + key + " (" +
                       part.env_args.value(key, nlohmann::json()).dump() + " vs " + args[key].dump() +
@@ -91,7 +91,12 @@ DemoSummary generate_demos(const DemoOptions& o) {
       const std::string part = (parts / ("part-" + std::to_string(todo[static_cast<size_t>(w)]) + "-" +
                                          std::to_string(::getpid()) + ".h5")).string();
       const pid_t pid = ::fork();
-      if (pid < 0) throw Error("sim demos: fork failed");
+      if (pid < 0) {
+        for (pid_t p : pids) ::kill(p, SIGTERM), ::waitpid(p, nullptr, 0);
+        ::close(pipe_fds[0]);
+        ::close(pipe_fds[1]);
+        throw Error("sim demos: fork failed; the episodes already written are kept in " + parts.string());
+      }
       if (pid == 0) {
         ::close(pipe_fds[0]);
         worker(model, styles, o, mine, part, pipe_fds[1]);
@@ -138,7 +143,7 @@ DemoSummary generate_demos(const DemoOptions& o) {
   summary.per_style.assign(styles.size(), 0);
   summary.per_style_success.assign(styles.size(), 0);
   const std::string tmp = o.out + ".tmp-" + std::to_string(::getpid());
-  {
+  try {
     DemoWriter writer(tmp, args);
     int64_t expect = 0;
     for (const auto& [ep, style] : all) {
@@ -152,8 +157,12 @@ DemoSummary generate_demos(const DemoOptions& o) {
     }
     writer.close();
     summary.episodes = expect;
+    read_demos(tmp);  // the merged file must read back before it replaces anything
+  } catch (...) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    throw;
   }
-  read_demos(tmp);  // the merged file must read back before it replaces anything
   fs::rename(tmp, o.out);
   fs::remove_all(parts);
   return summary;

@@ -67,9 +67,14 @@ int SimModel::contact_outcome(const mjData* d) const {
 }
 
 int SimModel::advance(mjData* d, const double* action) const {
+  // mj_step leaves positions, contacts and velocities of bodies describing the state *before* its
+  // integration. Integrating first (mj_step2) and then recomputing them (mj_step1) is the same
+  // physics with everything derived from the new qpos/qvel: contacts are judged, observations read
+  // and frames drawn on the state the step produced. Needs mj_forward after reset (Env does it).
   for (int k = 0; k < kFrameSkip; ++k) {
     task_->apply(model_, d, action);
-    mj_step(model_, d);
+    mj_step2(model_, d);
+    mj_step1(model_, d);
     if (int outcome = contact_outcome(d)) return outcome;
   }
   return 0;
