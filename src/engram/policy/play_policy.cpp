@@ -38,11 +38,7 @@ PlayResult play_policy(const std::string& checkpoint, const PlayOptions& o, int 
   r.steps = env.steps();
   r.style = "policy " + checkpoint;
   if (!o.gif.empty()) write_gif(o.gif, frames, 3);
-  if (!o.sheet.empty()) {
-    std::vector<Image> picks;
-    for (int i = 0; i < 8; ++i) picks.push_back(frames[static_cast<size_t>(i) * (frames.size() - 1) / 7]);
-    write_png(o.sheet, contact_sheet(picks, 4));
-  }
+  if (!o.sheet.empty()) write_png(o.sheet, contact_sheet(evenly_spaced(frames, 8), 4));
   return r;
 }
 

@@ -1,5 +1,6 @@
 #include "engram/sim/image.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -36,6 +37,13 @@ Image contact_sheet(const std::vector<Image>& frames, int columns) {
       for (int x = 0; x < w; ++x) sheet.at(ox + x, oy + y) = frames[i].at(x, y);
   }
   return sheet;
+}
+
+std::vector<Image> evenly_spaced(const std::vector<Image>& frames, int count) {
+  std::vector<Image> picks;
+  for (int i = 0; i < count && !frames.empty(); ++i)
+    picks.push_back(frames[static_cast<size_t>(i) * (frames.size() - 1) / static_cast<size_t>(std::max(1, count - 1))]);
+  return picks;
 }
 
 namespace {

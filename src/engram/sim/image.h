@@ -23,6 +23,8 @@ struct Image {
 
 // Frames side by side in rows of `columns`, separated by a 2-pixel gutter.
 Image contact_sheet(const std::vector<Image>& frames, int columns);
+// `count` frames evenly spaced from the first to the last, for a sheet of an episode.
+std::vector<Image> evenly_spaced(const std::vector<Image>& frames, int count);
 
 // Written to a temporary file and renamed; throws engram::Error naming the path on failure.
 void write_png(const std::string& path, const Image& image);

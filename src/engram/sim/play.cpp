@@ -16,11 +16,7 @@ PlayResult play_expert(const PlayOptions& o) {
   const auto ep = run_expert_episode(model, styles[static_cast<size_t>(o.style)], o.style, o.seed, static_cast<int64_t>(o.episode),
                                      [&](const Env& env) { frames.push_back(render_frame(env.sim(), env.data(), o.size)); });
   if (!o.gif.empty()) write_gif(o.gif, frames, 3);
-  if (!o.sheet.empty()) {
-    std::vector<Image> picks;
-    for (int i = 0; i < 8; ++i) picks.push_back(frames[static_cast<size_t>(i) * (frames.size() - 1) / 7]);
-    write_png(o.sheet, contact_sheet(picks, 4));
-  }
+  if (!o.sheet.empty()) write_png(o.sheet, contact_sheet(evenly_spaced(frames, 8), 4));
   return {static_cast<int>(ep.length()), ep.success, styles[static_cast<size_t>(o.style)].name};
 }
 
