@@ -11,6 +11,7 @@
 #include "engram/core/config.h"
 #include "engram/core/error.h"
 #include "engram/core/memory.h"
+#include "engram/core/metrics.h"
 #include "engram/core/threads.h"
 #include "engram/data/bpe_trainer.h"
 #include "engram/data/corpus.h"
@@ -110,14 +111,10 @@ void cmd_sim_expert(const std::string& task, int episodes, int style, int worker
     std::printf("%-16s %-26s %4d/%-4d %7.3f–%-7.3f %8.1f %9.2f\n", r.task.c_str(), r.style.c_str(), r.successes,
                 r.episodes, r.wilson_low, r.wilson_high, r.mean_length, r.ms_per_step);
     if (!json_path.empty()) {
-      std::ofstream out(json_path, std::ios::app);
-      if (!out) throw Error("cannot append to " + json_path);
-      out << nlohmann::json{{"task", r.task}, {"style", r.style}, {"style_index", r.index}, {"episodes", r.episodes},
+      MetricsLog(json_path).write(nlohmann::json{{"task", r.task}, {"style", r.style}, {"style_index", r.index}, {"episodes", r.episodes},
                             {"successes", r.successes}, {"success_rate", r.success_rate()},
                             {"wilson_low", r.wilson_low}, {"wilson_high", r.wilson_high},
-                            {"mean_length", r.mean_length}, {"ms_per_step", r.ms_per_step}}
-                 .dump()
-          << "\n";
+                            {"mean_length", r.mean_length}, {"ms_per_step", r.ms_per_step}});
     }
   }
 }
@@ -504,14 +501,10 @@ int main(int argc, char** argv) {
                   deo.delay, deo.shift, static_cast<long long>(r.successes), static_cast<long long>(r.episodes), r.solve_rate(),
                   r.wilson_low, r.wilson_high, r.seconds);
       if (!eval_json.empty()) {
-        std::ofstream out(eval_json, std::ios::app);
-        if (!out) throw Error("cannot append to " + eval_json);
-        out << nlohmann::json{{"ckpt", eval_ckpt}, {"task", deo.task}, {"method", deo.method}, {"delay", deo.delay},
+        MetricsLog(eval_json).write(nlohmann::json{{"ckpt", eval_ckpt}, {"task", deo.task}, {"method", deo.method}, {"delay", deo.delay},
                               {"shift", deo.shift}, {"episodes", r.episodes}, {"successes", r.successes},
                               {"solve_rate", r.solve_rate()}, {"wilson_low", r.wilson_low}, {"wilson_high", r.wilson_high},
-                              {"seed", deo.seed}, {"seconds", r.seconds}}
-                   .dump()
-            << "\n";
+                              {"seed", deo.seed}, {"seconds", r.seconds}});
       }
     } else if (*sim_tasks) {
       for (const auto& name : sim_task_names()) std::printf("%-16s %s\n", name.c_str(), make_sim_task(name)->description().c_str());
@@ -535,9 +528,7 @@ int main(int argc, char** argv) {
                     r["batch2_over_single"].get<double>(), r["expert_ms_per_step"].get<double>(),
                     r["expert_real_time_factor"].get<double>());
         if (!sim_bench_json.empty()) {
-          std::ofstream out(sim_bench_json, std::ios::app);
-          if (!out) throw Error("cannot append to " + sim_bench_json);
-          out << r.dump() << "\n";
+          MetricsLog(sim_bench_json).write(r);
         }
       }
     } else if (*sim_inspect) {

@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
@@ -10,6 +9,7 @@
 #include "engram/core/atomic_file.h"
 #include "engram/core/config.h"
 #include "engram/core/error.h"
+#include "engram/core/metrics.h"
 #include "engram/core/progress.h"
 #include "engram/core/safetensors.h"
 #include "engram/policy/chunk_dataset.h"
@@ -134,19 +134,11 @@ PolicyTrainSummary train_policy(const nlohmann::json& config_in, const PolicyRun
       if (name.rfind("optim.", 0) == 0) state.emplace_back(name.substr(6), t);
     opt.load_state(state, ckpt);
     start = std::stoll(file.metadata.at("engram.step"));
-    // Rows logged after the checkpoint (and a line cut by a crash) are dropped: they will be redone.
-    std::ifstream in(o.out + "/metrics.jsonl");
-    std::string kept;
-    for (std::string line; std::getline(in, line);) {
-      const auto row = nlohmann::json::parse(line, nullptr, false);
-      if (!row.is_discarded() && row.contains("step") && row["step"].get<int64_t>() < start) kept += line + "\n";
-    }
-    write_text_atomically(o.out + "/metrics.jsonl", kept);
   } else {
     write_text_atomically(o.out + "/config.json", config.dump(2) + "\n");
-    std::ofstream(o.out + "/metrics.jsonl", std::ios::trunc);
   }
-  std::ofstream metrics(o.out + "/metrics.jsonl", std::ios::app);
+  // A fresh run starts an empty log; a resumed one drops the rows logged after its checkpoint.
+  MetricsLog metrics(o.out + "/metrics.jsonl", o.resume ? start : 0);
   const int64_t N = data.obs.size(0);
   Progress bar("policy", train.steps, start);
   double loss_sum = 0;
@@ -190,7 +182,7 @@ PolicyTrainSummary train_policy(const nlohmann::json& config_in, const PolicyRun
         summary.val_loss = flow_loss(policy, valid.obs.slice(0, 0, n), valid.chunks.slice(0, 0, n), vgen).item<double>();
         row["val_loss"] = summary.val_loss;
       }
-      metrics << row.dump() << "\n" << std::flush;
+      metrics.write(row);
       if (o.verbose) bar.update(step + 1, "loss " + std::to_string(loss_sum / loss_n).substr(0, 6));
       loss_sum = 0;
       loss_n = 0;
