@@ -2,6 +2,7 @@
 // end episodes, actuation noise of the stated size, and clear errors for bad actions and names.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include <gtest/gtest.h>
@@ -117,6 +118,23 @@ TEST(SimEnv, RedContactFailsAndBlueContactSucceeds) {
   }
   EXPECT_TRUE(r.success);
   EXPECT_EQ(r.reward, 1.0);
+}
+
+TEST(SimEnv, DivergedPhysicsEndsTheEpisodeAsAFailure) {
+  auto m = model_of("chain_lander");
+  Env env(m);
+  env.reset(0);
+  auto state = env.save();
+  state.data->qvel[0] = std::numeric_limits<double>::infinity();  // MuJoCo resets such a state
+  env.load(state);
+  const auto r = env.step(std::vector<double>(static_cast<size_t>(m->action_dim()), 0.5));
+  EXPECT_TRUE(r.unstable);
+  EXPECT_TRUE(r.done);
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(-1, r.reward);
+  std::mt19937_64 rng(1);  // ordinary actions never trip it
+  env.reset(0);
+  while (!env.done()) EXPECT_FALSE(env.step(random_action(*m, rng)).unstable);
 }
 
 TEST(SimEnv, EpisodesTimeOutAfter256Steps) {

@@ -28,9 +28,21 @@ mjModel* compile(const std::string& xml, const std::string& name) {
 
 bool starts_with(const char* s, const char* prefix) { return s && std::strncmp(s, prefix, std::strlen(prefix)) == 0; }
 
+// MuJoCo's default warning handler appends to MUJOCO_LOG.TXT in the working directory and prints;
+// engram reads the warnings it acts on (divergence) from mjData instead.
+void quiet_warning(const char*) {}
+
+// MuJoCo's counts of non-finite or huge positions, velocities and accelerations; it resets the
+// state when it sees one.
+int divergence_warnings(const mjData* d) {
+  return d->warning[mjWARN_BADQPOS].number + d->warning[mjWARN_BADQVEL].number + d->warning[mjWARN_BADQACC].number;
+}
+
 }  // namespace
 
 SimModel::SimModel(std::unique_ptr<SimTask> task) : task_(std::move(task)) {
+  mju_user_warning = quiet_warning;
+
   model_ = compile(task_->mjcf(), task_->name());
   roles_.resize(static_cast<size_t>(model_->ngeom), kNeutral);
   for (int g = 0; g < model_->ngeom; ++g) {
@@ -72,9 +84,11 @@ int SimModel::advance(mjData* d, const double* action) const {
   // physics with everything derived from the new qpos/qvel: contacts are judged, observations read
   // and frames drawn on the state the step produced. Needs mj_forward after reset (Env does it).
   for (int k = 0; k < kFrameSkip; ++k) {
+    const int unstable_before = divergence_warnings(d);
     task_->apply(model_, d, action);
     mj_step2(model_, d);
     mj_step1(model_, d);
+    if (divergence_warnings(d) != unstable_before) return kUnstable;
     if (int outcome = contact_outcome(d)) return outcome;
   }
   return 0;
@@ -131,7 +145,8 @@ StepResult Env::step(const std::vector<double>& action) {
   const int outcome = model_->advance(data_, executed_.data());
   ++steps_;
   StepResult r;
-  r.reward = outcome;
+  r.unstable = outcome == SimModel::kUnstable;
+  r.reward = outcome > 0 ? 1 : outcome < 0 ? -1 : 0;
   r.success = outcome > 0;
   r.done = outcome != 0 || steps_ >= SimModel::kMaxSteps;
   done_ = r.done;

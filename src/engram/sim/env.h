@@ -27,7 +27,8 @@ class SimModel {
 
   enum Role : int8_t { kNeutral = 0, kGreen = 1, kBlue = 2, kRed = 3 };
   // One policy step from `d` with an already clipped action: two substeps, stopping at the first
-  // one that ends the episode. Returns +1 (success), −1 (failure) or 0.
+  // one that ends the episode. Returns +1 (success), −1 (failure), kUnstable (the simulation
+  // diverged: a failure too) or 0.
   int advance(mjData* d, const double* action) const;
   // Distance between the centres of the first green and first blue geom (the expert's shaping).
   double goal_distance(const mjData* d) const;
@@ -43,6 +44,7 @@ class SimModel {
 
   static constexpr int kFrameSkip = 2;
   static constexpr int kMaxSteps = 256;
+  static constexpr int kUnstable = -2;
 
  private:
   int contact_outcome(const mjData* d) const;
@@ -57,6 +59,7 @@ struct StepResult {
   double reward = 0;  // +1 on success, −1 on failure, else 0 (Kinetix's reward per policy step)
   bool done = false;
   bool success = false;
+  bool unstable = false;  // the physics diverged (MuJoCo reset a non-finite state): a failure
 };
 
 // The exact state of an Env: all of mjData plus the noise stream and the step counter.
