@@ -18,6 +18,7 @@
 #include "engram/policy/delay_harness.h"
 #include "engram/policy/play_policy.h"
 #include "engram/policy/policy_trainer.h"
+#include "engram/policy/realtime_runner.h"
 #include "engram/quickstart.h"
 #include "engram/seq/generate.h"
 #include "engram/seq/mosaic_import.h"
@@ -338,6 +339,20 @@ int main(int argc, char** argv) {
   policy_eval->add_option("--beta", deo.beta, "RTC guidance clip β")->check(CLI::Range(0.0, 1e6));
   policy_eval->add_option("--seed", deo.seed, "evaluation seed (common random numbers across methods)");
   policy_eval->add_option("--json", eval_json, "append the result as one JSON line to this file");
+  auto* policy_run = policy->add_subcommand("run", "drive a task in wall-clock time: a control thread and an inference thread (RTC spec §4)");
+  std::string run_ckpt, run_json;
+  RealtimeOptions rto;
+  policy_run->add_option("--ckpt", run_ckpt, "policy checkpoint")->required()->check(CLI::ExistingFile);
+  policy_run->add_option("--task", rto.task, "task (default: the one the policy was trained on)");
+  policy_run->add_option("--method", rto.method, "rtc | rtc-hard | naive");
+  policy_run->add_option("--hz", rto.hz, "control rate")->check(CLI::Range(0.1, 1000.0));
+  policy_run->add_option("--latency-ms", rto.latency_ms, "pad every inference to at least this long (d ≈ latency / tick)")
+      ->check(CLI::Range(0.0, 60000.0));
+  policy_run->add_option("--min-shift", rto.min_shift, "s_min: actions executed before the next inference starts")->check(CLI::Range(1, 1024));
+  policy_run->add_option("--queue", rto.queue_length, "b: plan for the max of the last b measured delays")->check(CLI::Range(1, 1024));
+  policy_run->add_option("--episodes", rto.episodes, "episodes, one after another")->check(CLI::Range(1, 100000));
+  policy_run->add_option("--seed", rto.seed, "seed of the actuation and policy noise");
+  policy_run->add_option("--json", run_json, "append the report as one JSON line to this file");
 
   try {
     app.parse(argc, argv);
@@ -505,6 +520,29 @@ int main(int argc, char** argv) {
                               {"shift", deo.shift}, {"episodes", r.episodes}, {"successes", r.successes},
                               {"solve_rate", r.solve_rate()}, {"wilson_low", r.wilson_low}, {"wilson_high", r.wilson_high},
                               {"seed", deo.seed}, {"seconds", r.seconds}});
+      }
+    } else if (*policy_run) {
+      auto loaded = load_policy(run_ckpt);
+      if (rto.task.empty()) rto.task = loaded.config["env"]["env_name"].get<std::string>();
+      // One intra-op thread for inference leaves the other core to the control thread and physics.
+      apply_thread_policy(ThreadPolicy{1, 1});
+      const auto r = run_realtime(*loaded.policy, rto);
+      std::string histogram;
+      for (size_t d = 0; d < r.delay_histogram.size(); ++d)
+        if (r.delay_histogram[d]) histogram += " d=" + std::to_string(d) + ":" + std::to_string(r.delay_histogram[d]);
+      std::printf("%s %s at %.0f Hz, latency %.0f ms: solved %d/%d; %lld ticks, %lld underruns; %lld chunks, measured delays%s\n"
+                  "inference %.2f ms mean, %.2f max; tick lateness %.3f ms mean, %.3f p99, %.3f max; %.1f s\n",
+                  rto.task.c_str(), rto.method.c_str(), rto.hz, rto.latency_ms, r.successes, r.episodes,
+                  static_cast<long long>(r.ticks), static_cast<long long>(r.underruns), static_cast<long long>(r.chunks),
+                  histogram.c_str(), r.inference_ms_mean, r.inference_ms_max, r.late_ms_mean, r.late_ms_p99, r.late_ms_max,
+                  r.wall_seconds);
+      if (!run_json.empty()) {
+        MetricsLog(run_json).write(nlohmann::json{
+            {"ckpt", run_ckpt}, {"task", rto.task}, {"method", rto.method}, {"hz", rto.hz}, {"latency_ms", rto.latency_ms},
+            {"min_shift", rto.min_shift}, {"episodes", r.episodes}, {"successes", r.successes}, {"ticks", r.ticks},
+            {"underruns", r.underruns}, {"chunks", r.chunks}, {"delay_histogram", r.delay_histogram},
+            {"inference_ms_mean", r.inference_ms_mean}, {"inference_ms_max", r.inference_ms_max}, {"late_ms_mean", r.late_ms_mean},
+            {"late_ms_p99", r.late_ms_p99}, {"late_ms_max", r.late_ms_max}, {"seed", rto.seed}});
       }
     } else if (*sim_tasks) {
       for (const auto& name : sim_task_names()) std::printf("%-16s %s\n", name.c_str(), make_sim_task(name)->description().c_str());
