@@ -6,7 +6,9 @@
 // inference times and how late the control ticks fired.
 //
 // Injected latency pads every inference to at least `latency_ms` of wall time, so a fast policy can be
-// run at delays of d = 1…4 ticks: d ≈ ⌊latency / tick⌋ (e.g. 50 ms at 30 Hz gives d = 1).
+// run at delays of d = 1…4 ticks. Inference runs back to back once s_min actions ran, so a latency of
+// k ticks measures d = k (33.4, 66.7, 100, 133.4 ms at 30 Hz → d = 1…4); half-tick latencies
+// alternate between k and k + 1 with the phase of the tick.
 #pragma once
 
 #include <cstdint>
