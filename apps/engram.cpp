@@ -1,5 +1,6 @@
 // engram — the command-line tool. It only parses arguments and calls the library.
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -331,7 +332,14 @@ int main(int argc, char** argv) {
   DelayEvalOptions deo;
   policy_eval->add_option("--ckpt", eval_ckpt, "policy checkpoint")->required()->check(CLI::ExistingFile);
   policy_eval->add_option("--task", deo.task, "task (default: the one the policy was trained on)");
-  policy_eval->add_option("--method", deo.method, "naive | rtc | rtc-hard");
+  std::string eval_weak;
+  policy_eval->add_option("--method", deo.method, "naive | rtc | rtc-hard | bid | te");
+  policy_eval->add_option("--weak", eval_weak, "BID's weak checkpoint (default: weak.safetensors beside --ckpt)");
+  policy_eval->add_option("--bid-samples", deo.bid_samples, "BID: N strong + N weak candidates")->check(CLI::Range(1, 4096));
+  policy_eval->add_option("--bid-contrast", deo.bid_contrast, "BID: K positives and negatives (0: backward coherence only)")
+      ->check(CLI::Range(0, 4096));
+  policy_eval->add_option("--te-decay", deo.te_decay, "temporal ensembling: weights exp(−m·i), oldest i = 0 (0: the mean)")
+      ->check(CLI::Range(0.0, 100.0));
   policy_eval->add_option("--delay", deo.delay, "inference delay d in control ticks")->check(CLI::Range(0, 1024));
   policy_eval->add_option("--shift", deo.shift, "execution horizon s (d ≤ s ≤ H − d)")->check(CLI::Range(1, 1024));
   policy_eval->add_option("--episodes", deo.episodes, "episodes")->check(CLI::Range(1, 10000000));
@@ -511,15 +519,24 @@ int main(int argc, char** argv) {
     } else if (*policy_eval) {
       auto loaded = load_policy(eval_ckpt);
       if (deo.task.empty()) deo.task = loaded.config["env"]["env_name"].get<std::string>();
+      LoadedPolicy weak;
+      if (deo.method == "bid" && deo.bid_contrast > 0) {
+        if (eval_weak.empty()) eval_weak = std::filesystem::path(eval_ckpt).replace_filename("weak.safetensors").string();
+        weak = load_policy(eval_weak);
+        deo.weak = weak.policy.get();
+      }
       const auto r = evaluate_under_delay(*loaded.policy, deo);
       std::printf("%s %s d=%d s=%d: solved %lld/%lld = %.3f (95%% %.3f–%.3f), %.1f s\n", deo.task.c_str(), deo.method.c_str(),
                   deo.delay, deo.shift, static_cast<long long>(r.successes), static_cast<long long>(r.episodes), r.solve_rate(),
                   r.wilson_low, r.wilson_high, r.seconds);
       if (!eval_json.empty()) {
-        MetricsLog(eval_json).write(nlohmann::json{{"ckpt", eval_ckpt}, {"task", deo.task}, {"method", deo.method}, {"delay", deo.delay},
-                              {"shift", deo.shift}, {"episodes", r.episodes}, {"successes", r.successes},
-                              {"solve_rate", r.solve_rate()}, {"wilson_low", r.wilson_low}, {"wilson_high", r.wilson_high},
-                              {"seed", deo.seed}, {"seconds", r.seconds}});
+        nlohmann::json row{{"ckpt", eval_ckpt}, {"task", deo.task}, {"method", deo.method}, {"delay", deo.delay},
+                           {"shift", deo.shift}, {"episodes", r.episodes}, {"successes", r.successes},
+                           {"solve_rate", r.solve_rate()}, {"wilson_low", r.wilson_low}, {"wilson_high", r.wilson_high},
+                           {"seed", deo.seed}, {"seconds", r.seconds}, {"policy_calls", r.policy_calls}};
+        if (deo.method == "bid") row.update({{"bid_samples", deo.bid_samples}, {"bid_contrast", deo.bid_contrast}});
+        if (deo.method == "te") row["te_decay"] = deo.te_decay;
+        MetricsLog(eval_json).write(row);
       }
     } else if (*policy_run) {
       auto loaded = load_policy(run_ckpt);

@@ -106,6 +106,51 @@ TEST(DelayHarness, ExecutesTheOldChunksFirstDActionsThenTheNewOnesAndShiftsByS) 
   }
 }
 
+TEST(DelayHarness, TemporalEnsemblingAveragesEveryArrivedChunkThatCoversTheTick) {
+  for (auto [d, s] : std::vector<std::pair<int, int>>{{0, 1}, {1, 2}, {2, 3}}) {
+    CountingPolicy policy;
+    DelayEvalOptions o;
+    o.task = "slalom";
+    o.method = "te";
+    o.delay = d;
+    o.shift = s;
+    o.episodes = 1;
+    std::vector<std::pair<double, double>> trace;
+    o.on_action = [&](int64_t, int, const std::vector<double>& a) { trace.emplace_back(a[0], a[1]); };
+    evaluate_under_delay(policy, o);
+    ASSERT_GE(trace.size(), 8u);
+    for (size_t t = 0; t < trace.size(); ++t) {
+      // Chunk 0 predicts ticks 0…7 from tick 0; chunk k ≥ 1 is requested at (k − 1)s, arrives d later.
+      double chunks = 0, rows = 0, n = 0;
+      for (int k = 0; k <= static_cast<int>(t) / s + 1; ++k) {
+        const int first = k == 0 ? 0 : (k - 1) * s, usable = k == 0 ? 0 : first + d, row = static_cast<int>(t) - first;
+        if (static_cast<int>(t) < usable || row < 0 || row >= 8) continue;
+        chunks += k;
+        rows += row;
+        n += 1;
+      }
+      EXPECT_NEAR(trace[t].first, chunks / n, 1e-4) << "d=" << d << " s=" << s << " t=" << t;
+      EXPECT_NEAR(trace[t].second, rows / n, 1e-4) << "d=" << d << " s=" << s << " t=" << t;
+    }
+  }
+}
+
+TEST(DelayHarness, BidWithIdenticalCandidatesActsLikeThePolicy) {
+  PilotPolicy pilot, weak;  // the pilot ignores the noise: every candidate is the same chunk
+  DelayEvalOptions o;
+  o.task = "slalom";
+  o.episodes = 6;
+  const auto naive = evaluate_under_delay(pilot, o);
+  o.method = "bid";
+  EXPECT_THROW(evaluate_under_delay(pilot, o), Error);  // K = 3 needs a weak checkpoint
+  o.weak = &weak;
+  const auto bid = evaluate_under_delay(pilot, o);
+  EXPECT_EQ(bid.successes, naive.successes);
+  o.weak = nullptr;
+  o.bid_contrast = 0;  // backward coherence only
+  EXPECT_EQ(evaluate_under_delay(pilot, o).successes, naive.successes);
+}
+
 TEST(DelayHarness, ImpossibleCellsAndMismatchedTasksAreRefused) {
   PilotPolicy pilot;
   DelayEvalOptions o;

@@ -6,7 +6,9 @@
 #include <torch/torch.h>
 
 #include "engram/core/error.h"
+#include "engram/policy/bid.h"
 #include "engram/policy/sampling.h"
+#include "engram/policy/temporal_ensemble.h"
 #include "engram/sim/env.h"
 #include "engram/sim/expert_report.h"
 
@@ -14,11 +16,12 @@ namespace engram {
 
 namespace {
 
-// Initial noise for episode e's k-th chunk: the same under every method.
-torch::Tensor chunk_noise(uint64_t seed, int64_t episode, int64_t call, int64_t H, int64_t M) {
+// Initial noise for episode e's k-th chunk: the same under every method (BID draws N from the
+// same stream).
+torch::Tensor chunk_noise(uint64_t seed, int64_t episode, int64_t call, int64_t N, int64_t H, int64_t M) {
   auto gen = at::detail::createCPUGenerator(seed * 0x9E3779B97F4A7C15ull ^ (static_cast<uint64_t>(episode) << 20) ^
                                             static_cast<uint64_t>(call));
-  return torch::randn({1, H, M}, gen, torch::kFloat32);
+  return torch::randn({N, H, M}, gen, torch::kFloat32);
 }
 
 }  // namespace
@@ -28,8 +31,12 @@ DelayEvalResult evaluate_under_delay(FlowPolicy& policy, const DelayEvalOptions&
   if (o.shift < 1 || o.delay < 0 || o.delay > o.shift || o.shift > H - o.delay)
     throw Error("policy eval: need d ≤ s ≤ H − d (got d = " + std::to_string(o.delay) + ", s = " + std::to_string(o.shift) +
                 ", H = " + std::to_string(H) + ")");
-  if (o.method != "naive" && o.method != "rtc" && o.method != "rtc-hard")
-    throw Error("policy eval: unknown method '" + o.method + "' (naive, rtc, rtc-hard)");
+  if (o.method != "naive" && o.method != "rtc" && o.method != "rtc-hard" && o.method != "bid" && o.method != "te")
+    throw Error("policy eval: unknown method '" + o.method + "' (naive, rtc, rtc-hard, bid, te)");
+  if (o.method == "bid" && o.bid_contrast > 0 && !o.weak)
+    throw Error("policy eval: BID's forward contrast (K = " + std::to_string(o.bid_contrast) + ") needs a weak checkpoint");
+  if (o.weak && (o.weak->horizon() != H || o.weak->action_dim() != M || o.weak->obs_dim() != policy.obs_dim()))
+    throw Error("policy eval: the weak checkpoint's shapes differ from the policy's");
   auto model = std::make_shared<const SimModel>(make_sim_task(o.task));
   if (model->obs_dim() != policy.obs_dim() || model->action_dim() != M)
     throw Error("policy eval: the policy takes " + std::to_string(policy.obs_dim()) + "-D observations and " + std::to_string(M) +
@@ -39,6 +46,10 @@ DelayEvalResult evaluate_under_delay(FlowPolicy& policy, const DelayEvalOptions&
   rtc.steps = o.steps;
   rtc.beta = o.beta;
   rtc.schedule = o.method == "rtc-hard" ? "zeros" : "exp";
+  BidOptions bid;
+  bid.samples = o.bid_samples;
+  bid.contrast = o.bid_contrast;
+  bid.steps = o.steps;
   torch::NoGradGuard no_grad;  // RTC's guidance turns autograd back on for itself
   const auto t0 = std::chrono::steady_clock::now();
   DelayEvalResult result;
@@ -52,16 +63,18 @@ DelayEvalResult evaluate_under_delay(FlowPolicy& policy, const DelayEvalOptions&
       auto obs_row = obs.accessor<float, 2>()[b];
       for (int64_t i = 0; i < policy.obs_dim(); ++i) obs_row[i] = static_cast<float>(o0[static_cast<size_t>(i)]);
     }
-    auto noise_for = [&](const std::vector<int64_t>& rows, int64_t call) {
+    auto noise_for = [&](const std::vector<int64_t>& rows, int64_t call, int64_t N) {  // [rows, N, H, M]
       std::vector<torch::Tensor> n;
-      for (int64_t b : rows) n.push_back(chunk_noise(o.seed, first + b, call, H, M));
+      for (int64_t b : rows) n.push_back(chunk_noise(o.seed, first + b, call, N, H, M).unsqueeze(0));
       return torch::cat(n, 0);
     };
     std::vector<int64_t> all(static_cast<size_t>(B));
     for (int64_t b = 0; b < B; ++b) all[static_cast<size_t>(b)] = b;
     // The first chunk comes without delay from o_0; it is A_prev for the first loop, as in the paper's code.
-    auto prev = sample_chunk(policy, obs, noise_for(all, 0), o.steps);
+    auto prev = sample_chunk(policy, obs, noise_for(all, 0, 1).squeeze(1), o.steps);
     ++result.policy_calls;
+    TemporalEnsemble ensemble(o.te_decay);
+    if (o.method == "te") ensemble.add(prev, 0, 0);
     const int64_t loops = (SimModel::kMaxSteps + o.shift - 1) / o.shift;
     for (int64_t k = 1; k <= loops; ++k) {
       std::vector<int64_t> alive;
@@ -69,20 +82,35 @@ DelayEvalResult evaluate_under_delay(FlowPolicy& policy, const DelayEvalOptions&
         if (!envs[static_cast<size_t>(b)]->done()) alive.push_back(b);
       if (alive.empty()) break;
       const auto rows = torch::tensor(alive, torch::kLong);
-      const auto obs_a = obs.index_select(0, rows), prev_a = prev.index_select(0, rows), noise = noise_for(alive, k);
-      torch::Tensor next_a = o.method == "naive" ? sample_chunk(policy, obs_a, noise, o.steps)
-                                                 : rtc_sample_chunk(policy, obs_a, noise, prev_a.slice(1, 0, H - o.shift), o.delay,
-                                                                    o.shift, rtc);
+      const auto obs_a = obs.index_select(0, rows), prev_a = prev.index_select(0, rows);
+      torch::Tensor next_a;
+      if (o.method == "naive" || o.method == "te") {
+        next_a = sample_chunk(policy, obs_a, noise_for(alive, k, 1).squeeze(1), o.steps);
+      } else if (o.method == "bid") {
+        next_a = bid_sample_chunk(policy, o.weak, obs_a, noise_for(alive, k, o.bid_samples), prev_a, o.delay, o.shift, bid);
+      } else {
+        next_a = rtc_sample_chunk(policy, obs_a, noise_for(alive, k, 1).squeeze(1), prev_a.slice(1, 0, H - o.shift), o.delay,
+                                  o.shift, rtc);
+      }
       ++result.policy_calls;
       auto next = torch::zeros_like(prev);
       next.index_copy_(0, rows, next_a);
+      const int64_t tick0 = (k - 1) * o.shift;  // every live environment has run exactly this many ticks
+      if (o.method == "te") {
+        ensemble.add(next, tick0, tick0 + o.delay);
+        ensemble.forget_before(tick0);
+      }
       // Execute the d actions the old chunk still owns, then the new chunk's d … s − 1.
       const auto old_chunk = prev.accessor<float, 3>(), new_chunk = next.accessor<float, 3>();
       for (int64_t b : alive) {
         auto& env = *envs[static_cast<size_t>(b)];
         for (int64_t i = 0; i < o.shift && !env.done(); ++i) {
           std::vector<double> a(static_cast<size_t>(M));
-          for (int64_t m = 0; m < M; ++m) a[static_cast<size_t>(m)] = i < o.delay ? old_chunk[b][i][m] : new_chunk[b][i][m];
+          if (o.method == "te") {
+            a = ensemble.action(b, tick0 + i);
+          } else {
+            for (int64_t m = 0; m < M; ++m) a[static_cast<size_t>(m)] = i < o.delay ? old_chunk[b][i][m] : new_chunk[b][i][m];
+          }
           if (o.on_action) o.on_action(first + b, env.steps(), a);
           const auto r = env.step(a);
           if (r.done) result.successes += r.success ? 1 : 0;

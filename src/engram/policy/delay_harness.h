@@ -1,7 +1,9 @@
 // The deterministic simulated-delay evaluation of RTC spec §5: a fixed inference delay d (in control
 // ticks) and execution horizon s, no threads. Each loop computes a new chunk from the current
 // observation, executes the d actions the previous chunk still owns, then s − d actions of the new
-// chunk, and shifts. Only each environment's first episode counts.
+// chunk, and shifts. Only each environment's first episode counts. Methods (spec §6): naive
+// asynchronous, RTC with the soft or the hard mask, bidirectional decoding, and temporal ensembling
+// (which executes, at every tick, the mean of the arrived chunks that cover it).
 //
 // Common random numbers: episode e's actuation noise and the policy noise of its k-th call depend
 // only on (seed, e, k), so every method and delay sees the same streams (paired comparisons).
@@ -18,7 +20,7 @@ namespace engram {
 
 struct DelayEvalOptions {
   std::string task;
-  std::string method = "naive";  // naive | rtc (soft exp mask) | rtc-hard (zeros mask)
+  std::string method = "naive";  // naive | rtc (soft exp mask) | rtc-hard (zeros mask) | bid | te
   int delay = 0;                 // d
   int shift = 1;                 // s, with d ≤ s ≤ H − d
   int64_t episodes = 256;
@@ -26,6 +28,10 @@ struct DelayEvalOptions {
   int steps = 5;                 // Euler steps per chunk
   double beta = 5.0;             // RTC's guidance clip
   uint64_t seed = 0;
+  FlowPolicy* weak = nullptr;    // BID's early checkpoint (needed when bid_contrast > 0)
+  int bid_samples = 8;           // N strong + N weak candidates
+  int bid_contrast = 3;          // K
+  double te_decay = 0;           // temporal ensembling weights exp(−m·i), i = 0 the oldest; 0: the mean
   // Sees every action sent to an environment (before noise), for tracing the bookkeeping.
   std::function<void(int64_t episode, int tick, const std::vector<double>& action)> on_action;
 };

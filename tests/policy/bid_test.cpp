@@ -1,0 +1,67 @@
+// BID's candidate selection (RTC spec §6.4) on hand-made candidates, and temporal ensembling's
+// weights (spec §6.3).
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "engram/core/error.h"
+#include "engram/policy/bid.h"
+#include "engram/policy/temporal_ensemble.h"
+
+namespace engram {
+namespace {
+
+// Candidates whose every row is the constant c (one action dimension, H = 4).
+torch::Tensor constants(const std::vector<double>& c) {
+  auto x = torch::empty({1, static_cast<int64_t>(c.size()), 4, 1});
+  for (size_t j = 0; j < c.size(); ++j) x[0][static_cast<int64_t>(j)].fill_(c[j]);
+  return x;
+}
+
+TEST(Bid, BackwardCoherenceChoosesTheCandidateClosestToThePreviousChunkOnTheWeightedRows) {
+  const auto strong = constants({3.0, 1.2, -1.0, 0.9});
+  const auto target = torch::ones({1, 4, 1});
+  const auto weights = torch::tensor({1.0, 0.5, 0.0, 0.0});
+  EXPECT_EQ(bid_select(strong, torch::Tensor(), target, weights, 0).item<int64_t>(), 3);  // |0.9 − 1| is least
+  // Rows with weight 0 do not count: a candidate that is far there but exact on the prefix wins.
+  auto split = strong.clone();
+  split[0][2].slice(0, 0, 2).fill_(1.0);
+  split[0][2].slice(0, 2).fill_(50.0);
+  EXPECT_EQ(bid_select(split, torch::Tensor(), target, weights, 0).item<int64_t>(), 2);
+  // W ≡ 0: every candidate ties and the first is taken.
+  EXPECT_EQ(bid_select(strong, torch::Tensor(), target, torch::zeros({4}), 0).item<int64_t>(), 0);
+}
+
+TEST(Bid, ForwardContrastMovesTheChoiceAwayFromTheWeakModel) {
+  // Two strong candidates equally coherent with Y = 0 (at ±1); the weak model's coherent candidates
+  // sit at +1, so the contrast term prefers −1.
+  const auto strong = constants({1.0, -1.0, 5.0});
+  const auto weak = constants({1.0, 1.1, 6.0});
+  const auto target = torch::zeros({1, 4, 1});
+  const auto weights = torch::tensor({1.0, 1.0, 0.0, 0.0});
+  EXPECT_EQ(bid_select(strong, weak, target, weights, 0).item<int64_t>(), 0);  // tie → first
+  EXPECT_EQ(bid_select(strong, weak, target, weights, 2).item<int64_t>(), 1);
+  // By hand for K = 2, N = 3: positives = strong {0, 1}, negatives = weak {0, 1} (lowest L_B).
+  // Candidate 1: L_B = 2; to positives 4·2 + 0 = 8; to negatives 4·2 + 4·2.1 = 16.4; score 2 + (8 − 16.4)/3.
+  EXPECT_THROW(bid_select(strong, weak, target, weights, 4), Error);
+}
+
+TEST(TemporalEnsemble, AveragesTheArrivedPredictionsWithOptionalAgeWeights) {
+  auto chunk = [](double v) { return torch::full({1, 4, 1}, v); };
+  TemporalEnsemble mean;
+  mean.add(chunk(1.0), 0, 0);  // ticks 0…3
+  mean.add(chunk(3.0), 2, 3);  // ticks 2…5, usable from 3
+  EXPECT_DOUBLE_EQ(mean.action(0, 2)[0], 1.0);  // the second has not arrived
+  EXPECT_DOUBLE_EQ(mean.action(0, 3)[0], 2.0);
+  EXPECT_DOUBLE_EQ(mean.action(0, 5)[0], 3.0);
+  EXPECT_THROW(mean.action(0, 6), Error);
+  TemporalEnsemble act(0.5);  // ACT: exp(−m·i), the oldest (i = 0) weighs most
+  act.add(chunk(1.0), 0, 0);
+  act.add(chunk(3.0), 0, 0);
+  const double w1 = std::exp(-0.5);
+  EXPECT_NEAR(act.action(0, 1)[0], (1.0 + 3.0 * w1) / (1.0 + w1), 1e-12);
+  act.forget_before(4);
+  EXPECT_THROW(act.action(0, 3), Error);
+}
+
+}  // namespace
+}  // namespace engram
