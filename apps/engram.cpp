@@ -20,6 +20,7 @@
 #include "engram/policy/play_policy.h"
 #include "engram/policy/policy_trainer.h"
 #include "engram/policy/realtime_runner.h"
+#include "engram/policy/torchscript_policy.h"
 #include "engram/quickstart.h"
 #include "engram/seq/generate.h"
 #include "engram/seq/mosaic_import.h"
@@ -330,7 +331,11 @@ int main(int argc, char** argv) {
   auto* policy_eval = policy->add_subcommand("eval", "solve rate under a simulated inference delay (RTC spec §5)");
   std::string eval_ckpt, eval_json;
   DelayEvalOptions deo;
-  policy_eval->add_option("--ckpt", eval_ckpt, "policy checkpoint")->required()->check(CLI::ExistingFile);
+  std::string eval_script;
+  auto* eval_ckpt_opt = policy_eval->add_option("--ckpt", eval_ckpt, "policy checkpoint")->check(CLI::ExistingFile);
+  policy_eval->add_option("--torchscript", eval_script, "a TorchScript velocity network instead (signature: README, needs --task)")
+      ->check(CLI::ExistingFile)
+      ->excludes(eval_ckpt_opt);
   policy_eval->add_option("--task", deo.task, "task (default: the one the policy was trained on)");
   std::string eval_weak;
   policy_eval->add_option("--method", deo.method, "naive | rtc | rtc-hard | bid | te");
@@ -517,20 +522,30 @@ int main(int argc, char** argv) {
       std::printf("trained %lld steps: train loss %.4f, held-out loss %.4f; checkpoint %s/checkpoint.safetensors\n",
                   static_cast<long long>(summary.steps), summary.train_loss, summary.val_loss, ro.out.c_str());
     } else if (*policy_eval) {
-      auto loaded = load_policy(eval_ckpt);
-      if (deo.task.empty()) deo.task = loaded.config["env"]["env_name"].get<std::string>();
+      if (eval_ckpt.empty() == eval_script.empty()) throw Error("policy eval: give --ckpt CKPT or --torchscript FILE");
+      LoadedPolicy loaded;
+      std::shared_ptr<FlowPolicy> policy;
+      if (!eval_script.empty()) {
+        if (deo.task.empty()) throw Error("policy eval: --torchscript needs --task");
+        policy = std::make_shared<TorchScriptPolicy>(eval_script);
+      } else {
+        loaded = load_policy(eval_ckpt);
+        if (deo.task.empty()) deo.task = loaded.config["env"]["env_name"].get<std::string>();
+        policy = loaded.policy;
+      }
       LoadedPolicy weak;
       if (deo.method == "bid" && deo.bid_contrast > 0) {
+        if (eval_weak.empty() && eval_ckpt.empty()) throw Error("policy eval: BID with --torchscript needs --weak or --bid-contrast 0");
         if (eval_weak.empty()) eval_weak = std::filesystem::path(eval_ckpt).replace_filename("weak.safetensors").string();
         weak = load_policy(eval_weak);
         deo.weak = weak.policy.get();
       }
-      const auto r = evaluate_under_delay(*loaded.policy, deo);
+      const auto r = evaluate_under_delay(*policy, deo);
       std::printf("%s %s d=%d s=%d: solved %lld/%lld = %.3f (95%% %.3f–%.3f), %.1f s\n", deo.task.c_str(), deo.method.c_str(),
                   deo.delay, deo.shift, static_cast<long long>(r.successes), static_cast<long long>(r.episodes), r.solve_rate(),
                   r.wilson_low, r.wilson_high, r.seconds);
       if (!eval_json.empty()) {
-        nlohmann::json row{{"ckpt", eval_ckpt}, {"task", deo.task}, {"method", deo.method}, {"delay", deo.delay},
+        nlohmann::json row{{"ckpt", eval_ckpt.empty() ? eval_script : eval_ckpt}, {"task", deo.task}, {"method", deo.method}, {"delay", deo.delay},
                            {"shift", deo.shift}, {"episodes", r.episodes}, {"successes", r.successes},
                            {"solve_rate", r.solve_rate()}, {"wilson_low", r.wilson_low}, {"wilson_high", r.wilson_high},
                            {"seed", deo.seed}, {"seconds", r.seconds}, {"policy_calls", r.policy_calls}};
