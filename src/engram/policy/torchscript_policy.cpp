@@ -21,6 +21,8 @@ std::string last_line(const std::string& what) {
 TorchScriptPolicy::TorchScriptPolicy(const std::string& path) : path_(path) {
   try {
     module_ = torch::jit::load(path, torch::kCPU);
+  } catch (const c10::Error& e) {  // its what() ends in a C++ backtrace
+    throw Error("torchscript policy " + path + ": cannot load it as a TorchScript module (" + last_line(e.what_without_backtrace()) + ")");
   } catch (const std::exception& e) {
     throw Error("torchscript policy " + path + ": cannot load it as a TorchScript module (" + last_line(e.what()) + ")");
   }
