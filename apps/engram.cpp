@@ -17,6 +17,7 @@
 #include "engram/data/bpe_trainer.h"
 #include "engram/data/corpus.h"
 #include "engram/policy/delay_harness.h"
+#include "engram/policy/delay_plots.h"
 #include "engram/policy/play_policy.h"
 #include "engram/policy/policy_trainer.h"
 #include "engram/policy/realtime_runner.h"
@@ -352,6 +353,14 @@ int main(int argc, char** argv) {
   policy_eval->add_option("--beta", deo.beta, "RTC guidance clip β")->check(CLI::Range(0.0, 1e6));
   policy_eval->add_option("--seed", deo.seed, "evaluation seed (common random numbers across methods)");
   policy_eval->add_option("--json", eval_json, "append the result as one JSON line to this file");
+  auto* policy_plot = policy->add_subcommand("plot", "solve rate vs delay and vs execution horizon, from policy eval --json files");
+  std::vector<std::string> plot_results;
+  std::string plot_prefix, plot_title = "RTC";
+  policy_plot->add_option("--results", plot_results, "result files (one per task; cells all of them have are pooled)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  policy_plot->add_option("--out", plot_prefix, "writes OUT-delay.png and OUT-horizon.png")->required();
+  policy_plot->add_option("--title", plot_title, "plot title");
   auto* policy_run = policy->add_subcommand("run", "drive a task in wall-clock time: a control thread and an inference thread (RTC spec §4)");
   std::string run_ckpt, run_json;
   RealtimeOptions rto;
@@ -553,6 +562,8 @@ int main(int argc, char** argv) {
         if (deo.method == "te") row["te_decay"] = deo.te_decay;
         MetricsLog(eval_json).write(row);
       }
+    } else if (*policy_plot) {
+      std::printf("%s", plot_delay_results(pool_delay_results(plot_results), plot_prefix, plot_title).c_str());
     } else if (*policy_run) {
       auto loaded = load_policy(run_ckpt);
       if (rto.task.empty()) rto.task = loaded.config["env"]["env_name"].get<std::string>();
