@@ -1,18 +1,19 @@
 // Per-chunk latency of the policy samplers at the CPU size of RTC spec §12.3 (C = 128, hidden 256,
 // token hidden 32, 3 blocks, H = 8, n = 5): plain Euler sampling against RTC (soft mask, one VJP per
-// step) at batch 1 — the spec expects RTC ≈ 3× plain (15 vs 5 forward-equivalents) — and at the
-// evaluation batch of 128. Run with one thread, as the evaluation and the real-time runner do:
+// step) and BID (8 strong + 8 weak candidates, K = 3) at batch 1 — the spec expects RTC ≈ 3× plain
+// (15 vs 5 forward-equivalents), BID 80 — and at the evaluation batch of 128. Run with one thread, as the evaluation and the real-time runner do:
 //
 //   ENGRAM_TORCH_THREADS=1 build/chunk_latency_bench
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
+#include "engram/policy/bid.h"
 #include "engram/policy/mixer_policy.h"
 #include "engram/policy/sampling.h"
 
 namespace {
 
-// args: batch, method (0 plain, 1 RTC)
+// args: batch, method (0 plain, 1 RTC, 2 BID)
 void Chunk(benchmark::State& state) {
   const int64_t B = state.range(0);
   torch::set_num_threads(1);
@@ -20,19 +21,22 @@ void Chunk(benchmark::State& state) {
   engram::MixerPolicyConfig c;
   c.obs_dim = 9;
   c.action_dim = 2;
-  engram::MixerPolicy policy(c);
+  engram::MixerPolicy policy(c), weak(c);
   const auto obs = torch::randn({B, 9}), noise = torch::randn({B, 8, 2}), prev = torch::randn({B, 7, 2});
+  const auto candidates = torch::randn({B, 8, 8, 2}), target = torch::cat({prev, torch::zeros({B, 1, 2})}, 1);
   torch::NoGradGuard no_grad;
   for (auto _ : state) {
-    auto a = state.range(1) == 0 ? engram::sample_chunk(policy, obs, noise, 5)
-                                 : engram::rtc_sample_chunk(policy, obs, noise, prev, 1, 1, engram::RtcOptions{});
+    torch::Tensor a;
+    if (state.range(1) == 0) a = engram::sample_chunk(policy, obs, noise, 5);
+    if (state.range(1) == 1) a = engram::rtc_sample_chunk(policy, obs, noise, prev, 1, 1, engram::RtcOptions{});
+    if (state.range(1) == 2) a = engram::bid_sample_chunk(policy, &weak, obs, candidates, target, 1, 1, engram::BidOptions{});
     benchmark::DoNotOptimize(a.data_ptr());
   }
   state.SetItemsProcessed(state.iterations() * B);
   state.counters["MFLOP_per_sample_fwd"] = policy.flops_per_sample() / 1e6;
 }
 
-BENCHMARK(Chunk)->ArgNames({"batch", "rtc"})->Args({1, 0})->Args({1, 1})->Args({128, 0})->Args({128, 1})->Unit(benchmark::kMillisecond);
+BENCHMARK(Chunk)->ArgNames({"batch", "rtc"})->Args({1, 0})->Args({1, 1})->Args({1, 2})->Args({128, 0})->Args({128, 1})->Args({128, 2})->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
