@@ -251,6 +251,10 @@ int main(int argc, char** argv) {
   quick->add_option("--steps", qo.steps, "language-model training steps")->check(CLI::Range(1, 1000000));
   quick->add_option("--induction-steps", qo.induction_steps, "training steps per model for in-context recall")
       ->check(CLI::Range(1, 1000000));
+  quick->add_option("--demo-episodes", qo.demo_episodes, "slalom expert demonstrations for the flow policy")
+      ->check(CLI::Range(2, 100000));
+  quick->add_option("--policy-steps", qo.policy_steps, "flow-policy training steps")->check(CLI::Range(1, 1000000));
+  quick->add_option("--policy-episodes", qo.policy_episodes, "episodes per naive/RTC cell")->check(CLI::Range(1, 100000));
 
   auto* tokenize = app.add_subcommand("tokenize", "byte-level BPE: encode, decode, train");
   tokenize->require_subcommand(1);

@@ -1,8 +1,10 @@
 // `engram quickstart`: the main job on embedded defaults. A few minutes on 2 cores, no data to
 // bring: it reports the machine, trains a BPE tokenizer and a small transformer on the licence
 // texts every Debian system ships (/usr/share/common-licenses), samples from it, compares a
-// 1-block memory mosaic with a 1-block transformer on in-context recall, and ends with a table and
-// the paths of its plots.
+// 1-block memory mosaic with a 1-block transformer on in-context recall, measures how many pairs a
+// test-time-trained memory stores, trains a small flow policy on expert demonstrations of the slalom
+// task and compares naive asynchronous execution with real-time chunking under an inference delay,
+// and ends with a table and the paths of its plots.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +16,9 @@ struct QuickstartOptions {
   std::string out = "runs/quickstart";
   int64_t steps = 600;            // language-model training steps
   int64_t induction_steps = 500;  // per model in the in-context recall comparison
+  int64_t demo_episodes = 80;     // slalom expert demonstrations for the flow policy
+  int64_t policy_steps = 1000;    // flow-policy training steps
+  int64_t policy_episodes = 128;  // episodes per (method, delay) cell
   bool verbose = true;
 };
 
