@@ -11,6 +11,7 @@
 #include "engram/policy/sampling.h"
 #include "engram/sim/demo_file.h"
 #include "engram/sim/demo_generation.h"
+#include "support/slalom_demos.h"
 #include "support/temp_dir.h"
 
 namespace engram {
@@ -19,12 +20,7 @@ namespace {
 using engram::testing::TempDir;
 
 std::string tiny_dataset(const TempDir& dir) {
-  DemoOptions o;
-  o.task = "slalom";
-  o.episodes = 2;
-  o.workers = 1;
-  o.progress = false;
-  o.out = dir.file("demos.h5");
+  const auto o = testing::slalom_demos(dir, 2);
   generate_demos(o);
   return o.out;
 }

@@ -12,6 +12,7 @@
 #include "engram/sim/demo_generation.h"
 #include "engram/sim/render.h"
 #include "support/shell.h"
+#include "support/slalom_demos.h"
 #include "support/temp_dir.h"
 
 namespace engram {
@@ -41,12 +42,7 @@ TEST(SimExpert, MppiSolvesSlalomThroughEitherViaPoint) {
 
 TEST(SimDemos, DatasetRoundTripsAndDoesNotDependOnWorkers) {
   TempDir dir;
-  DemoOptions o;
-  o.task = "slalom";
-  o.episodes = 3;
-  o.progress = false;
-  o.out = dir.file("two.h5");
-  o.workers = 2;
+  auto o = testing::slalom_demos(dir, 3, 2, "two.h5");
   const auto summary = generate_demos(o);
   EXPECT_EQ(summary.episodes, 3);
   EXPECT_FALSE(std::filesystem::exists(o.out + ".parts"));
@@ -72,12 +68,7 @@ TEST(SimDemos, DatasetRoundTripsAndDoesNotDependOnWorkers) {
 // dataset the way the README shows and sees the same numbers.
 TEST(SimDemos, H5pyReadsTheDatasetAsTheReadmeShows) {
   TempDir dir;
-  DemoOptions o;
-  o.task = "slalom";
-  o.episodes = 2;
-  o.workers = 1;
-  o.progress = false;
-  o.out = dir.file("demos.h5");
+  auto o = testing::slalom_demos(dir, 2);
   generate_demos(o);
   const auto ours = read_demos(o.out);
   const std::string script = dir.write("read.py", R"(import h5py, json, sys
@@ -111,12 +102,7 @@ with h5py.File(sys.argv[1]) as f:
 
 TEST(SimDemos, CorruptPartIsRedoneAndTruncatedFilesAreRefused) {
   TempDir dir;
-  DemoOptions o;
-  o.task = "slalom";
-  o.episodes = 2;
-  o.workers = 1;
-  o.progress = false;
-  o.out = dir.file("demos.h5");
+  auto o = testing::slalom_demos(dir, 2);
   // A worker that died mid-write leaves an unreadable part behind.
   std::filesystem::create_directories(o.out + ".parts");
   std::ofstream(o.out + ".parts/part-0-1.h5") << "\x89HDF\r\n\x1a\n garbage";
