@@ -36,7 +36,7 @@ void Chunk(benchmark::State& state) {
   state.counters["MFLOP_per_sample_fwd"] = policy.flops_per_sample() / 1e6;
 }
 
-BENCHMARK(Chunk)->ArgNames({"batch", "rtc"})->Args({1, 0})->Args({1, 1})->Args({1, 2})->Args({128, 0})->Args({128, 1})->Args({128, 2})->Unit(benchmark::kMillisecond);
+BENCHMARK(Chunk)->ArgNames({"batch", "method"})->Args({1, 0})->Args({1, 1})->Args({1, 2})->Args({128, 0})->Args({128, 1})->Args({128, 2})->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

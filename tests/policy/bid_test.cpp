@@ -40,9 +40,30 @@ TEST(Bid, ForwardContrastMovesTheChoiceAwayFromTheWeakModel) {
   const auto weights = torch::tensor({1.0, 1.0, 0.0, 0.0});
   EXPECT_EQ(bid_select(strong, weak, target, weights, 0).item<int64_t>(), 0);  // tie → first
   EXPECT_EQ(bid_select(strong, weak, target, weights, 2).item<int64_t>(), 1);
-  // By hand for K = 2, N = 3: positives = strong {0, 1}, negatives = weak {0, 1} (lowest L_B).
-  // Candidate 1: L_B = 2; to positives 4·2 + 0 = 8; to negatives 4·2 + 4·2.1 = 16.4; score 2 + (8 − 16.4)/3.
+  // By hand for K = 2, N = 3: positives = strong {0, 1}, negatives = weak {0, 1} (lowest L_B), the
+  // distances to them over all four rows. Candidate 0: L_B = 2, to positives 0 + 8, to negatives
+  // 0 + 0.4; candidate 1: 2, 8 + 0, 8 + 8.4; candidate 2: 10, 16 + 24, 16 + 15.6.
+  const auto scores = bid_scores(strong, weak, target, weights, 2);
+  EXPECT_NEAR(scores[0][0].item<double>(), 2 + (8 - 0.4) / 3, 1e-5);
+  EXPECT_NEAR(scores[0][1].item<double>(), 2 + (8 - 16.4) / 3, 1e-5);
+  EXPECT_NEAR(scores[0][2].item<double>(), 10 + (40 - 31.6) / 3, 1e-5);
   EXPECT_THROW(bid_select(strong, weak, target, weights, 4), Error);
+  EXPECT_THROW(bid_select(strong, torch::Tensor(), target, weights, 2), Error);
+}
+
+TEST(Bid, ForwardContrastCountsTheRowsOutsideTheMask) {
+  // Equal coherence on the weighted rows; the candidates differ only where W = 0, and the weak
+  // model's coherent candidates sit where candidate 0 does: the unweighted contrast decides.
+  auto strong = torch::zeros({1, 2, 4, 1}), weak = torch::zeros({1, 2, 4, 1});
+  strong[0][0].slice(0, 2).fill_(2.0);
+  strong[0][1].slice(0, 2).fill_(-2.0);
+  weak[0][0].slice(0, 2).fill_(2.0);
+  weak[0][1].slice(0, 2).fill_(2.5);
+  const auto target = torch::zeros({1, 4, 1}), weights = torch::tensor({1.0, 1.0, 0.0, 0.0});
+  EXPECT_EQ(bid_select(strong, weak, target, weights, 0).item<int64_t>(), 0);
+  // K = N = 2 (both sets whole, so ties in L_B cannot change them): L_F(0) = 8 − 1, L_F(1) = 8 − 17.
+  EXPECT_EQ(bid_select(strong, weak, target, weights, 2).item<int64_t>(), 1);
+  EXPECT_NEAR(bid_scores(strong, weak, target, weights, 2)[0][1].item<double>(), -9.0 / 2, 1e-5);
 }
 
 TEST(TemporalEnsemble, AveragesTheArrivedPredictionsWithOptionalAgeWeights) {

@@ -31,6 +31,18 @@ TEST(DelayPlots, PoolsTheCellsEveryTaskHasAndKeepsTheLastRowOfARerun) {
   const auto table = plot_delay_results(pool_delay_results({a}), dir.file("p"), "t");
   EXPECT_NE(table.find("| RTC (soft) | 0.750 |"), std::string::npos) << table;
   EXPECT_NE(table.find("| naive async | 0.250 |"), std::string::npos) << table;
+  // Two tasks in one file are two tasks; BID with other settings is another method.
+  const auto mixed = dir.write("mixed.jsonl",
+                               R"({"task":"x","method":"bid","delay":0,"shift":1,"successes":1,"episodes":4})"
+                               "\n"
+                               R"({"task":"y","method":"bid","delay":0,"shift":1,"successes":3,"episodes":4})"
+                               "\n"
+                               R"({"task":"y","method":"bid","bid_contrast":0,"delay":0,"shift":1,"successes":4,"episodes":4})"
+                               "\n");
+  const auto both = pool_delay_results({mixed});
+  ASSERT_EQ(both.size(), 1u);  // "bid K=0 N=8" exists for task y only
+  EXPECT_EQ(both[0].successes, 4);
+  EXPECT_EQ(both[0].episodes, 8);
   const auto bad = dir.write("bad.jsonl", R"({"step":1,"loss":2})"
                                           "\n");
   EXPECT_THROW(pool_delay_results({bad}), Error);

@@ -16,10 +16,12 @@ torch::Tensor row_distance(const torch::Tensor& a, const torch::Tensor& b, const
 
 }  // namespace
 
-torch::Tensor bid_select(const torch::Tensor& strong, const torch::Tensor& weak, const torch::Tensor& target,
+torch::Tensor bid_scores(const torch::Tensor& strong, const torch::Tensor& weak, const torch::Tensor& target,
                          const torch::Tensor& weights, int contrast) {
   const int64_t B = strong.size(0), N = strong.size(1), H = strong.size(2), M = strong.size(3);
   if (contrast < 0 || contrast > N) throw Error("bid: need 0 ≤ K ≤ N (got K = " + std::to_string(contrast) + ", N = " + std::to_string(N) + ")");
+  if (contrast > 0 && (!weak.defined() || weak.sizes() != strong.sizes()))
+    throw Error("bid: forward contrast needs weak candidates shaped like the strong ones " + c10::str(strong.sizes()));
   const auto y = target.view({B, 1, H, M});
   auto score = row_distance(strong, y, weights);  // L_B, [B, N]
   if (contrast > 0) {
@@ -34,7 +36,12 @@ torch::Tensor bid_select(const torch::Tensor& strong, const torch::Tensor& weak,
     };
     score = score + (to_set(positives) - to_set(negatives)) / static_cast<double>(N);
   }
-  return score.argmin(1);
+  return score;
+}
+
+torch::Tensor bid_select(const torch::Tensor& strong, const torch::Tensor& weak, const torch::Tensor& target,
+                         const torch::Tensor& weights, int contrast) {
+  return bid_scores(strong, weak, target, weights, contrast).argmin(1);
 }
 
 torch::Tensor bid_sample_chunk(FlowPolicy& strong, FlowPolicy* weak, const torch::Tensor& obs, const torch::Tensor& noise,

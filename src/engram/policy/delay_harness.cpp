@@ -46,8 +46,10 @@ DelayEvalResult evaluate_under_delay(FlowPolicy& policy, const DelayEvalOptions&
   rtc.steps = o.steps;
   rtc.beta = o.beta;
   rtc.schedule = o.method == "rtc-hard" ? "zeros" : "exp";
+  if (o.method == "bid" && (o.bid_samples < 1 || o.bid_contrast < 0 || o.bid_contrast > o.bid_samples))
+    throw Error("policy eval: BID needs 0 ≤ K ≤ N and N ≥ 1 (got K = " + std::to_string(o.bid_contrast) + ", N = " +
+                std::to_string(o.bid_samples) + ")");
   BidOptions bid;
-  bid.samples = o.bid_samples;
   bid.contrast = o.bid_contrast;
   bid.steps = o.steps;
   torch::NoGradGuard no_grad;  // RTC's guidance turns autograd back on for itself

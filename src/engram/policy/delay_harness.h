@@ -3,7 +3,8 @@
 // observation, executes the d actions the previous chunk still owns, then s − d actions of the new
 // chunk, and shifts. Only each environment's first episode counts. Methods (spec §6): naive
 // asynchronous, RTC with the soft or the hard mask, bidirectional decoding, and temporal ensembling
-// (which executes, at every tick, the mean of the arrived chunks that cover it).
+// (which executes, at every tick, the mean of the arrived chunks that cover it; the undelayed first
+// chunk votes on its ticks 0…H−1 like any other, so early ticks average one more prediction).
 //
 // Common random numbers: episode e's actuation noise and the policy noise of its k-th call depend
 // only on (seed, e, k), so every method and delay sees the same streams (paired comparisons).

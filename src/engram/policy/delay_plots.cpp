@@ -67,9 +67,10 @@ bool draw(const std::vector<DelayCell>& cells, const std::string& out, const std
 }  // namespace
 
 std::vector<DelayCell> pool_delay_results(const std::vector<std::string>& files) {
-  std::map<std::tuple<std::string, int, int>, DelayCell> pooled;
+  // Each (file, task) is one task; within it a cell is (method variant, d, s) and a re-run replaces it.
+  using Key = std::tuple<std::string, int, int>;
+  std::map<std::pair<std::string, std::string>, std::map<Key, DelayCell>> groups;
   for (const auto& f : files) {
-    std::map<std::tuple<std::string, int, int>, DelayCell> latest;
     size_t line = 0;
     for (const auto& r : read_metrics(f)) {
       ++line;
@@ -77,14 +78,21 @@ std::vector<DelayCell> pool_delay_results(const std::vector<std::string>& files)
         throw Error(f + ": row " + std::to_string(line) + " is not a policy eval result (method, delay, shift, successes, episodes)");
       DelayCell c;
       c.method = r["method"].get<std::string>();
+      // Non-default settings make a different method, not a re-run of the same cell.
+      if (c.method == "bid" && (r.value("bid_contrast", 3) != 3 || r.value("bid_samples", 8) != 8))
+        c.method += " K=" + std::to_string(r.value("bid_contrast", 3)) + " N=" + std::to_string(r.value("bid_samples", 8));
+      if (c.method == "te" && r.value("te_decay", 0.0) != 0.0) c.method += " m=" + r["te_decay"].dump();
       c.delay = r["delay"].get<int>();
       c.shift = r["shift"].get<int>();
       c.successes = r["successes"].get<int64_t>();
       c.episodes = r["episodes"].get<int64_t>();
       c.tasks = 1;
-      latest[{c.method, c.delay, c.shift}] = c;
+      groups[{f, r.value("task", std::string())}][{c.method, c.delay, c.shift}] = c;
     }
-    for (const auto& [key, c] : latest) {
+  }
+  std::map<Key, DelayCell> pooled;
+  for (const auto& [group, cells] : groups) {
+    for (const auto& [key, c] : cells) {
       auto& p = pooled.try_emplace(key, DelayCell{c.method, c.delay, c.shift, 0, 0, 0}).first->second;
       p.successes += c.successes;
       p.episodes += c.episodes;
@@ -93,7 +101,7 @@ std::vector<DelayCell> pool_delay_results(const std::vector<std::string>& files)
   }
   std::vector<DelayCell> out;
   for (const auto& [key, c] : pooled)
-    if (c.tasks == static_cast<int64_t>(files.size())) out.push_back(c);  // a mean over the same tasks everywhere
+    if (c.tasks == static_cast<int64_t>(groups.size())) out.push_back(c);  // a mean over the same tasks everywhere
   return out;
 }
 

@@ -47,6 +47,9 @@ TorchScriptPolicy::TorchScriptPolicy(const std::string& path) : path_(path) {
 torch::Tensor TorchScriptPolicy::velocity(const torch::Tensor& noisy_chunk, const torch::Tensor& obs, const torch::Tensor& tau) {
   try {
     return module_.forward({noisy_chunk, obs, tau}).toTensor();
+  } catch (const c10::Error& e) {
+    throw Error("torchscript policy " + path_ + ": forward(noisy_chunk " + c10::str(noisy_chunk.sizes()) + ", obs " +
+                c10::str(obs.sizes()) + ", tau " + c10::str(tau.sizes()) + ") failed: " + last_line(e.what_without_backtrace()));
   } catch (const std::exception& e) {
     throw Error("torchscript policy " + path_ + ": forward(noisy_chunk " + c10::str(noisy_chunk.sizes()) + ", obs " +
                 c10::str(obs.sizes()) + ", tau " + c10::str(tau.sizes()) + ") failed: " + last_line(e.what()));

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <string>
 
 #include "engram/core/error.h"
@@ -28,20 +30,22 @@ mjModel* compile(const std::string& xml, const std::string& name) {
 
 bool starts_with(const char* s, const char* prefix) { return s && std::strncmp(s, prefix, std::strlen(prefix)) == 0; }
 
-// MuJoCo's default warning handler appends to MUJOCO_LOG.TXT in the working directory and prints;
-// engram reads the warnings it acts on (divergence) from mjData instead.
-void quiet_warning(const char*) {}
-
-// MuJoCo's counts of non-finite or huge positions, velocities and accelerations; it resets the
-// state when it sees one.
-int divergence_warnings(const mjData* d) {
-  return d->warning[mjWARN_BADQPOS].number + d->warning[mjWARN_BADQVEL].number + d->warning[mjWARN_BADQACC].number;
+// MuJoCo's default warning handler appends to MUJOCO_LOG.TXT in the working directory. Divergence
+// ("Nan, Inf or huge value in QACC …") is read from mjData and ends the episode, so its message is
+// dropped; any other warning goes to stderr.
+void warning_to_stderr(const char* message) {
+  if (std::strncmp(message, "Nan, Inf or huge value", 22) != 0) std::fprintf(stderr, "mujoco: %s\n", message);
 }
+
+// MuJoCo counts non-finite or huge positions, velocities and accelerations, and resets the state
+// (which also zeroes the counters before counting the new one) when it sees one.
+constexpr int kDivergence[] = {mjWARN_BADQPOS, mjWARN_BADQVEL, mjWARN_BADQACC};
 
 }  // namespace
 
 SimModel::SimModel(std::unique_ptr<SimTask> task) : task_(std::move(task)) {
-  mju_user_warning = quiet_warning;
+  static std::once_flag handler;
+  std::call_once(handler, [] { mju_user_warning = warning_to_stderr; });
 
   model_ = compile(task_->mjcf(), task_->name());
   roles_.resize(static_cast<size_t>(model_->ngeom), kNeutral);
@@ -84,11 +88,12 @@ int SimModel::advance(mjData* d, const double* action) const {
   // physics with everything derived from the new qpos/qvel: contacts are judged, observations read
   // and frames drawn on the state the step produced. Needs mj_forward after reset (Env does it).
   for (int k = 0; k < kFrameSkip; ++k) {
-    const int unstable_before = divergence_warnings(d);
+    for (int w : kDivergence) d->warning[w].number = 0;
     task_->apply(model_, d, action);
     mj_step2(model_, d);
     mj_step1(model_, d);
-    if (divergence_warnings(d) != unstable_before) return kUnstable;
+    for (int w : kDivergence)
+      if (d->warning[w].number > 0) return kUnstable;
     if (int outcome = contact_outcome(d)) return outcome;
   }
   return 0;
