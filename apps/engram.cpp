@@ -343,7 +343,7 @@ int main(int argc, char** argv) {
       ->excludes(eval_ckpt_opt);
   policy_eval->add_option("--task", deo.task, "task (default: the one the policy was trained on)");
   std::string eval_weak;
-  policy_eval->add_option("--method", deo.method, "naive | rtc | rtc-hard | bid | te");
+  policy_eval->add_option("--method", deo.method, "naive | rtc | rtc-hard | bid | te | sync");
   policy_eval->add_option("--weak", eval_weak, "BID's weak checkpoint (default: weak.safetensors beside --ckpt)");
   policy_eval->add_option("--bid-samples", deo.bid_samples, "BID: N strong + N weak candidates")->check(CLI::Range(1, 4096));
   policy_eval->add_option("--bid-contrast", deo.bid_contrast, "BID: K positives and negatives (0: backward coherence only)")

@@ -135,6 +135,37 @@ TEST(DelayHarness, TemporalEnsemblingAveragesEveryArrivedChunkThatCoversTheTick)
   }
 }
 
+TEST(DelayHarness, SynchronousExecutionPausesDTicksThenRunsTheNewChunkFromItsFirstRow) {
+  for (auto [d, s] : std::vector<std::pair<int, int>>{{0, 1}, {2, 3}, {3, 4}}) {
+    CountingPolicy policy;
+    DelayEvalOptions o;
+    o.task = "slalom";
+    o.method = "sync";
+    o.delay = d;
+    o.shift = s;
+    o.episodes = 1;
+    std::vector<std::pair<double, double>> trace;
+    o.on_action = [&](int64_t, int, const std::vector<double>& a) { trace.emplace_back(a[0], a[1]); };
+    evaluate_under_delay(policy, o);
+    ASSERT_GE(trace.size(), 8u);
+    for (size_t t = 0; t < trace.size(); ++t) {
+      // Loop k (from 1) takes d + s ticks: d neutral actions (slalom's force is 0), then chunk k's rows 0 … s − 1.
+      const int k = static_cast<int>(t) / (d + s) + 1, i = static_cast<int>(t) % (d + s);
+      EXPECT_NEAR(trace[t].first, i < d ? 0 : k, 1e-4) << "d=" << d << " s=" << s << " t=" << t;
+      EXPECT_NEAR(trace[t].second, i < d ? 0 : i - d, 1e-4) << "d=" << d << " s=" << s << " t=" << t;
+    }
+  }
+  // Without delay, synchronous is naive asynchronous execution, episode for episode.
+  PilotPolicy pilot;
+  DelayEvalOptions o;
+  o.task = "slalom";
+  o.episodes = 6;
+  o.shift = 3;
+  const auto naive = evaluate_under_delay(pilot, o);
+  o.method = "sync";
+  EXPECT_EQ(evaluate_under_delay(pilot, o).successes, naive.successes);
+}
+
 TEST(DelayHarness, BidWithIdenticalCandidatesActsLikeThePolicy) {
   PilotPolicy pilot, weak;  // the pilot ignores the noise: every candidate is the same chunk
   DelayEvalOptions o;

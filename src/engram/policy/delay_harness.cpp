@@ -1,5 +1,6 @@
 #include "engram/policy/delay_harness.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -31,8 +32,9 @@ DelayEvalResult evaluate_under_delay(FlowPolicy& policy, const DelayEvalOptions&
   if (o.shift < 1 || o.delay < 0 || o.delay > o.shift || o.shift > H - o.delay)
     throw Error("policy eval: need d ≤ s ≤ H − d (got d = " + std::to_string(o.delay) + ", s = " + std::to_string(o.shift) +
                 ", H = " + std::to_string(H) + ")");
-  if (o.method != "naive" && o.method != "rtc" && o.method != "rtc-hard" && o.method != "bid" && o.method != "te")
-    throw Error("policy eval: unknown method '" + o.method + "' (naive, rtc, rtc-hard, bid, te)");
+  if (o.method != "naive" && o.method != "rtc" && o.method != "rtc-hard" && o.method != "bid" && o.method != "te" &&
+      o.method != "sync")
+    throw Error("policy eval: unknown method '" + o.method + "' (naive, rtc, rtc-hard, bid, te, sync)");
   if (o.method == "bid" && o.bid_contrast > 0 && !o.weak)
     throw Error("policy eval: BID's forward contrast (K = " + std::to_string(o.bid_contrast) + ") needs a weak checkpoint");
   if (o.weak && (o.weak->horizon() != H || o.weak->action_dim() != M || o.weak->obs_dim() != policy.obs_dim()))
@@ -49,6 +51,9 @@ DelayEvalResult evaluate_under_delay(FlowPolicy& policy, const DelayEvalOptions&
   if (o.method == "bid" && (o.bid_samples < 1 || o.bid_contrast < 0 || o.bid_contrast > o.bid_samples))
     throw Error("policy eval: BID needs 0 ≤ K ≤ N and N ≥ 1 (got K = " + std::to_string(o.bid_contrast) + ", N = " +
                 std::to_string(o.bid_samples) + ")");
+  // Synchronous execution's pause (spec §6.1): motors and thrusters off, the world keeps moving.
+  std::vector<double> neutral(static_cast<size_t>(M));
+  for (size_t m = 0; m < neutral.size(); ++m) neutral[m] = std::clamp(0.0, model->bounds().low[m], model->bounds().high[m]);
   BidOptions bid;
   bid.contrast = o.bid_contrast;
   bid.steps = o.steps;
@@ -86,7 +91,7 @@ DelayEvalResult evaluate_under_delay(FlowPolicy& policy, const DelayEvalOptions&
       const auto rows = torch::tensor(alive, torch::kLong);
       const auto obs_a = obs.index_select(0, rows), prev_a = prev.index_select(0, rows);
       torch::Tensor next_a;
-      if (o.method == "naive" || o.method == "te") {
+      if (o.method == "naive" || o.method == "te" || o.method == "sync") {
         next_a = sample_chunk(policy, obs_a, noise_for(alive, k, 1).squeeze(1), o.steps);
       } else if (o.method == "bid") {
         next_a = bid_sample_chunk(policy, o.weak, obs_a, noise_for(alive, k, o.bid_samples), prev_a, o.delay, o.shift, bid);
@@ -102,14 +107,19 @@ DelayEvalResult evaluate_under_delay(FlowPolicy& policy, const DelayEvalOptions&
         ensemble.add(next, tick0, tick0 + o.delay);
         ensemble.forget_before(tick0);
       }
-      // Execute the d actions the old chunk still owns, then the new chunk's d … s − 1.
+      // Execute the d actions the old chunk still owns, then the new chunk's d … s − 1. Synchronous
+      // execution instead waits d ticks with the neutral action, then runs the new chunk's 0 … s − 1.
       const auto old_chunk = prev.accessor<float, 3>(), new_chunk = next.accessor<float, 3>();
+      const int64_t ticks = o.method == "sync" ? o.delay + o.shift : o.shift;
       for (int64_t b : alive) {
         auto& env = *envs[static_cast<size_t>(b)];
-        for (int64_t i = 0; i < o.shift && !env.done(); ++i) {
+        for (int64_t i = 0; i < ticks && !env.done(); ++i) {
           std::vector<double> a(static_cast<size_t>(M));
           if (o.method == "te") {
             a = ensemble.action(b, tick0 + i);
+          } else if (o.method == "sync") {
+            for (int64_t m = 0; m < M; ++m)
+              a[static_cast<size_t>(m)] = i < o.delay ? neutral[static_cast<size_t>(m)] : new_chunk[b][i - o.delay][m];
           } else {
             for (int64_t m = 0; m < M; ++m) a[static_cast<size_t>(m)] = i < o.delay ? old_chunk[b][i][m] : new_chunk[b][i][m];
           }

@@ -4,7 +4,9 @@
 // chunk, and shifts. Only each environment's first episode counts. Methods (spec §6): naive
 // asynchronous, RTC with the soft or the hard mask, bidirectional decoding, and temporal ensembling
 // (which executes, at every tick, the mean of the arrived chunks that cover it; the undelayed first
-// chunk votes on its ticks 0…H−1 like any other, so early ticks average one more prediction).
+// chunk votes on its ticks 0…H−1 like any other, so early ticks average one more prediction), and
+// naive synchronous execution (§6.1: the world keeps moving under the neutral action for the d
+// ticks of inference, then the new chunk runs from its first row; each loop takes d + s ticks).
 //
 // Common random numbers: episode e's actuation noise and the policy noise of its k-th call depend
 // only on (seed, e, k), so every method and delay sees the same streams (paired comparisons).
@@ -21,7 +23,7 @@ namespace engram {
 
 struct DelayEvalOptions {
   std::string task;
-  std::string method = "naive";  // naive | rtc (soft exp mask) | rtc-hard (zeros mask) | bid | te
+  std::string method = "naive";  // naive | rtc (soft exp mask) | rtc-hard (zeros mask) | bid | te | sync
   int delay = 0;                 // d
   int shift = 1;                 // s, with d ≤ s ≤ H − d
   int64_t episodes = 256;
