@@ -70,8 +70,8 @@ RealtimeReport run_realtime(FlowPolicy& policy, const RealtimeOptions& o) {
   const int d_init = o.initial_delay >= 0 ? o.initial_delay : static_cast<int>(std::floor(o.latency_ms / tick_ms));
   // A chunk runs s = max(d, s_min) actions before the snapshot and d more during inference.
   if (d_init + std::max(d_init, o.min_shift) > H)
-    throw Error("policy run: a delay of d = " + std::to_string(d_init) + " ticks (" + std::to_string(o.latency_ms) + " ms at " +
-                std::to_string(o.hz) + " Hz) with s_min = " + std::to_string(o.min_shift) + " needs max(d, s_min) + d ≤ H = " +
+    throw Error("policy run: a delay of d = " + std::to_string(d_init) + " ticks (" + c10::str(o.latency_ms) + " ms at " +
+                c10::str(o.hz) + " Hz) with s_min = " + std::to_string(o.min_shift) + " needs max(d, s_min) + d ≤ H = " +
                 std::to_string(H) + ", or every chunk runs out");
   auto model = std::make_shared<const SimModel>(make_sim_task(o.task));
   if (model->obs_dim() != policy.obs_dim() || model->action_dim() != policy.action_dim())
