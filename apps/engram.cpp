@@ -549,7 +549,12 @@ int main(int argc, char** argv) {
       LoadedPolicy weak;
       if (deo.method == "bid" && deo.bid_contrast > 0) {
         if (eval_weak.empty() && eval_ckpt.empty()) throw Error("policy eval: BID with --torchscript needs --weak or --bid-contrast 0");
-        if (eval_weak.empty()) eval_weak = std::filesystem::path(eval_ckpt).replace_filename("weak.safetensors").string();
+        if (eval_weak.empty()) {
+          eval_weak = std::filesystem::path(eval_ckpt).replace_filename("weak.safetensors").string();
+          if (!std::filesystem::exists(eval_weak))
+            throw Error("policy eval: BID's forward contrast needs the weak checkpoint " + eval_weak +
+                        " (written at train.weak_step); pass --weak CKPT or --bid-contrast 0");
+        }
         weak = load_policy(eval_weak);
         deo.weak = weak.policy.get();
       }

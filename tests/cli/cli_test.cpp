@@ -202,6 +202,24 @@ TEST(Cli, SimCommandsWorkAndRefuseBadInput) {
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(std::filesystem::exists(dir.file("p.gif")));
   expect_clear_error(engram(dir, "policy train --data " + dir.file("text.h5") + " --out " + dir.file("bad")), "not an HDF5 file");
+
+  // BID with its weak checkpoint, the plots, the real-time runner and their refusals.
+  expect_clear_error(engram(dir, "policy eval --ckpt " + ckpt + " --method bid --episodes 2"), "--bid-contrast 0");
+  r = engram(dir, "policy train --quiet --resume " + dir.file("pol") + " --set train.steps=6 --set train.weak_step=5");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = engram(dir, "policy eval --ckpt " + ckpt + " --method bid --delay 1 --shift 1 --episodes 2 --bid-samples 4 --bid-contrast 2"
+                  " --json " + dir.file("r.jsonl"));
+  EXPECT_EQ(r.code, 0) << r.err;
+  r = engram(dir, "policy plot --results " + dir.file("r.jsonl") + " --out " + dir.file("plot"));
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("| bid K=2 N=4 |"), std::string::npos) << r.out;  // not the default 8 + 8, K = 3
+  expect_clear_error(engram(dir, "policy plot --results " + dir.file("d.h5") + " --out " + dir.file("x")), "no JSON rows");
+  r = engram(dir, "policy run --ckpt " + ckpt + " --hz 200 --episodes 1 --min-shift 2");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("underruns"), std::string::npos) << r.out;
+  expect_clear_error(engram(dir, "policy run --ckpt " + ckpt + " --latency-ms 170"), "every chunk runs out");
+  expect_clear_error(engram(dir, "policy eval --torchscript " + dir.file("text.h5") + " --task slalom"), "TorchScript module");
+  expect_clear_error(engram(dir, "policy eval --torchscript " + dir.file("text.h5")), "--torchscript needs --task");
 }
 
 }  // namespace

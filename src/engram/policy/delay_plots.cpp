@@ -72,7 +72,9 @@ std::vector<DelayCell> pool_delay_results(const std::vector<std::string>& files)
   std::map<std::pair<std::string, std::string>, std::map<Key, DelayCell>> groups;
   for (const auto& f : files) {
     size_t line = 0;
-    for (const auto& r : read_metrics(f)) {
+    const auto rows = read_metrics(f);
+    if (rows.empty()) throw Error(f + ": no JSON rows (expected the --json output of engram policy eval)");
+    for (const auto& r : rows) {
       ++line;
       if (!r.contains("method") || !r.contains("delay") || !r.contains("shift") || !r.contains("successes") || !r.contains("episodes"))
         throw Error(f + ": row " + std::to_string(line) + " is not a policy eval result (method, delay, shift, successes, episodes)");
