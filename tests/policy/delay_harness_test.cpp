@@ -75,22 +75,29 @@ class CountingPolicy : public FlowPolicy {
   int64_t calls_ = 0;
 };
 
+// The (chunk, row) of every action one slalom episode executes under `method` with a fresh
+// CountingPolicy.
+std::vector<std::pair<double, double>> counting_trace(const std::string& method, int d, int s) {
+  CountingPolicy policy;
+  DelayEvalOptions o;
+  o.task = "slalom";
+  o.method = method;
+  o.delay = d;
+  o.shift = s;
+  o.episodes = 1;
+  std::vector<std::pair<double, double>> trace;
+  o.on_action = [&](int64_t, int tick, const std::vector<double>& a) {
+    EXPECT_EQ(tick, static_cast<int>(trace.size()));
+    trace.emplace_back(a[0], a[1]);
+  };
+  evaluate_under_delay(policy, o);
+  return trace;
+}
+
 TEST(DelayHarness, ExecutesTheOldChunksFirstDActionsThenTheNewOnesAndShiftsByS) {
   for (const char* method : {"naive", "rtc"}) {
     for (auto [d, s] : std::vector<std::pair<int, int>>{{0, 1}, {1, 1}, {2, 3}, {3, 5}}) {
-      CountingPolicy policy;
-      DelayEvalOptions o;
-      o.task = "slalom";
-      o.method = method;
-      o.delay = d;
-      o.shift = s;
-      o.episodes = 1;
-      std::vector<std::pair<double, double>> trace;
-      o.on_action = [&](int64_t, int tick, const std::vector<double>& a) {
-        EXPECT_EQ(tick, static_cast<int>(trace.size()));
-        trace.emplace_back(a[0], a[1]);
-      };
-      evaluate_under_delay(policy, o);
+      const auto trace = counting_trace(method, d, s);
       ASSERT_GE(trace.size(), 8u) << method;
       for (size_t t = 0; t < trace.size(); ++t) {
         // Tick t is row i of loop k (both from 1 / 0); loop k computes chunk k from the observation
@@ -108,16 +115,7 @@ TEST(DelayHarness, ExecutesTheOldChunksFirstDActionsThenTheNewOnesAndShiftsByS) 
 
 TEST(DelayHarness, TemporalEnsemblingAveragesEveryArrivedChunkThatCoversTheTick) {
   for (auto [d, s] : std::vector<std::pair<int, int>>{{0, 1}, {1, 2}, {2, 3}}) {
-    CountingPolicy policy;
-    DelayEvalOptions o;
-    o.task = "slalom";
-    o.method = "te";
-    o.delay = d;
-    o.shift = s;
-    o.episodes = 1;
-    std::vector<std::pair<double, double>> trace;
-    o.on_action = [&](int64_t, int, const std::vector<double>& a) { trace.emplace_back(a[0], a[1]); };
-    evaluate_under_delay(policy, o);
+    const auto trace = counting_trace("te", d, s);
     ASSERT_GE(trace.size(), 8u);
     for (size_t t = 0; t < trace.size(); ++t) {
       // Chunk 0 predicts ticks 0…7 from tick 0; chunk k ≥ 1 is requested at (k − 1)s, arrives d later.
@@ -137,16 +135,7 @@ TEST(DelayHarness, TemporalEnsemblingAveragesEveryArrivedChunkThatCoversTheTick)
 
 TEST(DelayHarness, SynchronousExecutionPausesDTicksThenRunsTheNewChunkFromItsFirstRow) {
   for (auto [d, s] : std::vector<std::pair<int, int>>{{0, 1}, {2, 3}, {3, 4}}) {
-    CountingPolicy policy;
-    DelayEvalOptions o;
-    o.task = "slalom";
-    o.method = "sync";
-    o.delay = d;
-    o.shift = s;
-    o.episodes = 1;
-    std::vector<std::pair<double, double>> trace;
-    o.on_action = [&](int64_t, int, const std::vector<double>& a) { trace.emplace_back(a[0], a[1]); };
-    evaluate_under_delay(policy, o);
+    const auto trace = counting_trace("sync", d, s);
     ASSERT_GE(trace.size(), 8u);
     for (size_t t = 0; t < trace.size(); ++t) {
       // Loop k (from 1) takes d + s ticks: d neutral actions (slalom's force is 0), then chunk k's rows 0 … s − 1.
