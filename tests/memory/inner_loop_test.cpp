@@ -229,6 +229,51 @@ TEST(InnerLoopDualForm, EqualsMaterialisedWeights) {
       }
 }
 
+// Gate test 4 at the model's shapes (φ_2 of 16-dim keys, hidden 32, chunks of 16, windows 1 and 8):
+// the small problem above missed a LibTorch 1.13 bug — the fused exact-GELU backward is wrong for
+// the non-contiguous gradients the dual-form reads send into the memory's hidden layer, and the
+// outer gradients came out as 1e9…1e34 where the materialised weights gave about 100.
+TEST(InnerLoopDualForm, EqualsMaterialisedWeightsAtModelShapes) {
+  const int64_t n = 4, t = 40, d = 153, dv = 16, h = 32;
+  InnerMemoryConfig mc;
+  mc.kind = "mlp", mc.input_dim = d, mc.output_dim = dv, mc.hidden = h, mc.residual = true, mc.layer_norm = true;
+  InnerMemory memory(mc);
+  for (const char* optimizer : {"gd", "momentum"})
+    for (int64_t window : {1, 8}) {
+      InnerLoopConfig lc;
+      lc.optimizer = optimizer, lc.window = window, lc.chunk = 16;
+      auto run = [&](bool dual, std::vector<torch::Tensor>& grads) {
+        torch::manual_seed(5);
+        InnerLoopInputs in;
+        in.keys = {torch::randn({n, t, d}) / 12, torch::randn({n, t, dv}), torch::randn({n, t, dv}), torch::ones({n, 1, dv})};
+        in.queries = torch::randn({n, t, d}) / 12;
+        in.query_residual = torch::randn({n, t, dv});
+        in.gamma = torch::sigmoid(torch::randn({n, t}));
+        in.eta = 0.1 * torch::sigmoid(torch::randn({n, t}));
+        in.alpha = torch::sigmoid(4.6 + torch::randn({n, t}));
+        in.theta = torch::sigmoid(2.2 + torch::randn({n, t}));
+        FastWeights m0;
+        for (const auto& [r, c] : memory.shapes()) m0.push_back(torch::randn({r, c}) / std::sqrt(static_cast<double>(c)));
+        std::vector<torch::Tensor> leaves{in.keys.x, in.keys.v, in.keys.r, in.gamma, in.eta, in.alpha, in.theta, m0[0], m0[1]};
+        for (auto& l : leaves) l.requires_grad_(true);
+        lc.dual_form = dual;
+        auto state = initial_inner_state(memory, m0, n);
+        auto y = run_inner_loop(memory, lc, in, state);
+        (y * torch::randn_like(y)).sum().backward();
+        for (auto& l : leaves) grads.push_back(l.grad().defined() ? l.grad() : torch::zeros_like(l));
+        return y.detach();
+      };
+      std::vector<torch::Tensor> g_dual, g_mat;
+      auto dual = run(true, g_dual), mat = run(false, g_mat);
+      const std::string what = std::string(optimizer) + " c=" + std::to_string(window);
+      EXPECT_TRUE(torch::allclose(dual, mat, 1e-4, 1e-5)) << what << " max diff " << (dual - mat).abs().max().item<double>();
+      for (size_t i = 0; i < g_dual.size(); ++i)
+        EXPECT_LE((g_dual[i] - g_mat[i]).abs().max().item<double>(), 1e-3 * g_mat[i].abs().max().item<double>() + 1e-5)
+            << what << " gradient " << i << " max diff " << (g_dual[i] - g_mat[i]).abs().max().item<double>() << " of "
+            << g_mat[i].abs().max().item<double>();
+    }
+}
+
 // Gate test 5: with a linear memory, identity features and c = 1 the loop is a known model.
 InnerLoopInputs linear_inputs(int64_t n, int64_t t, int64_t d) {
   InnerLoopInputs in;

@@ -30,6 +30,11 @@ Apply explicit_weights(const FastWeights& w) {
   return [&w](size_t m, const torch::Tensor& x) { return apply(w[m], x); };
 }
 
+// Exact GELU from elementwise ops: LibTorch 1.13's fused gelu backward (approximate="none") returns
+// wrong values for a non-contiguous incoming gradient, which the dual form's reads produce
+// (tests/memory/inner_loop_test.cpp, DualFormRealShapes).
+torch::Tensor exact_gelu(const torch::Tensor& z) { return 0.5 * z * (1 + torch::erf(z * M_SQRT1_2)); }
+
 torch::Tensor gelu_grad(const torch::Tensor& z) {
   // σ'(z) = Φ(z) + z ϕ(z)
   return 0.5 * (1 + torch::erf(z / std::sqrt(2.0))) + z * torch::exp(-0.5 * z * z) / std::sqrt(2 * M_PI);
@@ -46,7 +51,7 @@ Forward run(const InnerMemoryConfig& c, const Apply& apply, const MemoryBatch& b
     f.p = apply(0, b.x);
   } else {
     f.z = apply(1, b.x);
-    f.a = torch::gelu(f.z);
+    f.a = exact_gelu(f.z);
     f.p = apply(0, f.a);
   }
   auto out = f.p;
