@@ -1,6 +1,6 @@
 // ATLAS E1 as a check: a linear memory on φ_p stores exactly as many pairs as φ_p has rank on
 // the key sphere (the paper's Prop. 1/2, less the ‖k‖ = 1 dependencies), and an Omega window
-// helps streaming storage.
+// helps streaming storage; a deeper memory stores more than a linear one on the same features.
 #include <gtest/gtest.h>
 
 #include "engram/train/capacity_experiment.h"
@@ -16,6 +16,7 @@ TEST(Capacity, KneeAtTheFeatureDimensionAndWindowsHelp) {
   o.degrees = {1, 2};
   o.windows = {1, 16};
   o.trials = 3;
+  o.depth_steps = 1000;
   o.plots = false;
   const auto r = run_capacity(o);
   for (const char* p : {"1", "2"}) {
@@ -33,6 +34,17 @@ TEST(Capacity, KneeAtTheFeatureDimensionAndWindowsHelp) {
   EXPECT_EQ(r["least_squares"]["1"]["rank"].get<int64_t>(), 9);
   // At N = dim φ_2 (the fourth point) the window of 16 recalls better than the online rule.
   EXPECT_LT(r["streaming"]["16"][3]["relative_error"].get<double>(), r["streaming"]["1"][3]["relative_error"].get<double>());
+  // Depth adds capacity: on the same φ_1 features (rank 9), a depth-2 memory stores 23 pairs
+  // exactly and recalls better than the linear memory at every size.
+  const auto& linear = r["depth"]["linear on φ_1"]["curve"];
+  const auto& deep = r["depth"].items().begin();  // keys sort: "depth 2 …" first
+  ASSERT_EQ(deep.value()["depth"].get<int64_t>(), 2);
+  const auto& curve = deep.value()["curve"];
+  for (size_t i = 0; i < curve.size(); ++i) {
+    const int64_t n = curve[i]["pairs"].get<int64_t>();
+    if (n <= 23) EXPECT_LT(curve[i]["relative_error"].get<double>(), 1e-3) << n << " pairs";
+    EXPECT_LT(curve[i]["relative_error"].get<double>(), linear[i]["relative_error"].get<double>()) << n << " pairs";
+  }
 }
 
 }  // namespace

@@ -27,6 +27,40 @@ std::string fmt(double x) {
   return b;
 }
 
+
+// A memory of `depth` weight matrices (GELU between them, no residual, no normalisation) fitted to
+// every pair by full-batch Adam: how much a deeper memory can store, not how fast an inner
+// optimiser gets there. Returns the relative recall error, and the number of weights in `params`.
+double fit_deep_memory(const torch::Tensor& features, const torch::Tensor& values, int64_t depth, int64_t hidden,
+                       int64_t steps, int64_t& params) {
+  torch::AutoGradMode grad(true);
+  const int64_t trials = features.size(0);
+  std::vector<int64_t> dims{features.size(2)};
+  for (int64_t l = 1; l < depth; ++l) dims.push_back(hidden);
+  dims.push_back(values.size(2));
+  std::vector<torch::Tensor> w;
+  params = 0;
+  for (size_t l = 0; l + 1 < dims.size(); ++l) {
+    w.push_back((torch::randn({trials, dims[l], dims[l + 1]}, features.options()) / std::sqrt(double(dims[l]))).requires_grad_(true));
+    params += dims[l] * dims[l + 1];
+  }
+  auto forward = [&] {
+    auto h = features;
+    for (size_t l = 0; l < w.size(); ++l) h = l + 1 < w.size() ? torch::gelu(torch::bmm(h, w[l])) : torch::bmm(h, w[l]);
+    return h;
+  };
+  torch::optim::Adam adam(w, torch::optim::AdamOptions(1e-2));
+  for (int64_t step = 0; step < steps; ++step) {
+    // Cosine decay to 1 % so the last steps settle into the minimum Adam has found.
+    static_cast<torch::optim::AdamOptions&>(adam.param_groups()[0].options()).lr(1e-2 * (0.01 + 0.99 * 0.5 * (1 + std::cos(M_PI * step / steps))));
+    adam.zero_grad();
+    (forward() - values).square().sum().backward();
+    adam.step();
+  }
+  torch::NoGradGuard no_grad;
+  return relative_error(forward(), values);
+}
+
 }  // namespace
 
 nlohmann::json run_capacity(const CapacityOptions& o) {
@@ -138,6 +172,52 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
   }
   std::printf("\n(b) streaming: one GD step per arriving pair on a window of c pairs (α = 1), then recall of every pair\n");
   print_table(rows, {"window", "dim", "", "relative recall error after N pairs"});
+
+  // (c) depth: linear memories on φ_1 and φ_2 against deeper memories on φ_1 with about as many
+  // weights as the linear memory on φ_2 (spec §16.4 E1(d), the paper's Theorem 1: depth adds capacity).
+  if (o.depth_steps > 0) {
+    rows.clear();
+    PlotSpec deep;
+    deep.out = o.out + "/depth.png";
+    deep.title = "memory depth at about equal weights (fitted by Adam)";
+    deep.xlabel = "pairs stored";
+    deep.ylabel = "relative recall error";
+    deep.logy = true;
+    FeatureMap phi1("polynomial", o.key_dim, 1), phi2("polynomial", o.key_dim, 2);
+    const int64_t D2 = phi2.output_dim();
+    struct Memory { std::string name; FeatureMap* phi; int64_t depth, hidden; };
+    const int64_t matched2 = (D2 * o.value_dim) / (phi1.output_dim() + o.value_dim);  // depth 2, weights ≈ linear on φ_2
+    int64_t matched3 = 1;  // depth 3: the largest hidden width whose weights do not exceed linear on φ_2
+    while ((phi1.output_dim() + matched3 + 1 + o.value_dim) * (matched3 + 1) <= D2 * o.value_dim) ++matched3;
+    const std::vector<Memory> memories{{"linear on φ_1", &phi1, 1, 0},
+                                       {"linear on φ_2", &phi2, 1, 0},
+                                       {"depth 2 (hidden " + std::to_string(matched2) + ") on φ_1", &phi1, 2, matched2},
+                                       {"depth 3 (hidden " + std::to_string(matched3) + ") on φ_1", &phi1, 3, matched3}};
+    for (const auto& m : memories) {
+      PlotSeries s;
+      s.style = "o-";
+      std::string note;
+      int64_t params = 0;
+      nlohmann::json curve = nlohmann::json::array();
+      for (double f : {0.25, 0.5, 1.0, 1.5, 2.0, 3.0}) {
+        const int64_t n = std::max<int64_t>(1, std::llround(f * static_cast<double>(D2)));
+        auto [keys, values] = draw(n);
+        const double err = fit_deep_memory(m.phi->forward(keys), values, m.depth, m.hidden, o.depth_steps, params);
+        s.x.push_back(static_cast<double>(n));
+        s.y.push_back(std::max(err, 1e-16));
+        curve.push_back({{"pairs", n}, {"relative_error", err}});
+        note += (note.empty() ? "" : " | ") + std::to_string(n) + ": " + fmt(err);
+      }
+      s.label = m.name + ", " + std::to_string(params) + " weights";
+      results["depth"][m.name] = {{"weights", params}, {"depth", m.depth}, {"hidden", m.hidden}, {"curve", curve}};
+      deep.series.push_back(s);
+      rows.push_back({m.name, std::to_string(params), "weights", note});
+    }
+    std::printf("\n(c) depth: memories fitted to every pair by full-batch Adam (%lld steps), about equal weights\n",
+                static_cast<long long>(o.depth_steps));
+    print_table(rows, {"memory", "weights", "", "relative recall error at N pairs"});
+    if (o.plots) plot_lines(deep);
+  }
   write_text_atomically(o.out + "/results.json", results.dump(1) + "\n");
   if (o.plots && plot_lines(fit) && plot_lines(stream))
     std::printf("plots: %s/least-squares.png, %s/streaming.png\n", o.out.c_str(), o.out.c_str());

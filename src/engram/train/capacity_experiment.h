@@ -3,7 +3,10 @@
 //      sphere, C(d_k + p, p) − C(d_k + p − 2, p − 2) (the paper's C(d_k + p, p) less the
 //      dependencies that ‖k‖ = 1 creates);
 //  (b) streaming: one inner step per arriving pair (the inner loop of memory/inner_loop.h) with an
-//      Omega window c, then every stored pair is queried — how much a window helps online storage.
+//      Omega window c, then every stored pair is queried — how much a window helps online storage;
+//  (c) depth: linear memories on φ_1 and φ_2 against depth-2 and depth-3 memories on φ_1 with about
+//      the weights of the linear one on φ_2, each fitted to all pairs by Adam (representational
+//      capacity, the paper's Theorem 1).
 #pragma once
 
 #include <cstdint>
@@ -21,6 +24,7 @@ struct CapacityOptions {
   std::vector<int64_t> degrees{1, 2, 3};   // polynomial feature maps for (a)
   std::vector<int64_t> windows{1, 4, 16};  // Omega windows for (b)
   int64_t trials = 8;                      // independent memories averaged
+  int64_t depth_steps = 3000;              // Adam steps per fit in (c); 0 skips (c)
   uint64_t seed = 0;
   bool plots = true;
 };
