@@ -31,7 +31,7 @@ struct AtlasConfig {
   int64_t window = 4;                 // c (mode B: a block step always sees max(c, chunk) tokens)
   int64_t chunk = 16;                 // b (P: chunk of gradients at its start state; B: block)
   int64_t ns_steps = 3;
-  bool dual_form = false;          // mode P without NS: dual-form reads (off by default: see inner_loop.h)
+  bool dual_form = true;              // mode P without NS: dual-form reads (false: materialised weights)
   double eta_max = 0.1;               // η = eta_max · sigmoid(·)
   std::string retention = "learned";  // "learned" α = sigmoid(·) (init ≈ 0.99) | "none" (α = 1)
   bool memory_norm = true;            // TTT-style LayerNorm on the memory's prediction

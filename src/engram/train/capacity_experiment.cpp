@@ -216,7 +216,7 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
     std::printf("\n(c) depth: memories fitted to every pair by full-batch Adam (%lld steps), about equal weights\n",
                 static_cast<long long>(o.depth_steps));
     print_table(rows, {"memory", "weights", "", "relative recall error at N pairs"});
-    if (o.plots) plot_lines(deep);
+    if (o.plots && plot_lines(deep)) std::printf("plot: %s\n", deep.out.c_str());
   }
   write_text_atomically(o.out + "/results.json", results.dump(1) + "\n");
   if (o.plots && plot_lines(fit) && plot_lines(stream))
