@@ -81,7 +81,7 @@ TEST(Atlas, OuterGradientsMatchFiniteDifferences) {
   }
 }
 
-TEST(Atlas, ADivergingMemoryIsReportedByLayerAndHead) {
+TEST(Atlas, ADivergingMemoryIsReportedByLayerHeadAndPosition) {
   torch::manual_seed(8);
   auto model = make_model(tiny({{"memory", "linear"}, {"optimizer", "gd"}, {"feature_map", "identity"}, {"window", 1},
                                 {"memory_norm", false}, {"retention", "none"}, {"eta_max", 100.0}}));
@@ -90,6 +90,7 @@ TEST(Atlas, ADivergingMemoryIsReportedByLayerAndHead) {
     FAIL() << "a step size of 100 did not diverge";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("atlas: the memory of layer 0, head"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("diverged at position "), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("eta_max"), std::string::npos) << e.what();
   }
 }

@@ -156,19 +156,22 @@ struct Atlas::Block : torch::nn::Module {
     in.alpha = cfg.retention == "learned" ? g[2] : torch::ones_like(g[2]);
     in.theta = g[3];
     auto y = run_inner_loop(*memory, loop, in, s.memory);  // [N, T, dh]
-    check_finite(y.view({B, H, T * dh}));
+    check_finite(y.view({B, H, T, dh}), s.memory.position - T);
     y = rms_norm(y, head_norm).view({B, H, T, dh}).permute({0, 2, 1, 3}).reshape({B, T, d});
     return c_proj(y * torch::silu(out_gate(x)));
   }
 
-  // A diverging inner loop (too large a step size) is reported where it happens, not as a NaN loss.
-  void check_finite(const torch::Tensor& per_head) const {
-    auto ok = torch::isfinite(per_head).all(-1);  // [B, H]
-    if (ok.all().item<bool>()) return;
-    const int64_t h = ok.logical_not().any(0).nonzero()[0].item<int64_t>();
+  // A diverging inner loop (too large a step size) is reported where it happens, not as a NaN loss:
+  // the layer, the first head and the first position (counted from the start of the stream) whose
+  // read-out is not finite.
+  void check_finite(const torch::Tensor& reads, int64_t first_position) const {
+    auto bad = torch::isfinite(reads).all(-1).logical_not();  // [B, H, T]
+    if (!bad.any().item<bool>()) return;
+    const int64_t h = bad.any(2).any(0).nonzero()[0].item<int64_t>();
+    const int64_t t = bad.select(1, h).any(0).nonzero()[0].item<int64_t>();
     throw Error("atlas: the memory of layer " + std::to_string(index) + ", head " + std::to_string(h) +
-                " diverged (non-finite read-out); lower model.eta_max (now " + std::to_string(cfg.eta_max) +
-                ") or use a retention gate");
+                " diverged at position " + std::to_string(first_position + t) + " (non-finite read-out); lower model.eta_max (now " +
+                std::to_string(cfg.eta_max) + ") or use a retention gate");
   }
 
   torch::Tensor forward(torch::Tensor x, LayerState& s) {
