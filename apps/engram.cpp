@@ -217,7 +217,7 @@ int main(int argc, char** argv) {
   bool moons_replot = false;
   moons->add_flag("--replot", moons_replot, "only redraw the plots from <out>/results.json");
 
-  auto* capacity = app.add_subcommand("capacity", "ATLAS E1: key-value pairs a memory stores, by feature-map degree and Omega window");
+  auto* capacity = app.add_subcommand("capacity", "ATLAS E1: key-value pairs a memory stores, by feature-map degree, Omega window and memory depth");
   CapacityOptions co;
   capacity->add_option("--out", co.out, "output folder (results.json, plots)");
   capacity->add_option("--key-dim", co.key_dim, "key dimension d_k")->check(CLI::Range(2, 16));

@@ -254,7 +254,7 @@ TEST(InnerLoopDualForm, EqualsMaterialisedWeightsAtModelShapes) {
         in.theta = torch::sigmoid(2.2 + torch::randn({n, t}));
         FastWeights m0;
         for (const auto& [r, c] : memory.shapes()) m0.push_back(torch::randn({r, c}) / std::sqrt(static_cast<double>(c)));
-        std::vector<torch::Tensor> leaves{in.keys.x, in.keys.v, in.keys.r, in.gamma, in.eta, in.alpha, in.theta, m0[0], m0[1]};
+        std::vector<torch::Tensor> leaves{in.keys.x, in.keys.v, in.keys.r, in.queries, in.query_residual, in.gamma, in.eta, in.alpha, in.theta, m0[0], m0[1]};
         for (auto& l : leaves) l.requires_grad_(true);
         lc.dual_form = dual;
         auto state = initial_inner_state(memory, m0, n);

@@ -32,8 +32,8 @@ Apply explicit_weights(const FastWeights& w) {
 
 // Exact GELU from elementwise ops: LibTorch 1.13's fused gelu backward (approximate="none") returns
 // wrong values for a non-contiguous incoming gradient, which the dual form's reads produce
-// (tests/memory/inner_loop_test.cpp, DualFormRealShapes).
-torch::Tensor exact_gelu(const torch::Tensor& z) { return 0.5 * z * (1 + torch::erf(z * M_SQRT1_2)); }
+// (InnerLoopDualForm.EqualsMaterialisedWeightsAtModelShapes).
+torch::Tensor exact_gelu(const torch::Tensor& z) { return 0.5 * z * (1 + torch::erf(z / std::sqrt(2.0))); }
 
 torch::Tensor gelu_grad(const torch::Tensor& z) {
   // σ'(z) = Φ(z) + z ϕ(z)

@@ -162,13 +162,13 @@ struct Atlas::Block : torch::nn::Module {
   }
 
   // A diverging inner loop (too large a step size) is reported where it happens, not as a NaN loss:
-  // the layer, the first head and the first position (counted from the start of the stream) whose
-  // read-out is not finite.
+  // the layer, the first position (0-based, from the start of the stream) whose read-out is not
+  // finite and the first head diverged there — the same report from forward() and from step().
   void check_finite(const torch::Tensor& reads, int64_t first_position) const {
     auto bad = torch::isfinite(reads).all(-1).logical_not();  // [B, H, T]
     if (!bad.any().item<bool>()) return;
-    const int64_t h = bad.any(2).any(0).nonzero()[0].item<int64_t>();
-    const int64_t t = bad.select(1, h).any(0).nonzero()[0].item<int64_t>();
+    const int64_t t = bad.any(1).any(0).nonzero()[0].item<int64_t>();
+    const int64_t h = bad.select(2, t).any(0).nonzero()[0].item<int64_t>();
     throw Error("atlas: the memory of layer " + std::to_string(index) + ", head " + std::to_string(h) +
                 " diverged at position " + std::to_string(first_position + t) + " (non-finite read-out); lower model.eta_max (now " +
                 std::to_string(cfg.eta_max) + ") or use a retention gate");

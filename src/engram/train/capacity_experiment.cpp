@@ -27,7 +27,6 @@ std::string fmt(double x) {
   return b;
 }
 
-
 // A memory of `depth` weight matrices (GELU between them, no residual, no normalisation) fitted to
 // every pair by full-batch Adam: how much a deeper memory can store, not how fast an inner
 // optimiser gets there. Returns the relative recall error, and the number of weights in `params`.
@@ -41,10 +40,10 @@ double fit_deep_memory(const torch::Tensor& features, const torch::Tensor& value
   std::vector<torch::Tensor> w;
   params = 0;
   for (size_t l = 0; l + 1 < dims.size(); ++l) {
-    w.push_back((torch::randn({trials, dims[l], dims[l + 1]}, features.options()) / std::sqrt(double(dims[l]))).requires_grad_(true));
+    w.push_back((torch::randn({trials, dims[l], dims[l + 1]}, features.options()) / std::sqrt(static_cast<double>(dims[l]))).requires_grad_(true));
     params += dims[l] * dims[l + 1];
   }
-  auto forward = [&] {
+  auto forward = [&] {  // bmm's backward hands gelu contiguous gradients (see exact_gelu in inner_memory.cpp)
     auto h = features;
     for (size_t l = 0; l < w.size(); ++l) h = l + 1 < w.size() ? torch::gelu(torch::bmm(h, w[l])) : torch::bmm(h, w[l]);
     return h;
@@ -193,15 +192,18 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
                                        {"linear on φ_2", &phi2, 1, 0},
                                        {"depth 2 (hidden " + std::to_string(matched2) + ") on φ_1", &phi1, 2, matched2},
                                        {"depth 3 (hidden " + std::to_string(matched3) + ") on φ_1", &phi1, 3, matched3}};
+    // Every memory is fitted to the same pairs at each size.
+    const std::vector<double> depth_fractions{0.25, 0.5, 1.0, 1.5, 2.0, 3.0};
+    std::vector<std::pair<torch::Tensor, torch::Tensor>> pairs;
+    for (double f : depth_fractions) pairs.push_back(draw(std::max<int64_t>(1, std::llround(f * static_cast<double>(D2)))));
     for (const auto& m : memories) {
       PlotSeries s;
       s.style = "o-";
       std::string note;
       int64_t params = 0;
       nlohmann::json curve = nlohmann::json::array();
-      for (double f : {0.25, 0.5, 1.0, 1.5, 2.0, 3.0}) {
-        const int64_t n = std::max<int64_t>(1, std::llround(f * static_cast<double>(D2)));
-        auto [keys, values] = draw(n);
+      for (const auto& [keys, values] : pairs) {
+        const int64_t n = keys.size(1);
         const double err = fit_deep_memory(m.phi->forward(keys), values, m.depth, m.hidden, o.depth_steps, params);
         s.x.push_back(static_cast<double>(n));
         s.y.push_back(std::max(err, 1e-16));

@@ -29,7 +29,7 @@ struct CapacityOptions {
   bool plots = true;
 };
 
-// Runs (a) and (b), prints tables, writes <out>/results.json and plots. Returns the results.
+// Runs (a), (b) and (c) (unless depth_steps is 0), prints tables, writes <out>/results.json and plots. Returns the results.
 nlohmann::json run_capacity(const CapacityOptions& options);
 
 }  // namespace engram
