@@ -60,6 +60,17 @@ double fit_deep_memory(const torch::Tensor& features, const torch::Tensor& value
   return relative_error(forward(), values);
 }
 
+// The three parts plot recall error on a log scale against a count of pairs.
+PlotSpec error_plot(const std::string& out, const std::string& title, const std::string& xlabel, const std::string& ylabel) {
+  PlotSpec spec;
+  spec.out = out;
+  spec.title = title;
+  spec.xlabel = xlabel;
+  spec.ylabel = ylabel;
+  spec.logy = true;
+  return spec;
+}
+
 }  // namespace
 
 nlohmann::json run_capacity(const CapacityOptions& o) {
@@ -77,12 +88,8 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
 
   // (a) least squares on φ_p
   std::vector<BenchRow> rows;
-  PlotSpec fit;
-  fit.out = o.out + "/least-squares.png";
-  fit.title = "linear memory on φ_p: least-squares recall";
-  fit.xlabel = "pairs stored / dim φ_p";
-  fit.ylabel = "relative recall error";
-  fit.logy = true;
+  PlotSpec fit = error_plot(o.out + "/least-squares.png", "linear memory on φ_p: least-squares recall", "pairs stored / dim φ_p",
+                            "relative recall error");
   for (int64_t p : o.degrees) {
     FeatureMap phi("polynomial", o.key_dim, p);
     const int64_t D = phi.output_dim();
@@ -121,12 +128,8 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
   rows.clear();
   FeatureMap phi("polynomial", o.key_dim, 2);
   const int64_t D = phi.output_dim();
-  PlotSpec stream;
-  stream.out = o.out + "/streaming.png";
-  stream.title = "streaming storage, linear memory on φ_2 (dim " + std::to_string(D) + ")";
-  stream.xlabel = "pairs streamed";
-  stream.ylabel = "relative recall error of all pairs";
-  stream.logy = true;
+  PlotSpec stream = error_plot(o.out + "/streaming.png", "streaming storage, linear memory on φ_2 (dim " + std::to_string(D) + ")",
+                               "pairs streamed", "relative recall error of all pairs");
   InnerMemoryConfig mc;
   mc.kind = "linear";
   mc.input_dim = D;
@@ -176,12 +179,8 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
   // weights as the linear memory on φ_2 (spec §16.4 E1(d), the paper's Theorem 1: depth adds capacity).
   if (o.depth_steps > 0) {
     rows.clear();
-    PlotSpec deep;
-    deep.out = o.out + "/depth.png";
-    deep.title = "memory depth at about equal weights (fitted by Adam)";
-    deep.xlabel = "pairs stored";
-    deep.ylabel = "relative recall error";
-    deep.logy = true;
+    PlotSpec deep = error_plot(o.out + "/depth.png", "memory depth at about equal weights (fitted by Adam)", "pairs stored",
+                               "relative recall error");
     FeatureMap phi1("polynomial", o.key_dim, 1), phi2("polynomial", o.key_dim, 2);
     const int64_t D2 = phi2.output_dim();
     struct Memory { std::string name; FeatureMap* phi; int64_t depth, hidden; };
