@@ -1,6 +1,8 @@
 // ATLAS E1 as a check: a linear memory on φ_p stores exactly as many pairs as φ_p has rank on
 // the key sphere (the paper's Prop. 1/2, less the ‖k‖ = 1 dependencies), and an Omega window
-// helps streaming storage; a deeper memory stores more than a linear one on the same features.
+// helps streaming storage; a deeper memory stores more than a linear one on the same features; a
+// needle keyed apart from a haystack survives GD and momentum-free Muon in a linear memory, and
+// Muon's momentum destroys it.
 #include <gtest/gtest.h>
 
 #include "engram/train/capacity_experiment.h"
@@ -17,6 +19,8 @@ TEST(Capacity, KneeAtTheFeatureDimensionAndWindowsHelp) {
   o.windows = {1, 16};
   o.trials = 3;
   o.depth_steps = 1000;
+  o.haystack_lengths = {16, 256};
+  o.needle_step_scales = {0.3};
   o.plots = false;
   const auto r = run_capacity(o);
   for (const char* p : {"1", "2"}) {
@@ -50,6 +54,16 @@ TEST(Capacity, KneeAtTheFeatureDimensionAndWindowsHelp) {
     EXPECT_LT(err, linear[i]["relative_error"].get<double>()) << n << " pairs";
     if (n > 44) EXPECT_LT(err, quadratic[i]["relative_error"].get<double>()) << n << " pairs, past φ_2's rank";
   }
+  // Needle survival: a linear memory's updates on haystack keys never reach an orthogonal needle
+  // key, for GD and for Newton–Schulz of a single gradient; with momentum, Newton–Schulz blows the
+  // needle's decaying gradient back up to full size and rewrites it.
+  for (const char* rule : {"GD", "Muon θ = 0"}) {
+    const auto& curve = r["needle"]["linear"][rule]["0.300"]["curve"];
+    for (const auto& point : curve)
+      EXPECT_NEAR(point["relative_error"].get<double>(), curve[0]["relative_error"].get<double>(), 1e-9) << rule;
+  }
+  const auto& momentum = r["needle"]["linear"]["Muon θ = 0.9"]["0.300"]["curve"];
+  EXPECT_GT(momentum.back()["relative_error"].get<double>(), 2 * momentum[0]["relative_error"].get<double>());
 }
 
 }  // namespace

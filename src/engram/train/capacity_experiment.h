@@ -6,7 +6,10 @@
 //      Omega window c, then every stored pair is queried — how much a window helps online storage;
 //  (c) depth: linear memories on φ_1 and φ_2 against depth-2 and depth-3 memories on φ_1 with about
 //      the weights of the linear one on φ_2, each fitted to all pairs by Adam (representational
-//      capacity, the paper's Theorem 1).
+//      capacity, the paper's Theorem 1);
+//  (d) needle survival: a pair written first, then a repeating haystack streamed through GD or
+//      Muon into a linear or an MLP memory — is the needle still recalled (why Muon stops ATLAS
+//      extrapolating on NIAH)?
 #pragma once
 
 #include <cstdint>
@@ -25,11 +28,15 @@ struct CapacityOptions {
   std::vector<int64_t> windows{1, 4, 16};  // Omega windows for (b)
   int64_t trials = 8;                      // independent memories averaged
   int64_t depth_steps = 3000;              // Adam steps per fit in (c); 0 skips (c)
+  int64_t needle_key_dim = 16;             // (d): unit keys in R^16, a model head's size
+  int64_t haystack_pairs = 8;              // (d): the pairs a repeated haystack cycles through
+  std::vector<int64_t> haystack_lengths{4, 16, 64, 256, 1024};  // (d): needle recall measured after these
+  std::vector<double> needle_step_scales{0.1, 0.3, 1.0};         // (d): η as a multiple of an exact one-step write
   uint64_t seed = 0;
   bool plots = true;
 };
 
-// Runs (a), (b) and (c) (unless depth_steps is 0), prints tables, writes <out>/results.json and plots. Returns the results.
+// Runs (a), (b), (c) (unless depth_steps is 0) and (d), prints tables, writes <out>/results.json and plots. Returns the results.
 nlohmann::json run_capacity(const CapacityOptions& options);
 
 }  // namespace engram
