@@ -120,6 +120,14 @@ TEST(Atlas, ADivergingMemoryIsReportedByLayerHeadAndPosition) {
 TEST(Atlas, RefusesUnknownKeysAndChoices) {
   EXPECT_THROW(make_model(tiny({{"optimiser", "muon"}})), std::exception);
   EXPECT_THROW(make_model(tiny({{"optimizer", "adam"}})), std::exception);
+  EXPECT_THROW(make_model(tiny({{"theta_init", 1.0}})), std::exception);  // the gate is a sigmoid
+}
+
+TEST(Atlas, ThetaInitSetsTheMomentumGate) {
+  auto model = make_model(tiny({{"theta_init", 0.2}}));
+  const auto bias = model->named_parameters()["blocks.0.gates.bias"];  // [γ, η, α, θ] × heads
+  const auto theta = torch::sigmoid(bias.view({4, -1})[3]);
+  EXPECT_TRUE(torch::allclose(theta, torch::full_like(theta, 0.2), 1e-6, 1e-6)) << theta;
 }
 
 }  // namespace

@@ -30,6 +30,7 @@ AtlasConfig AtlasConfig::from_json(const nlohmann::json& j, const std::string& w
   a.ns_steps = c.integer("ns_steps", a.ns_steps, 0, 20);
   a.dual_form = c.boolean("dual_form", a.dual_form);
   a.eta_max = c.number("eta_max", a.eta_max, 1e-6, 100.0);
+  a.theta_init = c.number("theta_init", a.theta_init, 1e-4, 1 - 1e-4);
   a.retention = c.choice("retention", a.retention, {"learned", "none"});
   a.memory_norm = c.boolean("memory_norm", a.memory_norm);
   a.conv = c.integer("conv", a.conv, 0, 64);
@@ -46,7 +47,7 @@ nlohmann::json AtlasConfig::to_json() const {
           {"n_embd", n_embd},        {"block_size", block_size}, {"memory", memory},     {"memory_expansion", memory_expansion},
           {"feature_map", feature_map}, {"degree", degree},      {"objective", objective}, {"optimizer", optimizer},
           {"mode", mode},            {"window", window},         {"chunk", chunk},       {"ns_steps", ns_steps}, {"dual_form", dual_form},
-          {"eta_max", eta_max},      {"retention", retention},   {"memory_norm", memory_norm}, {"conv", conv}};
+          {"eta_max", eta_max},      {"theta_init", theta_init}, {"retention", retention},   {"memory_norm", memory_norm}, {"conv", conv}};
 }
 
 namespace {
@@ -110,13 +111,13 @@ struct Atlas::Block : torch::nn::Module {
 
     torch::NoGradGuard no_grad;
     if (conv.defined()) conv.select(2, c.conv - 1).fill_(1.0);  // starts as the identity
-    // Gate biases: γ ≈ 0.88, η = eta_max/2, α ≈ 0.99 (weak forgetting), θ ≈ 0.9 (spec §5.3).
+    // Gate biases: γ ≈ 0.88, η = eta_max/2, α ≈ 0.99 (weak forgetting), θ = theta_init (0.9, spec §5.3).
     gates->weight.normal_(0.0, 0.02);
     auto b = gates->bias.view({4, H});
     b[0].fill_(2.0);
     b[1].fill_(0.0);
     b[2].fill_(logit(0.99));
-    b[3].fill_(logit(0.9));
+    b[3].fill_(logit(c.theta_init));
   }
 
   LayerState fresh_state(int64_t B, const torch::TensorOptions& opts) const {

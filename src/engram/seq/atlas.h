@@ -33,6 +33,7 @@ struct AtlasConfig {
   int64_t ns_steps = 3;
   bool dual_form = true;              // mode P without NS: dual-form reads (false: materialised weights)
   double eta_max = 0.1;               // η = eta_max · sigmoid(·)
+  double theta_init = 0.9;            // momentum decay θ at initialisation (its gate's bias)
   std::string retention = "learned";  // "learned" α = sigmoid(·) (init ≈ 0.99) | "none" (α = 1)
   bool memory_norm = true;            // TTT-style LayerNorm on the memory's prediction
   int64_t conv = 4;                   // causal depthwise convolution width on q, k, v (0 = none)
