@@ -223,6 +223,7 @@ int main(int argc, char** argv) {
   capacity->add_option("--key-dim", co.key_dim, "key dimension d_k")->check(CLI::Range(2, 16));
   capacity->add_option("--trials", co.trials, "independent memories averaged")->check(CLI::Range(1, 1024));
   capacity->add_option("--depth-steps", co.depth_steps, "Adam steps per fit of the depth comparison (0 skips it)")->check(CLI::Range(0, 1000000));
+  capacity->add_option("--fit-steps", co.fit_steps, "full-batch steps per fit of the optimiser comparison (0 skips it)")->check(CLI::Range(0, 1000000));
   capacity->add_option("--seed", co.seed, "random seed");
 
   auto* bench = app.add_subcommand("bench", "speed: matmul peak, train tokens/s and MFU, generation ms/token, tokenizer MB/s");

@@ -110,7 +110,8 @@ int run_quickstart(const QuickstartOptions& o) {
   section("test-time memory: pairs a linear memory stores, by feature-map degree and Omega window (ATLAS E1)");
   CapacityOptions capacity;
   capacity.out = o.out + "/capacity";
-  capacity.depth_steps = 0;  // the depth comparison fits by Adam (a minute): `engram capacity` runs it
+  capacity.depth_steps = 0;  // the depth and optimiser comparisons take a minute: `engram capacity` runs them
+  capacity.fit_steps = 0;
   run_capacity(capacity);
 
   section("real-time chunking: a flow policy on slalom, naive vs RTC under inference delay (RTC §12)");

@@ -11,6 +11,7 @@
 #include "engram/core/plot.h"
 #include "engram/memory/feature_map.h"
 #include "engram/memory/inner_loop.h"
+#include "engram/memory/newton_schulz.h"
 #include "engram/train/bench.h"
 
 namespace engram {
@@ -58,6 +59,34 @@ double fit_deep_memory(const torch::Tensor& features, const torch::Tensor& value
   }
   torch::NoGradGuard no_grad;
   return relative_error(forward(), values);
+}
+
+// A linear memory fitted to every pair (the global objective Σ‖M φ_i − v_i‖², window = all N) by
+// full-batch steps of an inner optimiser from M = 0, with η decayed to 0 on a cosine; returns the
+// relative recall error after each of the `at` steps (NaN once it diverges). optimizer "gd",
+// "momentum" (S ← θS − ηG, M ← M + S) or "muon" (S ← θS + G, M ← M − η NS_k(S)), as in inner_loop.h.
+std::vector<double> fit_by_optimiser(const torch::Tensor& x, const torch::Tensor& v, const std::string& optimizer, int64_t ns_steps,
+                                     double eta, const std::vector<int64_t>& at) {
+  const double theta = optimizer == "gd" ? 0.0 : 0.9;
+  const int64_t steps = at.back();
+  auto m = torch::zeros({x.size(0), v.size(2), x.size(2)}, x.options());
+  auto s = torch::zeros_like(m);
+  std::vector<double> errors;
+  for (int64_t t = 1; t <= steps; ++t) {
+    const double lr = eta * 0.5 * (1 + std::cos(M_PI * static_cast<double>(t - 1) / static_cast<double>(steps)));
+    auto g = 2 * torch::bmm((torch::bmm(x, m.transpose(1, 2)) - v).transpose(1, 2), x);  // [trials, d_v, D]
+    if (optimizer == "gd") {
+      m = m - lr * g;
+    } else if (optimizer == "momentum") {
+      s = theta * s - lr * g;
+      m = m + s;
+    } else {
+      s = theta * s + g;
+      m = m - lr * newton_schulz(s, ns_steps);
+    }
+    if (std::find(at.begin(), at.end(), t) != at.end()) errors.push_back(relative_error(torch::bmm(x, m.transpose(1, 2)), v));
+  }
+  return errors;
 }
 
 // The three parts plot recall error on a log scale against a count of pairs.
@@ -312,9 +341,60 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
               static_cast<long long>(o.haystack_pairs));
   print_table(rows, {"memory, rule", "η / exact", "haystack error at the end", "needle error after N haystack tokens"});
 
+  // (e) the inner optimisers on the global objective (spec E1(b), claim C4: Muon fits faster than
+  // GD): a linear memory on φ_2 fitted to N pairs by full-batch steps, each optimiser at the step
+  // size from a wide grid that ends lowest.
+  rows.clear();
+  PlotSpec optimisers = error_plot(o.out + "/optimisers.png", "fitting N = dim φ_2 pairs: each optimiser at its best step size",
+                                   "full-batch steps", "relative recall error");
+  optimisers.logx = true;
+  if (o.fit_steps > 0) {
+    std::vector<int64_t> at;
+    for (int64_t t : {1, 3, 10, 30, 100, 300, 1000})
+      if (t < o.fit_steps) at.push_back(t);
+    at.push_back(o.fit_steps);
+    struct Optimiser { std::string name, kind; int64_t ns_steps; };
+    const std::vector<Optimiser> kinds{{"GD", "gd", 0}, {"momentum", "momentum", 0}, {"Muon k = 1", "muon", 1},
+                                       {"Muon k = 3", "muon", 3}, {"Muon k = 5", "muon", 5}};
+    for (double f : {0.5, 1.0, 2.0}) {
+      const int64_t n = std::llround(f * static_cast<double>(D));
+      auto [keys, values] = draw(n);
+      const auto x = phi.forward(keys);
+      for (const auto& k : kinds) {
+        std::vector<double> best;
+        double best_eta = 0;
+        for (int64_t e = -12; e <= 4; ++e) {  // η = 10^(e/2): 1e-6 … 100
+          const double eta = std::pow(10.0, 0.5 * static_cast<double>(e));
+          const auto errors = fit_by_optimiser(x, values, k.kind, k.ns_steps, eta, at);
+          if (std::isfinite(errors.back()) && (best.empty() || errors.back() < best.back())) {
+            best = errors;
+            best_eta = eta;
+          }
+        }
+        std::string note;
+        nlohmann::json curve = nlohmann::json::array();
+        PlotSeries series;
+        series.label = k.name + " (η " + fmt(best_eta) + ")";
+        series.style = "o-";
+        for (size_t i = 0; i < best.size(); ++i) {
+          note += (note.empty() ? "" : " | ") + std::to_string(at[i]) + ": " + fmt(best[i]);
+          curve.push_back({{"steps", at[i]}, {"relative_error", best[i]}});
+          series.x.push_back(static_cast<double>(at[i]));
+          series.y.push_back(std::max(best[i], 1e-16));
+        }
+        results["optimisers"][std::to_string(n)][k.name] = {{"eta", best_eta}, {"curve", curve}};
+        if (n == D) optimisers.series.push_back(series);
+        rows.push_back({k.name, std::to_string(n), fmt(best_eta), note});
+      }
+    }
+    std::printf("\n(e) the inner optimisers on the global objective: linear memory on φ_2 (dim %lld), full-batch, cosine-decayed η\n",
+                static_cast<long long>(D));
+    print_table(rows, {"optimiser", "pairs", "best η", "relative recall error after S steps"});
+  }
+
   write_text_atomically(o.out + "/results.json", results.dump(1) + "\n");
-  if (o.plots && plot_lines(fit) && plot_lines(stream) && plot_lines(needle))
-    std::printf("plots: %s/least-squares.png, %s/streaming.png, %s/needle.png\n", o.out.c_str(), o.out.c_str(), o.out.c_str());
+  if (o.plots && plot_lines(fit) && plot_lines(stream) && plot_lines(needle) && (o.fit_steps == 0 || plot_lines(optimisers)))
+    std::printf("plots: %s/{least-squares,streaming,needle,optimisers}.png\n", o.out.c_str());
   return results;
 }
 

@@ -10,6 +10,8 @@
 //  (d) needle survival: a pair written first, then a repeating haystack streamed through GD or
 //      Muon into a linear or an MLP memory — is the needle still recalled (why Muon stops ATLAS
 //      extrapolating on NIAH)?
+//  (e) the inner optimisers (GD, momentum, Muon with k = 1, 3, 5) fitting a linear memory on φ_2 to
+//      all pairs at once, each at its best step size (spec E1(b): does Muon fit faster?).
 #pragma once
 
 #include <cstdint>
@@ -32,11 +34,12 @@ struct CapacityOptions {
   int64_t haystack_pairs = 8;              // (d): the pairs a repeated haystack cycles through
   std::vector<int64_t> haystack_lengths{4, 16, 64, 256, 1024};  // (d): needle recall measured after these
   std::vector<double> needle_step_scales{0.1, 0.3, 1.0};         // (d): η as a multiple of an exact one-step write
+  int64_t fit_steps = 300;                 // (e): full-batch steps per fit; 0 skips (e)
   uint64_t seed = 0;
   bool plots = true;
 };
 
-// Runs (a), (b), (c) (unless depth_steps is 0) and (d), prints tables, writes <out>/results.json and plots. Returns the results.
+// Runs (a), (b), (c) (unless depth_steps is 0), (d) and (e) (unless fit_steps is 0), prints tables, writes <out>/results.json and plots. Returns the results.
 nlohmann::json run_capacity(const CapacityOptions& options);
 
 }  // namespace engram
