@@ -394,7 +394,7 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
 
   write_text_atomically(o.out + "/results.json", results.dump(1) + "\n");
   if (o.plots && plot_lines(fit) && plot_lines(stream) && plot_lines(needle) && (o.fit_steps == 0 || plot_lines(optimisers)))
-    std::printf("plots: %s/{least-squares,streaming,needle,optimisers}.png\n", o.out.c_str());
+    std::printf("plots: %s/{least-squares,streaming,needle%s}.png\n", o.out.c_str(), o.fit_steps > 0 ? ",optimisers" : "");
   return results;
 }
 
