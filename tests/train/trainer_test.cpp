@@ -81,6 +81,24 @@ TEST(Trainer, NonFiniteLossStopsAndKeepsTheLastGoodCheckpoint) {
   EXPECT_EQ(testing::read_file(dir.file("run/checkpoint.safetensors")), good);
 }
 
+TEST(Trainer, StopsEarlyOnceTheTaskAccuracyIsReached) {
+  testing::TempDir dir;
+  auto cfg = [](double stop) {
+    return nlohmann::json{{"model", {{"type", "transformer"}, {"n_layer", 1}, {"n_head", 2}, {"n_embd", 16}}},
+                          {"train", {{"steps", 12}, {"batch_size", 4}, {"lr", 3e-3}, {"min_lr", 3e-4}, {"warmup", 2},
+                                     {"eval_interval", 4}, {"eval_batches", 2}, {"log_interval", 1}, {"seed", 5}, {"stop_accuracy", stop}}},
+                          {"task", {{"name", "induction"}, {"length", 32}, {"vocab", 16}, {"min_copy", 4}, {"max_copy", 8}}}};
+  };
+  // Chance accuracy on 16 symbols is far above 1e-6 and far below 1: the first stops at the first
+  // evaluation, the second runs to the end.
+  const auto early = run_experiment(cfg(1e-6), dir.file("early"), {false, false});
+  EXPECT_EQ(early.steps, 4);
+  EXPECT_GE(early.val_accuracy, 1e-6);
+  EXPECT_EQ(losses(dir.file("early"), "train_loss").size(), 4u);
+  EXPECT_TRUE(std::filesystem::exists(dir.file("early/checkpoint.safetensors")));
+  EXPECT_EQ(run_experiment(cfg(1.0), dir.file("full"), {false, false}).steps, 12);
+}
+
 TEST(Trainer, RefusesToOverwriteARunAndToResumeAnotherArchitecture) {
   testing::TempDir dir;
   const auto corpus = dir.write("corpus.txt", testing::tiny_corpus());

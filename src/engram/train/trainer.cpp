@@ -30,6 +30,7 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& w
   t.beta2 = c.number("beta2", t.beta2, 0.0, 0.999999);
   t.grad_clip = c.number("grad_clip", t.grad_clip, 0.0, 1e6);
   t.eval_interval = c.integer("eval_interval", t.eval_interval, 1, int64_t{1} << 40);
+  t.stop_accuracy = c.number("stop_accuracy", t.stop_accuracy, 0.0, 1.0);
   t.eval_batches = c.integer("eval_batches", t.eval_batches, 1, 1 << 20);
   t.log_interval = c.integer("log_interval", t.log_interval, 1, int64_t{1} << 40);
   t.seed = c.integer("seed", t.seed, 0, std::numeric_limits<int64_t>::max());
@@ -43,7 +44,7 @@ nlohmann::json TrainConfig::to_json() const {
   return {{"steps", steps}, {"batch_size", batch_size}, {"block_size", block_size}, {"lr", lr},
           {"min_lr", min_lr}, {"warmup", warmup}, {"weight_decay", weight_decay}, {"beta1", beta1},
           {"beta2", beta2}, {"grad_clip", grad_clip}, {"eval_interval", eval_interval},
-          {"eval_batches", eval_batches}, {"log_interval", log_interval}, {"seed", seed}, {"device", device}};
+          {"stop_accuracy", stop_accuracy}, {"eval_batches", eval_batches}, {"log_interval", log_interval}, {"seed", seed}, {"device", device}};
 }
 
 torch::Tensor sequence_loss(const torch::Tensor& logits, const torch::Tensor& targets, const torch::Tensor& mask) {
@@ -193,7 +194,7 @@ TrainSummary Trainer::run(int64_t stop_after) {
     if (interrupted)
       throw Error("interrupted after step " + std::to_string(step_ + 1) + "; checkpoint saved, continue with --resume " +
                   run_dir_);
-    if (step_ + 1 == stop_after) {
+    if (step_ + 1 == stop_after || (eval_now && config_.stop_accuracy > 0 && summary.val_accuracy >= config_.stop_accuracy)) {
       ++step_;
       break;
     }

@@ -2,7 +2,8 @@
 //
 // Each step: learning rate from the warm-up + cosine schedule, one batch (a pure function of the
 // step, so resuming draws the same batches), cross-entropy, backward, global-norm clipping,
-// AdamW. Every eval_interval steps: validation loss, a metrics line, an atomic checkpoint. A
+// AdamW. Every eval_interval steps: validation loss, a metrics line, an atomic checkpoint (and an
+// early stop once the task accuracy reaches stop_accuracy, e.g. MQAR's 99 %). A
 // non-finite loss or gradient stops the run with a clear message and leaves the last good
 // checkpoint untouched.
 #pragma once
@@ -30,6 +31,7 @@ struct TrainConfig {
   double weight_decay = 0.1, beta1 = 0.9, beta2 = 0.95;
   double grad_clip = 1.0;        // max global gradient norm; 0 disables clipping
   int64_t eval_interval = 100;   // also the checkpoint interval
+  double stop_accuracy = 0;      // stop early once the validation accuracy reaches this (0: never)
   int64_t eval_batches = 8;
   int64_t log_interval = 10;
   int64_t seed = 1337;
