@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # MQAR accuracy against state size (ATLAS spec §16.4 E3, issue 4's experiment 2): every model at
-# d ∈ {32, 64, 128} with the head size fixed at 16 (n_head = d/16), 3,000 steps of 32 at lr 1e-2, stopping early at 99 % (spec E3)
-# (at 1e-3 the recurrent models stay on the 1/kv plateau for 12k steps). Each run goes through
+# d ∈ {32, 64, 128} with the head size fixed at 16 (n_head = d/16), 3,000 steps of 32 at lr 1e-2
+# (at 1e-3 the recurrent models stay on the 1/kv plateau for 12k steps), stopping early at 99 %
+# as the spec's E3 does. Each run goes through
 # experiments/synthetic.sh, so the grid is resumable: rerun to continue. Then plots validation
 # accuracy against the fast state per layer (floats) into docs/figures/mqar-state-size.png and
 # prints the table.
