@@ -2,10 +2,9 @@
 # MQAR accuracy against state size (ATLAS spec §16.4 E3, issue 4's experiment 2): every model at
 # d ∈ {32, 64, 128} with the head size fixed at 16 (n_head = d/16), 3,000 steps of 32 at lr 1e-2
 # (at 1e-3 the recurrent models stay on the 1/kv plateau for 12k steps), stopping early at 99 %
-# as the spec's E3 does. Each run goes through
-# experiments/synthetic.sh, so the grid is resumable: rerun to continue. Then plots validation
-# accuracy against the fast state per layer (floats) into docs/figures/mqar-state-size.png and
-# prints the table.
+# as the spec's E3 does. Each run goes through experiments/synthetic.sh, so the grid is resumable:
+# rerun to continue. Then prints the table and plots validation accuracy against the fast state
+# per layer (floats) into docs/figures/mqar-state-size.png.
 #
 #   experiments/mqar_state_size.sh [model ...]     (default: all five; D="32 64" limits the widths)
 #   PLOT_ONLY=1 experiments/mqar_state_size.sh     table and plot from the runs finished so far
