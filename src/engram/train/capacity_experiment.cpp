@@ -24,7 +24,7 @@ double relative_error(const torch::Tensor& predicted, const torch::Tensor& value
 
 std::string fmt(double x) {
   char b[32];
-  std::snprintf(b, sizeof b, x < 1e-3 ? "%.1e" : "%.3f", x);
+  std::snprintf(b, sizeof b, x < 1e-3 || x >= 1e4 ? "%.1e" : "%.3f", x);
   return b;
 }
 
@@ -272,8 +272,14 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
     const auto stream_k = torch::gather(hay_k, 1, picks.expand({o.trials, longest, dk}));
     const auto stream_v = torch::gather(hay_v, 1, picks.expand({o.trials, longest, o.value_dim}));
     const double value_norm = needle_v.norm(2, -1).mean().item<double>();
-    struct Rule { std::string name, optimizer; double theta; };
-    const std::vector<Rule> rules{{"GD", "gd", 0.0}, {"Muon θ = 0", "muon", 0.0}, {"Muon θ = 0.9", "muon", 0.9}};
+    // block 1: one step per token (mode P, c = 1); block 8: one step per 8 tokens on their summed
+    // gradient (mode B, u = c = 8, as ATLAS trains), whose rank Newton–Schulz also equalises.
+    struct Rule { std::string name, optimizer; double theta; int64_t block; };
+    const std::vector<Rule> rules{{"GD", "gd", 0.0, 1},
+                                  {"Muon θ = 0", "muon", 0.0, 1},
+                                  {"Muon θ = 0.9", "muon", 0.9, 1},
+                                  {"GD, blocks of 8", "gd", 0.0, 8},
+                                  {"Muon θ = 0, blocks of 8", "muon", 0.0, 8}};
     for (const std::string kind : {"linear", "mlp"}) {
       InnerMemoryConfig nc;
       nc.kind = kind;
@@ -289,9 +295,9 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
       for (const auto& rule : rules) {
         InnerLoopConfig lc;
         lc.optimizer = rule.optimizer;
-        lc.mode = "P";
-        lc.window = 1;
-        lc.chunk = 1;
+        lc.mode = rule.block == 1 ? "P" : "B";
+        lc.window = rule.block;
+        lc.chunk = rule.block;
         lc.ns_steps = 3;  // as in the ATLAS model
         // Step sizes as multiples of a one-step exact write to a linear memory (‖k‖ = 1): η = 1/2 for
         // GD on ‖Mk − v‖²; ‖v‖ for Muon, whose step has about unit spectral norm.
