@@ -15,7 +15,7 @@ models=("$@")
 [ -n "${PLOT_ONLY:-}" ] || for d in ${D:-32 64 128}; do
   for m in "${models[@]}"; do
     SETS="model.n_embd=$d model.n_head=$((d / 16)) train.steps=3000 train.lr=0.01 train.min_lr=0.001 train.stop_accuracy=0.99" OUT=runs/mqar-grid/d$d \
-      experiments/synthetic.sh mqar "$m" > /dev/null
+      PLOT=runs/mqar-grid/d$d/accuracy.png experiments/synthetic.sh mqar "$m" > /dev/null
   done
 done
 /usr/bin/python3 - <<'PY'

@@ -8,7 +8,8 @@
 #   experiments/synthetic.sh niah [model ...]   E4: needle in a haystack, trained at 64–256, scored to 4096
 #
 # Models default to transformer deltanet linear-attention titans atlas. Extra `--set` overrides go
-# in SETS (e.g. SETS="model.n_embd=32" OUT=runs/mqar-d32 experiments/synthetic.sh mqar).
+# in SETS (e.g. SETS="model.n_embd=32" OUT=runs/mqar-d32 experiments/synthetic.sh mqar); PLOT names
+# the learning-curve figure (default docs/figures/<basename of OUT>-accuracy.png).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 engram=${ENGRAM:-build/engram}
@@ -48,5 +49,5 @@ PY
 done
 dirs=()
 for m in "${models[@]}"; do dirs+=("$out/$m"); done
-"$engram" compare "${dirs[@]}" --metric val_accuracy --plot "docs/figures/$(basename "$out")-accuracy.png" \
+"$engram" compare "${dirs[@]}" --metric val_accuracy --plot "${PLOT:-docs/figures/$(basename "$out")-accuracy.png}" \
   --title "$(basename "$out"): accuracy on the scored positions"
