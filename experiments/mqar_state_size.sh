@@ -7,15 +7,21 @@
 # per layer (floats) into docs/figures/mqar-state-size.png.
 #
 #   experiments/mqar_state_size.sh [model ...]     (default: all five; D="32 64" limits the widths)
+#   LR=0.003 experiments/mqar_state_size.sh ...    another learning rate (runs/mqar-grid/lr0.003/);
+#                                                  the table keeps each model and width's best
 #   PLOT_ONLY=1 experiments/mqar_state_size.sh     table and plot from the runs finished so far
 set -euo pipefail
 cd "$(dirname "$0")/.."
 models=("$@")
 [ ${#models[@]} -gt 0 ] || models=(transformer deltanet linear-attention titans atlas)
+lr=${LR:-0.01}
+grid=runs/mqar-grid
+[ "$lr" = 0.01 ] || grid=runs/mqar-grid/lr$lr
+min_lr=$(/usr/bin/python3 -c "print($lr / 10)")
 [ -n "${PLOT_ONLY:-}" ] || for d in ${D:-32 64 128}; do
   for m in "${models[@]}"; do
-    SETS="model.n_embd=$d model.n_head=$((d / 16)) train.steps=3000 train.lr=0.01 train.min_lr=0.001 train.stop_accuracy=0.99" OUT=runs/mqar-grid/d$d \
-      PLOT=runs/mqar-grid/d$d/accuracy.png experiments/synthetic.sh mqar "$m" > /dev/null
+    SETS="model.n_embd=$d model.n_head=$((d / 16)) train.steps=3000 train.lr=$lr train.min_lr=$min_lr train.stop_accuracy=0.99" \
+      OUT=$grid/d$d PLOT=$grid/d$d/accuracy.png experiments/synthetic.sh mqar "$m" > /dev/null
   done
 done
 /usr/bin/python3 - <<'PY'
@@ -36,26 +42,30 @@ def state_floats(row, length=64):
     hidden = 2 * dh
     return heads * (hidden * features + dh * hidden)
 
-rows = {}
-for path in sorted(glob.glob("runs/mqar-grid/d*/results.jsonl")):
+runs = {}  # (model, d) -> {lr: row}; the last row of a run wins
+for path in sorted(glob.glob("runs/mqar-grid/d*/results.jsonl") + glob.glob("runs/mqar-grid/lr*/d*/results.jsonl")):
     for line in open(path):
         r = json.loads(line)
-        rows[(r["model"], r["n_embd"])] = r  # the last row of a run wins
-print("| model | d | fast state per layer (floats) | val. accuracy | val. loss |")
-print("| --- | ---: | ---: | ---: | ---: |")
+        r.setdefault("lr", 0.01)  # rows written before synthetic.sh recorded it
+        runs.setdefault((r["model"], r["n_embd"]), {})[r["lr"]] = r
+rows = {key: max(by_lr.values(), key=lambda r: r["val_accuracy"]) for key, by_lr in runs.items()}
+tried = {key: {lr: r["val_accuracy"] for lr, r in by_lr.items()} for key, by_lr in runs.items()}
+print("| model | d | fast state per layer (floats) | best lr | val. accuracy | val. loss | accuracy at each lr |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
 fig, ax = plt.subplots(figsize=(7, 4.2))
 for model in ["transformer", "deltanet", "linear-attention", "titans", "atlas"]:
-    points = sorted((r["n_embd"], state_floats(r), r["val_accuracy"], r["val_loss"]) for (m, _), r in rows.items() if m == model)
-    for d, s, acc, loss in points:
-        print(f"| {model} | {d} | {s:,} | {acc:.3f} | {loss:.3f} |")
+    points = sorted((r["n_embd"], state_floats(r), r["val_accuracy"], r["val_loss"], r["lr"]) for (m, _), r in rows.items() if m == model)
+    for d, s, acc, loss, lr in points:
+        each = ", ".join(f"{a:.3f} at {l:g}" for l, a in sorted(tried[(model, d)].items()))
+        print(f"| {model} | {d} | {s:,} | {lr:g} | {acc:.3f} | {loss:.3f} | {each} |")
     if points:
         ax.plot([p[1] for p in points], [p[2] for p in points], "o-", label=model)
-        for d, s, acc, _ in points:
+        for d, s, acc, _, _ in points:
             ax.annotate(f"d={d}", (s, acc), textcoords="offset points", xytext=(3, -10), fontsize=7)
 ax.set_xscale("log")
 ax.set_xlabel("fast state per layer (floats; transformer: KV cache at L = 64)")
 ax.set_ylabel("MQAR accuracy (8 pairs, L = 64)")
-ax.set_title("MQAR vs state size, 3,000 steps at lr 1e-2")
+ax.set_title("MQAR vs state size (≤ 3,000 steps, best learning rate tried)")
 ax.grid(alpha=0.3)
 ax.legend(fontsize=8)
 fig.tight_layout()
