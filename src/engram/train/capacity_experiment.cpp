@@ -89,7 +89,7 @@ std::vector<double> fit_by_optimiser(const torch::Tensor& x, const torch::Tensor
   return errors;
 }
 
-// The three parts plot recall error on a log scale against a count of pairs.
+// Every part plots a recall error on a log scale.
 PlotSpec error_plot(const std::string& out, const std::string& title, const std::string& xlabel, const std::string& ylabel) {
   PlotSpec spec;
   spec.out = out;
