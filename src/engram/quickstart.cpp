@@ -178,15 +178,23 @@ int run_quickstart(const QuickstartOptions& o) {
   }
   print_table(rows, {"what", "value", "unit", "note"});
   const std::string recall_plot = o.out + "/induction.png";
-  PlotSpec spec{recall_plot, "in-context recall, 1 block", "step", "accuracy on copied tokens"};
+  PlotSpec spec;
+  spec.out = recall_plot;
+  spec.title = "in-context recall, 1 block";
+  spec.xlabel = "step";
+  spec.ylabel = "accuracy on copied tokens";
   for (const auto& [dir, r] : recall) {
-    PlotSeries series{fs::path(dir).filename().string()};
-    for (const auto& m : read_metrics(dir + "/metrics.jsonl"))
-      if (m.contains("val_accuracy")) series.x.push_back(m["step"].get<double>() + 1), series.y.push_back(m["val_accuracy"]);
+    PlotSeries series;
+    series.label = fs::path(dir).filename().string();
+    for (const auto& m : read_metrics(dir + "/metrics.jsonl")) {
+      if (!m.contains("val_accuracy")) continue;
+      series.x.push_back(m["step"].get<double>() + 1);
+      series.y.push_back(m["val_accuracy"]);
+    }
     spec.series.push_back(series);
   }
   plot_lines(spec);
-  std::printf("\nplots:      %s/loss.png\n            %s\n            %s/least-squares.png, streaming.png\n"
+  std::printf("\nplots:      %s/loss.png\n            %s\n            %s/least-squares.png, streaming.png, needle.png\n"
               "            %s/rtc-delay.png\ncheckpoint: %s\nmetrics:    %s/metrics.jsonl\npolicy:     %s/checkpoint.safetensors"
               " (engram sim play --policy …, engram policy run --ckpt …)\n",
               run.c_str(), recall_plot.c_str(), capacity.out.c_str(), o.out.c_str(), s.checkpoint.c_str(), run.c_str(),
