@@ -39,9 +39,9 @@ import json, os, sys
 run, model = sys.argv[1], sys.argv[2]
 evals = [json.loads(l) for l in open(os.path.join(run, "metrics.jsonl")) if "val_accuracy" in l]
 row = {"model": model, "steps": evals[-1]["step"] + 1, "val_accuracy": evals[-1]["val_accuracy"], "val_loss": evals[-1]["val_loss"]}
-config = json.load(open(os.path.join(run, "config.json")))
-row["lr"] = config["train"]["lr"]
-config = config["model"]
+saved = json.load(open(os.path.join(run, "config.json")))
+row["lr"] = saved["train"]["lr"]
+config = saved["model"]
 row.update({k: config[k] for k in ("n_embd", "n_head", "memory", "optimizer", "mode", "window", "chunk", "feature_map", "eta_max", "dual_form") if k in config})
 if os.path.exists(os.path.join(run, "score.json")):
     row.update(json.load(open(os.path.join(run, "score.json"))))

@@ -89,6 +89,21 @@ std::vector<double> fit_by_optimiser(const torch::Tensor& x, const torch::Tensor
   return errors;
 }
 
+// Inner-loop inputs that write pairs (x, v) with fixed gates: step size η, momentum decay θ, no
+// forgetting (α = 1), every window token weighted 1 (γ = 1); the queries are the keys.
+InnerLoopInputs fixed_gate_inputs(const torch::Tensor& x, const torch::Tensor& v, double eta, double theta) {
+  const auto shape = std::vector<int64_t>{x.size(0), x.size(1)};
+  const auto opts = x.options();
+  InnerLoopInputs in;
+  in.keys = {x, v, {}, {}};
+  in.queries = x;
+  in.gamma = torch::ones(shape, opts);
+  in.eta = torch::full(shape, eta, opts);
+  in.alpha = torch::ones(shape, opts);
+  in.theta = torch::full(shape, theta, opts);
+  return in;
+}
+
 // Every part plots a recall error on a log scale.
 PlotSpec error_plot(const std::string& out, const std::string& title, const std::string& xlabel, const std::string& ylabel) {
   PlotSpec spec;
@@ -181,16 +196,8 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
       auto features = phi.forward(keys);
       // Step size 1/(2c‖φ‖²): stable for a window of c pairs (the Hessian's norm is at most 2c‖φ‖²).
       const double eta = 0.5 / (static_cast<double>(c) * features.square().sum(-1).mean().item<double>());
-      InnerLoopInputs in;
-      in.keys = {features, values, {}, {}};
-      in.queries = features;
-      const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
-      in.gamma = torch::ones({o.trials, n}, f64);
-      in.eta = torch::full({o.trials, n}, eta, f64);
-      in.alpha = torch::ones({o.trials, n}, f64);
-      in.theta = torch::zeros({o.trials, n}, f64);
       auto state = initial_inner_state(memory, {torch::zeros({o.value_dim, D}, torch::kFloat64)}, o.trials);
-      run_inner_loop(memory, lc, in, state);
+      run_inner_loop(memory, lc, fixed_gate_inputs(features, values, eta, 0.0), state);
       const double err = relative_error(memory.read(state.weights, {features, {}, {}, {}}), values);
       s.x.push_back(static_cast<double>(n));
       s.y.push_back(err);
@@ -306,15 +313,7 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
           const double eta = scale * exact;
           auto state = initial_inner_state(mem, m0, o.trials);
           auto write = [&](const torch::Tensor& k, const torch::Tensor& v) {
-            const int64_t n = k.size(1);
-            InnerLoopInputs in;
-            in.keys = {k, v, {}, {}};
-            in.queries = k;
-            in.gamma = torch::ones({o.trials, n}, f64);
-            in.eta = torch::full({o.trials, n}, eta, f64);
-            in.alpha = torch::ones({o.trials, n}, f64);
-            in.theta = torch::full({o.trials, n}, rule.theta, f64);
-            run_inner_loop(mem, lc, in, state);
+            run_inner_loop(mem, lc, fixed_gate_inputs(k, v, eta, rule.theta), state);
             return relative_error(mem.read(state.weights, {needle_k, {}, {}, {}}), needle_v);
           };
           std::vector<double> errors{write(needle_k, needle_v)};
