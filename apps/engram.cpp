@@ -9,10 +9,12 @@
 #include <CLI/CLI.hpp>
 #include <torch/torch.h>
 
+#include "cli_checks.h"
 #include "engram/core/config.h"
 #include "engram/core/error.h"
 #include "engram/core/memory.h"
 #include "engram/core/metrics.h"
+#include "engram/core/text_file.h"
 #include "engram/core/threads.h"
 #include "engram/data/bpe_trainer.h"
 #include "engram/data/corpus.h"
@@ -46,9 +48,7 @@ std::string read_input(const std::string& path) {
   if (path.empty() || path == "-") {
     return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot open " + path + ": no such file or not readable");
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return read_text_file(path, "input file");
 }
 
 // Whitespace-separated integer ids, one sequence per line; errors name the line and the token.
@@ -84,7 +84,6 @@ Tokenizer open_tokenizer(const std::string& spec) {
   if (spec == "gpt2") return load_gpt2_tokenizer();
   if (spec.size() > 12 && spec.substr(spec.size() - 12) == ".safetensors") {
     auto ckpt = load_checkpoint(spec);
-    if (ckpt.contents.tokenizer.empty()) throw Error("checkpoint " + spec + " carries no tokenizer");
     return tokenizer_from_spec(ckpt.contents.tokenizer, "checkpoint " + spec);
   }
   return Tokenizer::load(spec);
@@ -145,6 +144,32 @@ void cmd_sim_inspect(const std::string& path) {
                 static_cast<long long>(counts.first), static_cast<double>(counts.second) / static_cast<double>(counts.first));
 }
 
+// A command-line mistake: one line naming the command, and exit code 2 (as for any usage error).
+int usage_error(const CLI::App& app, int argc, char** argv, std::string message) {
+  std::string command = "engram";
+  const CLI::App* at = &app;
+  int i = 1;
+  for (; i < argc; ++i) {  // the subcommands named before the mistake
+    const CLI::App* next = nullptr;
+    for (const auto* sub : at->get_subcommands([](const CLI::App*) { return true; }))
+      if (sub->get_name() == argv[i]) next = sub;
+    if (!next) break;
+    at = next;
+    command += " " + at->get_name();
+  }
+  const auto subs = at->get_subcommands([](const CLI::App*) { return true; });
+  if (!subs.empty() && (i >= argc || argv[i][0] != '-')) {  // a missing or misspelt command
+    std::string names;
+    for (const auto* sub : subs) names += (names.empty() ? "" : ", ") + sub->get_name();
+    message = i < argc ? "unknown command '" + std::string(argv[i]) + "'; the commands are " + names
+                       : "a command is required: " + names;
+  }
+  for (char& c : message)
+    if (c == '\n') c = ' ';
+  std::fprintf(stderr, "engram: error: %s: %s (see %s --help)\n", command.c_str(), message.c_str(), command.c_str());
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -167,7 +192,7 @@ int main(int argc, char** argv) {
   train->add_flag("--quiet", quiet, "no progress bar");
   int64_t stop_after = -1;
   train->add_option("--stop-after", stop_after, "stop with a checkpoint after this step (continue later with --resume)")
-      ->check(CLI::PositiveNumber);
+      ->check(cli::positive);
 
   auto* eval = app.add_subcommand("eval", "mean next-token cross-entropy of a checkpoint");
   std::string ckpt_path, tokens_path, text_path;
@@ -182,8 +207,8 @@ int main(int argc, char** argv) {
   int64_t pos_window = 128, pos_windows = 64;
   positions->add_option("--ckpt", pos_ckpts, "checkpoint(s) (.safetensors); repeat to compare")->required();
   positions->add_option("--text", pos_text, "text file, encoded with each checkpoint's tokenizer")->required();
-  positions->add_option("--window", pos_window, "tokens of context per window")->check(CLI::Range(1, 1 << 20));
-  positions->add_option("--windows", pos_windows, "number of windows averaged")->check(CLI::Range(1, 1 << 20));
+  positions->add_option("--window", pos_window, "tokens of context per window")->check(cli::between(1, 1 << 20));
+  positions->add_option("--windows", pos_windows, "number of windows averaged")->check(cli::between(1, 1 << 20));
   positions->add_option("--plot", pos_plot, "PNG file for the curves");
 
   auto* sample = app.add_subcommand("sample", "generate text from a checkpoint");
@@ -191,9 +216,9 @@ int main(int argc, char** argv) {
   SampleOptions so;
   sample->add_option("--ckpt", ckpt_path, "checkpoint (.safetensors)")->required();
   sample->add_option("--prompt", prompt, "text to continue");
-  sample->add_option("--tokens", so.max_new_tokens, "number of tokens to generate")->check(CLI::Range(1, 1 << 20));
-  sample->add_option("--temperature", so.temperature, "0 = greedy")->check(CLI::Range(0.0, 100.0));
-  sample->add_option("--top-k", so.top_k, "sample among the k most likely tokens (0 = all)")->check(CLI::NonNegativeNumber);
+  sample->add_option("--tokens", so.max_new_tokens, "number of tokens to generate")->check(cli::between(1, 1 << 20));
+  sample->add_option("--temperature", so.temperature, "0 = greedy")->check(cli::between(0.0, 100.0));
+  sample->add_option("--top-k", so.top_k, "sample among the k most likely tokens (0 = all)")->check(cli::between(0, 1 << 30));
   sample->add_option("--seed", so.seed, "random seed");
   bool no_cache = false;
   sample->add_flag("--no-cache", no_cache, "recompute the whole prefix for every token (slow; for comparison)");
@@ -208,11 +233,11 @@ int main(int argc, char** argv) {
   ThreeMoonsOptions mo;
   moons->add_option("--out", mo.out, "output folder (results.json, plots, weights)");
   moons->add_option("--heads", mo.heads, "head counts to train (each divides 3)")->delimiter(',');
-  moons->add_option("--steps", mo.steps, "training iterations")->check(CLI::Range(1, 1 << 24));
-  moons->add_option("--batch", mo.batch, "windows per iteration")->check(CLI::Range(1, 1 << 16));
-  moons->add_option("--block", mo.block, "window length in steps")->check(CLI::Range(30, 4000));
-  moons->add_option("--eval-sequences", mo.eval_sequences, "windows per evaluation split")->check(CLI::Range(1, 1 << 16));
-  moons->add_option("--eval-every", mo.eval_every, "spacing of the context lengths evaluated")->check(CLI::Range(1, 1000));
+  moons->add_option("--steps", mo.steps, "training iterations")->check(cli::between(1, 1 << 24));
+  moons->add_option("--batch", mo.batch, "windows per iteration")->check(cli::between(1, 1 << 16));
+  moons->add_option("--block", mo.block, "window length in steps")->check(cli::between(30, 4000));
+  moons->add_option("--eval-sequences", mo.eval_sequences, "windows per evaluation split")->check(cli::between(1, 1 << 16));
+  moons->add_option("--eval-every", mo.eval_every, "spacing of the context lengths evaluated")->check(cli::between(1, 1000));
   moons->add_option("--seed", mo.seed, "random seed");
   bool moons_replot = false;
   moons->add_flag("--replot", moons_replot, "only redraw the plots from <out>/results.json");
@@ -220,10 +245,10 @@ int main(int argc, char** argv) {
   auto* capacity = app.add_subcommand("capacity", "ATLAS E1: key-value pairs a memory stores, by feature-map degree, Omega window and memory depth");
   CapacityOptions co;
   capacity->add_option("--out", co.out, "output folder (results.json, plots)");
-  capacity->add_option("--key-dim", co.key_dim, "key dimension d_k")->check(CLI::Range(2, 16));
-  capacity->add_option("--trials", co.trials, "independent memories averaged")->check(CLI::Range(1, 1024));
-  capacity->add_option("--depth-steps", co.depth_steps, "Adam steps per fit of the depth comparison (0 skips it)")->check(CLI::Range(0, 1000000));
-  capacity->add_option("--fit-steps", co.fit_steps, "full-batch steps per fit of the optimiser comparison (0 skips it)")->check(CLI::Range(0, 1000000));
+  capacity->add_option("--key-dim", co.key_dim, "key dimension d_k")->check(cli::between(2, 16));
+  capacity->add_option("--trials", co.trials, "independent memories averaged")->check(cli::between(1, 1024));
+  capacity->add_option("--depth-steps", co.depth_steps, "Adam steps per fit of the depth comparison (0 skips it)")->check(cli::between(0, 1000000));
+  capacity->add_option("--fit-steps", co.fit_steps, "full-batch steps per fit of the optimiser comparison (0 skips it)")->check(cli::between(0, 1000000));
   capacity->add_option("--seed", co.seed, "random seed");
 
   auto* bench = app.add_subcommand("bench", "speed: matmul peak, train tokens/s and MFU, generation ms/token, tokenizer MB/s");
@@ -231,9 +256,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> bench_sets;
   std::string bench_json;
   bench->add_flag("--threads", bo.threads, "also compare LibTorch vs BLAS thread policies");
-  bench->add_option("--seconds", bo.seconds, "time per measurement")->check(CLI::Range(0.1, 600.0));
-  bench->add_option("--batch", bo.batch_size, "training batch size")->check(CLI::Range(1, 4096));
-  bench->add_option("--block", bo.block_size, "training context length")->check(CLI::Range(1, 65536));
+  bench->add_option("--seconds", bo.seconds, "time per measurement")->check(cli::between(0.1, 600.0));
+  bench->add_option("--batch", bo.batch_size, "training batch size")->check(cli::between(1, 4096));
+  bench->add_option("--block", bo.block_size, "training context length")->check(cli::between(1, 65536));
   bench->add_option("--set", bench_sets, "override the benchmark model, e.g. --set n_layer=8");
   bench->add_option("--json", bench_json, "append the raw numbers as one JSON line to this file");
   std::string bench_config;
@@ -250,13 +275,13 @@ int main(int argc, char** argv) {
   auto* quick = app.add_subcommand("quickstart", "the main job: a few minutes, no data needed; ends with a table and plots");
   QuickstartOptions qo;
   quick->add_option("--out", qo.out, "output folder");
-  quick->add_option("--steps", qo.steps, "language-model training steps")->check(CLI::Range(1, 1000000));
+  quick->add_option("--steps", qo.steps, "language-model training steps")->check(cli::between(1, 1000000));
   quick->add_option("--induction-steps", qo.induction_steps, "training steps per model for in-context recall")
-      ->check(CLI::Range(1, 1000000));
+      ->check(cli::between(1, 1000000));
   quick->add_option("--demo-episodes", qo.demo_episodes, "slalom expert demonstrations for the flow policy")
-      ->check(CLI::Range(2, 100000));
-  quick->add_option("--policy-steps", qo.policy_steps, "flow-policy training steps")->check(CLI::Range(1, 1000000));
-  quick->add_option("--policy-episodes", qo.policy_episodes, "episodes per naive/RTC cell")->check(CLI::Range(1, 100000));
+      ->check(cli::between(2, 100000));
+  quick->add_option("--policy-steps", qo.policy_steps, "flow-policy training steps")->check(cli::between(1, 1000000));
+  quick->add_option("--policy-episodes", qo.policy_episodes, "episodes per naive/RTC cell")->check(cli::between(1, 100000));
 
   auto* tokenize = app.add_subcommand("tokenize", "byte-level BPE: encode, decode, train");
   tokenize->require_subcommand(1);
@@ -273,7 +298,7 @@ int main(int argc, char** argv) {
   int vocab_size = 4096;
   std::string tok_out;
   tok_train->add_option("input", input_path, "training text")->required();
-  tok_train->add_option("--vocab-size", vocab_size, "vocabulary size including 256 bytes and <|endoftext|>")->check(CLI::Range(257, 1 << 20));
+  tok_train->add_option("--vocab-size", vocab_size, "vocabulary size including 256 bytes and <|endoftext|>")->check(cli::between(257, 1 << 20));
   tok_train->add_option("--out", tok_out, "tokenizer file to write (.json)")->required();
 
   auto* sim = app.add_subcommand("sim", "planar MuJoCo tasks: expert success, demonstrations, watching episodes");
@@ -284,15 +309,15 @@ int main(int argc, char** argv) {
   int sim_episodes = 100, sim_style = -1, sim_workers = 2;
   std::string sim_json;
   sim_expert->add_option("--task", sim_task, "task name (engram sim tasks)")->required();
-  sim_expert->add_option("--episodes", sim_episodes, "noisy episodes per style")->check(CLI::Range(1, 1000000));
-  sim_expert->add_option("--style", sim_style, "only this style (default: all)")->check(CLI::Range(0, 64));
-  sim_expert->add_option("--workers", sim_workers, "worker threads")->check(CLI::Range(1, 256));
+  sim_expert->add_option("--episodes", sim_episodes, "noisy episodes per style")->check(cli::between(1, 1000000));
+  sim_expert->add_option("--style", sim_style, "only this style (default: all)")->check(cli::between(0, 64));
+  sim_expert->add_option("--workers", sim_workers, "worker threads")->check(cli::between(1, 256));
   sim_expert->add_option("--json", sim_json, "append one JSON line per style to this file");
   auto* sim_demos = sim->add_subcommand("demos", "expert demonstrations → HDF5 (robomimic layout), parallel and resumable");
   DemoOptions dopt;
   sim_demos->add_option("--task", dopt.task, "task name (engram sim tasks)")->required();
-  sim_demos->add_option("--episodes", dopt.episodes, "episodes")->check(CLI::Range(1, 10000000));
-  sim_demos->add_option("--workers", dopt.workers, "worker processes")->check(CLI::Range(1, 256));
+  sim_demos->add_option("--episodes", dopt.episodes, "episodes")->check(cli::between(1, 10000000));
+  sim_demos->add_option("--workers", dopt.workers, "worker processes")->check(cli::between(1, 256));
   sim_demos->add_option("--seed", dopt.seed, "dataset seed (styles and noise of every episode follow from it)");
   sim_demos->add_option("--out", dopt.out, "dataset file (.h5)")->required();
   auto* sim_bench = sim->add_subcommand("bench", "env steps/s (single, batched on 1 and 2 threads) and the expert's real-time factor");
@@ -300,7 +325,7 @@ int main(int argc, char** argv) {
   double sim_bench_seconds = 2.0;
   std::string sim_bench_json;
   sim_bench->add_option("--task", sim_bench_tasks, "tasks (default: all)");
-  sim_bench->add_option("--seconds", sim_bench_seconds, "time per measurement")->check(CLI::Range(0.05, 600.0));
+  sim_bench->add_option("--seconds", sim_bench_seconds, "time per measurement")->check(cli::between(0.05, 600.0));
   sim_bench->add_option("--json", sim_bench_json, "append one JSON line per task to this file");
   auto* sim_inspect = sim->add_subcommand("inspect", "validate a demonstration dataset and summarise it");
   std::string inspect_path;
@@ -315,7 +340,7 @@ int main(int argc, char** argv) {
   auto* policy_opt = sim_play->add_option("--policy", play_policy_ckpt, "a policy checkpoint acts (engram policy train)")
                          ->check(CLI::ExistingFile);
   expert_opt->excludes(policy_opt);
-  sim_play->add_option("--shift", play_shift, "with --policy: actions executed per chunk")->check(CLI::Range(1, 1024));
+  sim_play->add_option("--shift", play_shift, "with --policy: actions executed per chunk")->check(cli::between(1, 1024));
   sim_play->add_option("--style", popt.style, "expert style");
   sim_play->add_option("--episode", popt.episode, "noise stream: episode number of a dataset with --seed");
   sim_play->add_option("--seed", popt.seed, "dataset seed");
@@ -347,16 +372,17 @@ int main(int argc, char** argv) {
   std::string eval_weak;
   policy_eval->add_option("--method", deo.method, "naive | rtc | rtc-hard | bid | te | sync");
   policy_eval->add_option("--weak", eval_weak, "BID's weak checkpoint (default: weak.safetensors beside --ckpt)");
-  policy_eval->add_option("--bid-samples", deo.bid_samples, "BID: N strong + N weak candidates")->check(CLI::Range(1, 4096));
+  policy_eval->add_option("--bid-samples", deo.bid_samples, "BID: N strong + N weak candidates")->check(cli::between(1, 4096));
   policy_eval->add_option("--bid-contrast", deo.bid_contrast, "BID: K positives and negatives (0: backward coherence only)")
-      ->check(CLI::Range(0, 4096));
+      ->check(cli::between(0, 4096));
   policy_eval->add_option("--te-decay", deo.te_decay, "temporal ensembling: weights exp(−m·i), oldest i = 0 (0: the mean)")
-      ->check(CLI::Range(0.0, 100.0));
-  policy_eval->add_option("--delay", deo.delay, "inference delay d in control ticks")->check(CLI::Range(0, 1024));
-  policy_eval->add_option("--shift", deo.shift, "execution horizon s (d ≤ s ≤ H − d)")->check(CLI::Range(1, 1024));
-  policy_eval->add_option("--episodes", deo.episodes, "episodes")->check(CLI::Range(1, 10000000));
-  policy_eval->add_option("--batch", deo.batch, "episodes per batch")->check(CLI::Range(1, 100000));
-  policy_eval->add_option("--beta", deo.beta, "RTC guidance clip β")->check(CLI::Range(0.0, 1e6));
+      ->check(cli::between(0.0, 100.0));
+  policy_eval->add_option("--delay", deo.delay, "inference delay d in control ticks")->check(cli::between(0, 1024));
+  auto* shift_opt = policy_eval->add_option("--shift", deo.shift, "execution horizon s, d ≤ s ≤ H − d (default: max(d, 1))")
+                        ->check(cli::between(1, 1024));
+  policy_eval->add_option("--episodes", deo.episodes, "episodes")->check(cli::between(1, 10000000));
+  policy_eval->add_option("--batch", deo.batch, "episodes per batch")->check(cli::between(1, 100000));
+  policy_eval->add_option("--beta", deo.beta, "RTC guidance clip β")->check(cli::between(0.0, 1e6));
   policy_eval->add_option("--seed", deo.seed, "evaluation seed (common random numbers across methods)");
   policy_eval->add_option("--json", eval_json, "append the result as one JSON line to this file");
   auto* policy_plot = policy->add_subcommand("plot", "solve rate vs delay and vs execution horizon, from policy eval --json files");
@@ -373,19 +399,20 @@ int main(int argc, char** argv) {
   policy_run->add_option("--ckpt", run_ckpt, "policy checkpoint")->required()->check(CLI::ExistingFile);
   policy_run->add_option("--task", rto.task, "task (default: the one the policy was trained on)");
   policy_run->add_option("--method", rto.method, "rtc | rtc-hard | naive");
-  policy_run->add_option("--hz", rto.hz, "control rate")->check(CLI::Range(0.1, 1000.0));
+  policy_run->add_option("--hz", rto.hz, "control rate")->check(cli::between(0.1, 1000.0));
   policy_run->add_option("--latency-ms", rto.latency_ms, "pad every inference to at least this long (d ≈ latency / tick)")
-      ->check(CLI::Range(0.0, 60000.0));
-  policy_run->add_option("--min-shift", rto.min_shift, "s_min: actions executed before the next inference starts")->check(CLI::Range(1, 1024));
-  policy_run->add_option("--queue", rto.queue_length, "b: plan for the max of the last b measured delays")->check(CLI::Range(1, 1024));
-  policy_run->add_option("--episodes", rto.episodes, "episodes, one after another")->check(CLI::Range(1, 100000));
+      ->check(cli::between(0.0, 60000.0));
+  policy_run->add_option("--min-shift", rto.min_shift, "s_min: actions executed before the next inference starts")->check(cli::between(1, 1024));
+  policy_run->add_option("--queue", rto.queue_length, "b: plan for the max of the last b measured delays")->check(cli::between(1, 1024));
+  policy_run->add_option("--episodes", rto.episodes, "episodes, one after another")->check(cli::between(1, 100000));
   policy_run->add_option("--seed", rto.seed, "seed of the actuation and policy noise");
   policy_run->add_option("--json", run_json, "append the report as one JSON line to this file");
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    return usage_error(app, argc, argv, e.what());
   }
 
   try {
@@ -406,10 +433,16 @@ int main(int argc, char** argv) {
                               : !out_dir.empty() ? out_dir
                               : "runs/" + cfg.value("model", nlohmann::json::object()).value("type", std::string("transformer"));
       const auto s = run_experiment(cfg, dir, ro);
-      std::printf("trained %lld steps: train loss %.4f, validation loss %.4f", static_cast<long long>(s.steps),
-                  s.train_loss, s.val_loss);
+      if (s.already_finished)
+        std::printf("run %s has already finished (%lld steps; nothing trained: resume with --set train.steps=N, N > %lld, "
+                    "to train further): train loss %.4f, validation loss %.4f",
+                    dir.c_str(), static_cast<long long>(s.steps), static_cast<long long>(s.steps), s.train_loss, s.val_loss);
+      else
+        std::printf("trained %lld steps: train loss %.4f, validation loss %.4f", static_cast<long long>(s.steps),
+                    s.train_loss, s.val_loss);
       if (std::isfinite(s.val_accuracy)) std::printf(", task accuracy %.4f", s.val_accuracy);
-      std::printf(", %.0f tokens/s\ncheckpoint %s\nplot %s/loss.png\n", s.tokens_per_second, s.checkpoint.c_str(), dir.c_str());
+      if (!s.already_finished) std::printf(", %.0f tokens/s", s.tokens_per_second);
+      std::printf("\ncheckpoint %s\nplot %s/loss.png\n", s.checkpoint.c_str(), dir.c_str());
       for (const auto& [name, value] : s.task_score.items())
         std::printf("%s %s\n", name.c_str(), value.dump().c_str());
     } else if (*eval) {
@@ -440,6 +473,9 @@ int main(int argc, char** argv) {
         }
       }
       if (total.targets == 0) throw Error("eval: every sequence has a single token; nothing to score");
+      if (!std::isfinite(total.mean()))
+        throw Error("eval: the loss of " + ckpt_path + " is " + std::to_string(total.mean()) +
+                    " (non-finite logits: the model overflows on this input)");
       std::printf("%.6f nats/token (perplexity %.3f) over %lld targets in %zu sequences\n", total.mean(),
                   std::exp(total.mean()), static_cast<long long>(total.targets), seqs.size());
     } else if (*positions) {
@@ -534,8 +570,9 @@ int main(int argc, char** argv) {
       }
       for (const auto& s : policy_sets) apply_override(config, s);
       const auto summary = train_policy(config, ro);
-      std::printf("trained %lld steps: train loss %.4f, held-out loss %.4f; checkpoint %s/checkpoint.safetensors\n",
-                  static_cast<long long>(summary.steps), summary.train_loss, summary.val_loss, ro.out.c_str());
+      if (summary.already_finished) std::printf("run %s has already finished; nothing trained (resume with --set train.steps=N, N > %lld, to train further)\n", ro.out.c_str(), static_cast<long long>(summary.steps));
+      std::printf("%s %lld steps: train loss %.4f, held-out loss %.4f; checkpoint %s/checkpoint.safetensors\n",
+                  summary.already_finished ? "finished" : "trained", static_cast<long long>(summary.steps), summary.train_loss, summary.val_loss, ro.out.c_str());
     } else if (*policy_eval) {
       if (eval_ckpt.empty() == eval_script.empty()) throw Error("policy eval: give --ckpt CKPT or --torchscript FILE");
       LoadedPolicy loaded;
@@ -560,6 +597,7 @@ int main(int argc, char** argv) {
         weak = load_policy(eval_weak);
         deo.weak = weak.policy.get();
       }
+      if (shift_opt->count() == 0) deo.shift = std::max(deo.delay, 1);  // as the delay plots choose it
       const auto r = evaluate_under_delay(*policy, deo);
       std::printf("%s %s d=%d s=%d: solved %lld/%lld = %.3f (95%% %.3f–%.3f), %.1f s\n", deo.task.c_str(), deo.method.c_str(),
                   deo.delay, deo.shift, static_cast<long long>(r.successes), static_cast<long long>(r.episodes), r.solve_rate(),

@@ -75,7 +75,7 @@ const std::string& bench_text() {
     fs::path path = env_or(
         "ENGRAM_BENCH_TEXT",
         (shared_data_dir() / "tinystories-samples" / "tinystories_train_prefix.txt").string());
-    if (fs::exists(path)) return read_text_file(path.string());
+    if (fs::exists(path)) return read_corpus(path.string());
     std::cerr << "tokenizer_bench: " << path << " not found, encoding generated text\n";
     return generated_text(1 << 20);
   }();
@@ -125,7 +125,7 @@ void BM_TrainBpeCorpusEn(benchmark::State& state) {
     state.SkipWithError(("corpus.en not found under " + shared_data_dir().string()).c_str());
     return;
   }
-  const std::string text = read_text_file(corpus.string());
+  const std::string text = read_corpus(corpus.string());
   for (auto _ : state) {
     benchmark::DoNotOptimize(train_bpe(text, 500, {"<|endoftext|>"}).merges.data());
   }
@@ -134,7 +134,7 @@ void BM_TrainBpeCorpusEn(benchmark::State& state) {
 BENCHMARK(BM_TrainBpeCorpusEn)->Unit(benchmark::kMillisecond);
 
 void BM_TrainBpeFile(benchmark::State& state, std::string path, int vocab_size) {
-  const std::string text = read_text_file(path);
+  const std::string text = read_corpus(path);
   for (auto _ : state) {
     benchmark::DoNotOptimize(train_bpe(text, vocab_size, {"<|endoftext|>"}).merges.data());
   }

@@ -112,6 +112,7 @@ int run_quickstart(const QuickstartOptions& o) {
   capacity.out = o.out + "/capacity";
   capacity.depth_steps = 0;  // the depth and optimiser comparisons take a minute: `engram capacity` runs them
   capacity.fit_steps = 0;
+  capacity.brief = true;
   run_capacity(capacity);
 
   section("real-time chunking: a flow policy on slalom, naive vs RTC under inference delay (RTC §12)");

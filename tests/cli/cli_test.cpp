@@ -115,7 +115,7 @@ TEST(Cli, EvalRefusesCorruptAndTruncatedCheckpoints) {
   flipped[bytes.size() - 100] ^= 1;
   dir.write("flip.safetensors", flipped);
   expect_clear_error(engram(dir, "eval --ckpt " + dir.file("flip.safetensors") + " --tokens " + ids), "checksum mismatch");
-  expect_clear_error(engram(dir, "eval --ckpt " + dir.file("nothing.safetensors") + " --tokens " + ids), "cannot open");
+  expect_clear_error(engram(dir, "eval --ckpt " + dir.file("nothing.safetensors") + " --tokens " + ids), "no such file");
   expect_clear_error(engram(dir, "eval --ckpt " + dir.file("run/checkpoint.safetensors") + " --tokens " +
                                      dir.write("bad.txt", "1 2 x3\n")),
                      "'x3' is not a token id");

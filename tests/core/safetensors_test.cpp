@@ -95,7 +95,7 @@ TEST(SafeTensors, DetectsAlteredDataAndMetadata) {
 
 TEST(SafeTensors, RefusesGarbageAndMissingFiles) {
   testing::TempDir dir;
-  EXPECT_NE(error_of(dir.file("none.safetensors")).find("cannot open"), std::string::npos);
+  EXPECT_NE(error_of(dir.file("none.safetensors")).find("no such file"), std::string::npos);
   std::string garbage(100, 'x');
   garbage[0] = 10, garbage[1] = 0, garbage[2] = 0, garbage[3] = 0, garbage[4] = 0, garbage[5] = 0, garbage[6] = 0, garbage[7] = 0;
   EXPECT_NE(error_of(dir.write("g.safetensors", garbage)).find("not valid JSON"), std::string::npos);

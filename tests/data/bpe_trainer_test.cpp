@@ -174,7 +174,7 @@ TEST(BpeTrainer, EmptyCorpusAndBadArgumentsThrow) {
     EXPECT_NE(std::string(e.what()).find("empty"), std::string::npos) << e.what();
   }
   fs::remove(empty);
-  EXPECT_THROW(read_text_file("/nonexistent/corpus.txt"), Error);
+  EXPECT_THROW(read_corpus("/nonexistent/corpus.txt"), Error);
 }
 
 TEST(BpeTrainerSharedData, TrainedTokenizerEncodesAndSurvivesSaveLoad) {

@@ -5,6 +5,7 @@
 
 #include "engram/core/error.h"
 #include "engram/policy/bid.h"
+#include "engram/policy/flow_policy.h"
 #include "engram/policy/temporal_ensemble.h"
 
 namespace engram {
@@ -64,6 +65,26 @@ TEST(Bid, ForwardContrastCountsTheRowsOutsideTheMask) {
   // K = N = 2 (both sets whole, so ties in L_B cannot change them): L_F(0) = 8 − 1, L_F(1) = 8 − 17.
   EXPECT_EQ(bid_select(strong, weak, target, weights, 2).item<int64_t>(), 1);
   EXPECT_NEAR(bid_scores(strong, weak, target, weights, 2)[0][1].item<double>(), -9.0 / 2, 1e-5);
+}
+
+// A velocity field that moves nothing: every sampled chunk is its starting noise, so each
+// candidate is known in advance and differs from the others.
+struct Still : FlowPolicy {
+  torch::Tensor velocity(const torch::Tensor& x, const torch::Tensor&, const torch::Tensor&) override { return torch::zeros_like(x); }
+  int64_t horizon() const override { return 4; }
+  int64_t action_dim() const override { return 1; }
+  int64_t obs_dim() const override { return 2; }
+};
+
+TEST(Bid, SampleChunkReturnsTheSelectedCandidateOfEachRow) {
+  Still policy;
+  // Row 0: candidate 2 is nearest the previous chunk (zeros) on every row; row 1: candidate 3.
+  auto noise = torch::cat({constants({5.0, 3.0, 0.1, -4.0}), constants({5.0, 3.0, -2.0, 0.5})});
+  const auto target = torch::zeros({2, 4, 1});
+  const auto chunk = bid_sample_chunk(policy, nullptr, torch::zeros({2, 2}), noise, target, 1, 2, BidOptions{0, 3});
+  ASSERT_EQ(chunk.sizes(), (std::vector<int64_t>{2, 4, 1}));
+  EXPECT_TRUE(torch::allclose(chunk[0], noise[0][2])) << chunk;
+  EXPECT_TRUE(torch::allclose(chunk[1], noise[1][3])) << chunk;
 }
 
 TEST(TemporalEnsemble, AveragesTheArrivedPredictionsWithOptionalAgeWeights) {

@@ -122,6 +122,10 @@ TEST(ImportRefuses, WrongShape) {
 TEST(ImportRefuses, UntiedHead) { expect_refused("sd['lm_head.weight'] = sd['lm_head.weight'] + 1", "lm_head.weight"); }
 TEST(ImportRefuses, WrongMask) { expect_refused("sd['mosaic.h.0.attn.bias'] = torch.ones_like(sd['mosaic.h.0.attn.bias']).tril()", "causal mask"); }
 
+TEST(ImportRefuses, NonFiniteWeights) {
+  expect_refused("sd['mosaic.h.1.mlp.P_v'].view(-1)[5] = float('nan')", "'mosaic.h.1.mlp.P_v' holds non-finite values");
+}
+
 TEST(ImportRefuses, TruncatedFile) {
   testing::TempDir dir;
   write_reference(dir, "");

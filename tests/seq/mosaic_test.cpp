@@ -94,7 +94,9 @@ TEST_P(MosaicVariants, SingleTokenIsFinite) {
   EXPECT_TRUE(torch::isfinite(logits).all().item<bool>());
   logits.sum().backward();
   for (const auto& p : model->parameters())
-    if (p.grad().defined()) EXPECT_TRUE(torch::isfinite(p.grad()).all().item<bool>());
+    if (p.grad().defined()) {
+      EXPECT_TRUE(torch::isfinite(p.grad()).all().item<bool>());
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Variants, MosaicVariants,
@@ -102,6 +104,59 @@ INSTANTIATE_TEST_SUITE_P(Variants, MosaicVariants,
                                            nlohmann::json{{"ffn", "none"}, {"value_mix", "shift"}},
                                            nlohmann::json{{"variant", "nano"}, {"bias", true}, {"pmem_count", 2}},
                                            nlohmann::json{{"leaky_average", "matrix"}}));
+
+// The contextual memory written out from the spec (§2) in plain operations, in double precision,
+// for a 1-block mosaic without FFN: keys from a leaky average, values that mix the next and the
+// current token by γ, strictly causal Nadaraya–Watson retrieval. It pins the value mix at γ ≠ 0
+// without PyTorch (the import tests pin it against nanoMosaics).
+TEST(Mosaic, ContextMemoryMatchesTheSpecAtGammaAwayFromZero) {
+  torch::manual_seed(4);
+  const int64_t B = 2, T = 7, d = 8, H = 2, dh = d / H;
+  auto model = make_model({{"type", "mosaic"}, {"vocab_size", 10}, {"n_layer", 1}, {"n_head", H}, {"n_embd", d},
+                           {"block_size", 16}, {"ffn", "none"}, {"attn_dropout", 0.0}, {"resid_dropout", 0.0}});
+  model->to(torch::kFloat64);
+  model->eval();
+  auto p = model->named_parameters();
+  const auto gamma = torch::tensor({0.3, 0.8}, torch::kFloat64);
+  const double leak = 0.1, rho = 0.02, value_log_scale = 0.03;  // λ = e^{−1}, s = e^{0.2}, a = e^{0.3}
+  {
+    torch::NoGradGuard no_grad;
+    p["blocks.0.cmem.value_mix"].copy_(gamma);
+    p["blocks.0.cmem.keys.leak"].fill_(leak);
+    p["blocks.0.cmem.keys.key_scale"].fill_(rho);
+    p["blocks.0.cmem.value_scale"].fill_(value_log_scale);
+  }
+  const auto x = torch::randn({B, T, d}, torch::kFloat64);
+  const auto got = model->hidden(x);
+
+  auto layer_norm = [](const torch::Tensor& v) {
+    auto mu = v.mean(-1, true);
+    auto var = (v - mu).pow(2).mean(-1, true);
+    return (v - mu) / torch::sqrt(var + 1e-5);
+  };
+  const auto u = layer_norm(x);
+  const auto k_raw = torch::matmul(u, p["blocks.0.cmem.keys.W_k.weight"].t()).view({B, T, H, dh});
+  const auto v_raw = torch::matmul(u, p["blocks.0.cmem.W_v.weight"].t()).view({B, T, H, dh});
+  const double lambda = std::exp(-10 * leak), key_scale = std::exp(10 * rho), value_scale = std::exp(10 * value_log_scale);
+  auto keys = torch::zeros_like(k_raw), values = torch::zeros_like(v_raw), read = torch::zeros_like(v_raw);
+  auto kbar = torch::zeros({B, H, dh}, torch::kFloat64);
+  for (int64_t t = 0; t < T; ++t) {
+    kbar = k_raw.select(1, t) + lambda * kbar;
+    keys.select(1, t).copy_(key_scale * kbar / (kbar.norm(2, -1, true) + 1e-6));
+    // v̄_t = (1 − γ) ṽ_{t+1} + γ ṽ_t, with ṽ_T = 0
+    auto next = t + 1 < T ? v_raw.select(1, t + 1) : torch::zeros({B, H, dh}, torch::kFloat64);
+    auto vbar = (1 - gamma).view({H, 1}) * next + gamma.view({H, 1}) * v_raw.select(1, t);
+    values.select(1, t).copy_(value_scale * vbar / (vbar.norm(2, -1, true) + 1e-6));
+  }
+  for (int64_t t = 1; t < T; ++t) {  // query t reads the pairs j < t
+    auto scores = (keys.narrow(1, 0, t) * keys.select(1, t).unsqueeze(1)).sum(-1);  // [B, t, H]
+    auto w = torch::softmax(scores, 1).unsqueeze(-1);
+    read.select(1, t).copy_((w * values.narrow(1, 0, t)).sum(1));
+  }
+  const auto y = torch::matmul(read.reshape({B, T, d}), p["blocks.0.cmem.c_proj.weight"].t());
+  const auto expected = layer_norm(x + y);
+  EXPECT_LT((got - expected).abs().max().item<double>(), 1e-10);
+}
 
 TEST(Mosaic, ScanAndMatrixModelsAgree) {
   auto a = tiny({{"leaky_average", "scan"}}), b = tiny({{"leaky_average", "matrix"}});

@@ -1,6 +1,7 @@
 // Expert, datasets and pictures: the MPPI expert solves the toy task, datasets round-trip through
 // HDF5 and do not depend on the worker count, damaged files are refused by name, a crashed worker's
 // part is redone, and frames show the bodies where the simulator has them.
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -141,6 +142,33 @@ TEST(SimDemos, ShapeMismatchIsNamed) {
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("demo_0/obs/state has shape [3×4], expected [3×5]"), std::string::npos) << e.what();
+  }
+}
+
+TEST(SimDemos, NonFiniteDataIsNamedByEpisodeAndStep) {
+  TempDir dir;
+  Episode ep;
+  ep.obs_dim = 4;
+  ep.action_dim = 2;
+  ep.obs.assign(3 * 4, 0.f);
+  ep.actions.assign(3 * 2, 0.f);
+  ep.executed_actions.assign(3 * 2, 0.f);
+  ep.rewards.assign(3, 0.f);
+  ep.dones = {0, 0, 1};
+  {
+    DemoWriter w(dir.file("nan.h5"), {{"obs_dim", 4}, {"action_dim", 2}});
+    ep.index = 0;
+    w.append(ep, "s");
+    ep.index = 3;
+    ep.actions[3] = std::nanf("");  // step 1, second action dimension
+    w.append(ep, "s");
+    w.close();
+  }
+  try {
+    read_demos(dir.file("nan.h5"));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("demo_3/actions: step 1 holds nan"), std::string::npos) << e.what();
   }
 }
 

@@ -79,6 +79,17 @@ TEST(Trainer, NonFiniteLossStopsAndKeepsTheLastGoodCheckpoint) {
     EXPECT_NE(msg.find("last good checkpoint"), std::string::npos) << msg;
   }
   EXPECT_EQ(testing::read_file(dir.file("run/checkpoint.safetensors")), good);
+
+  // Without any checkpoint yet, the message says so instead of pointing at a file that is not there.
+  auto fresh = tiny_experiment(corpus, 200);
+  fresh["train"].update(bad["train"]);
+  try {
+    run_experiment(fresh, dir.file("fresh"), {false, false});
+    FAIL() << "training should have stopped";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no checkpoint had been written yet"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.file("fresh/checkpoint.safetensors")));
 }
 
 TEST(Trainer, StopsEarlyOnceTheTaskAccuracyIsReached) {

@@ -1,6 +1,7 @@
 #include "engram/core/config.h"
 
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include "engram/core/error.h"
@@ -112,28 +113,18 @@ void ConfigObject::finish() const {
   }
 }
 
-json read_json_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error("cannot open config file " + path + ": no such file or not readable");
-  try {
-    return json::parse(in);
-  } catch (const json::parse_error& e) {
-    throw Error("config file " + path + " is not valid JSON: " + e.what());
-  }
-}
-
 void apply_override(json& config, const std::string& assignment) {
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
     throw Error("--set " + assignment + ": expected key=value, e.g. --set model.n_layer=4");
   const std::string key = assignment.substr(0, eq);
   const std::string text = assignment.substr(eq + 1);
-  json value;
-  try {
-    value = json::parse(text);
-  } catch (const json::parse_error&) {
-    value = text;
-  }
+  // Valid JSON (numbers, true/false, arrays) is taken as JSON, anything else as a string; a
+  // number JSON cannot hold (1e999) is an error rather than a string.
+  static const std::regex number(R"(-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?)");
+  if (!json::accept(text) && std::regex_match(text, number))
+    throw Error("--set " + assignment + ": " + text + " is out of the range of a JSON number (a double)");
+  const json value = json::accept(text) ? parse_json(text, "--set " + key) : json(text);
   json* node = &config;
   std::size_t start = 0;
   while (true) {

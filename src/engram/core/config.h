@@ -17,6 +17,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engram/core/json.h"  // read_json_file, for every config reader
+
 namespace engram {
 
 using json = nlohmann::json;
@@ -52,9 +54,6 @@ class ConfigObject {
   std::string where_;
   std::set<std::string> read_;
 };
-
-// Parses a JSON file; errors name the file and the line/column of a syntax error.
-json read_json_file(const std::string& path);
 
 // Applies one `--set a.b.c=value` override. The value is parsed as JSON when it is valid JSON
 // (numbers, true/false, arrays) and taken as a string otherwise. Intermediate objects are created;

@@ -2,6 +2,7 @@
 
 #include "engram/core/atomic_file.h"
 #include "engram/core/error.h"
+#include "engram/core/json.h"
 
 namespace engram {
 
@@ -10,8 +11,12 @@ std::vector<nlohmann::json> read_metrics(const std::string& path) {
   std::ifstream in(path);
   std::string line;
   while (std::getline(in, line)) {
-    auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (j.is_object()) out.push_back(std::move(j));
+    // A line cut short by a crash is skipped; the rows before it are still good.
+    try {
+      auto j = parse_json(line, path);
+      if (j.is_object()) out.push_back(std::move(j));
+    } catch (const Error&) {
+    }
   }
   return out;
 }

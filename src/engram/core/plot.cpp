@@ -1,7 +1,6 @@
 #include "engram/core/plot.h"
 
-#include <unistd.h>
-
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -9,13 +8,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engram/core/atomic_file.h"
 #include "engram/core/plot_script.h"  // generated from scripts/plot.py: kPlotScript
+#include "engram/core/process.h"
 
 namespace engram {
 
 bool plot_lines(const PlotSpec& spec) {
   nlohmann::json j = {{"out", spec.out}, {"title", spec.title}, {"xlabel", spec.xlabel},
                       {"ylabel", spec.ylabel}, {"logx", spec.logx}, {"logy", spec.logy}};
+  if (std::isfinite(spec.ymax)) j["ymax"] = spec.ymax;
   j["series"] = nlohmann::json::array();
   for (const auto& s : spec.series) {
     nlohmann::json e = {{"label", s.label}, {"x", s.x}, {"y", s.y}, {"style", s.style}};
@@ -30,24 +32,28 @@ bool plot_lines(const PlotSpec& spec) {
                  ec.message().c_str());
     return false;
   }
-  const std::string base = spec.out + ".plot-" + std::to_string(::getpid());
-  const std::string spec_path = base + ".json", script_path = base + ".py";
-  std::ofstream(spec_path) << j.dump();
-  std::ofstream(script_path) << kPlotScript;
-  const std::string cmd = "/usr/bin/python3 '" + script_path + "' '" + spec_path + "' 2>" + base + ".err";
-  const int rc = std::system(cmd.c_str());
-  std::string err;
-  if (rc != 0) {
-    std::ifstream e(base + ".err");
-    std::string line;
-    while (std::getline(e, line)) err = line;  // the last line of a Python traceback says what
-    std::fprintf(stderr, "warning: could not draw %s (%s); scripts/setup-deps installs python3-matplotlib\n",
-                 spec.out.c_str(), err.empty() ? "/usr/bin/python3 failed" : err.c_str());
+  remove_stale_temporaries(spec.out);
+  // The spec goes to the plotter on stdin, the script as an argument: no shell, and nothing of
+  // ours on disk but the picture (written beside it under a temporary name, then renamed).
+  ProcessOptions options;
+  options.stdin_text = j.dump();
+  ProcessResult r;
+  try {
+    r = run_process({"/usr/bin/python3", "-c", kPlotScript}, options);
+  } catch (const std::exception& e) {
+    r.err = e.what();
   }
-  std::remove(spec_path.c_str());
-  std::remove(script_path.c_str());
-  std::remove((base + ".err").c_str());
-  return rc == 0;
+  if (r.exit_code != 0) {
+    std::string last;  // the last line of a Python traceback says what
+    size_t end = r.err.find_last_not_of('\n');
+    if (end != std::string::npos) {
+      const size_t begin = r.err.rfind('\n', end);
+      last = r.err.substr(begin == std::string::npos ? 0 : begin + 1, end - (begin == std::string::npos ? 0 : begin + 1) + 1);
+    }
+    std::fprintf(stderr, "warning: could not draw %s (%s); scripts/setup-deps installs python3-matplotlib\n",
+                 spec.out.c_str(), last.empty() ? "/usr/bin/python3 failed" : last.c_str());
+  }
+  return r.exit_code == 0;
 }
 
 }  // namespace engram

@@ -1,6 +1,7 @@
 // Line plots as PNG files, drawn by Debian's matplotlib (/usr/bin/python3) from a JSON spec.
 #pragma once
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,9 @@ struct PlotSpec {
   std::string out;  // the .png path
   std::string title, xlabel, ylabel;
   bool logx = false, logy = false;
+  // Values above ymax (or not finite) are cut from their line and marked "diverged" at the top
+  // edge, so one diverging curve cannot stretch the axis over every other one. NaN: no limit.
+  double ymax = std::nan("");
   std::vector<PlotSeries> series;
 };
 

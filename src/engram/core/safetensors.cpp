@@ -11,6 +11,8 @@
 
 #include "engram/core/atomic_file.h"
 #include "engram/core/error.h"
+#include "engram/core/json.h"
+#include "engram/core/text_file.h"
 
 namespace engram {
 namespace {
@@ -120,9 +122,7 @@ void save_safetensors(const std::string& path,
 }
 
 SafeTensors load_safetensors(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot open " + path + ": no such file or not readable");
-  std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string file = read_text_file(path, "checkpoint");
   const std::string where = "checkpoint " + path;
   if (file.size() < 8) throw Error(where + ": truncated (" + std::to_string(file.size()) + " bytes)");
   uint64_t n = 0;
@@ -131,9 +131,9 @@ SafeTensors load_safetensors(const std::string& path) {
                                        std::to_string(n) + " exceeds file size)");
   json header;
   try {
-    header = json::parse(file.begin() + 8, file.begin() + 8 + static_cast<std::ptrdiff_t>(n));
-  } catch (const json::parse_error&) {
-    throw Error(where + ": header is not valid JSON (corrupt or not a safetensors file)");
+    header = parse_json(std::string_view(file.data() + 8, n), where + ": header");
+  } catch (const Error& e) {
+    throw Error(std::string(e.what()) + " (corrupt or not a safetensors file)");
   }
   if (!header.is_object()) throw Error(where + ": header is not a JSON object");
   const char* data = file.data() + 8 + n;

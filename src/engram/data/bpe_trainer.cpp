@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include "engram/core/error.h"
+#include "engram/core/text_file.h"
 #include "engram/data/pretokenizer.h"
 
 namespace engram {
@@ -186,23 +187,15 @@ BpeTrainResult train_bpe(std::string_view text, int vocab_size,
   return result;
 }
 
-std::string read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw Error("text file '" + path + "' could not be opened: " + std::strerror(errno) +
-                "; check the path");
-  }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) throw Error("text file '" + path + "' could not be read: " + std::strerror(errno));
-  std::string text = buffer.str();
-  if (text.empty()) throw Error("text file '" + path + "' is empty; give it a non-empty corpus");
+std::string read_corpus(const std::string& path) {
+  std::string text = read_text_file(path, "text file");
+  if (text.empty()) throw Error("text file " + path + " is empty; give it a non-empty corpus");
   return text;
 }
 
 BpeTrainResult train_bpe_file(const std::string& path, int vocab_size,
                               const std::vector<std::string>& special_tokens) {
-  std::string text = read_text_file(path);
+  std::string text = read_corpus(path);
   try {
     return train_bpe(text, vocab_size, special_tokens);
   } catch (const Error& e) {

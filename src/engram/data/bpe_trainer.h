@@ -32,11 +32,11 @@ struct BpeTrainResult {
 BpeTrainResult train_bpe(std::string_view text, int vocab_size,
                          const std::vector<std::string>& special_tokens);
 
-// Reads the whole file at `path`; throws engram::Error naming the path when it is missing,
+// Reads a training text; throws engram::Error naming the path when it is missing, a directory,
 // unreadable or empty.
-std::string read_text_file(const std::string& path);
+std::string read_corpus(const std::string& path);
 
-// train_bpe on the contents of a text file (read_text_file).
+// train_bpe on the contents of a text file (read_corpus).
 BpeTrainResult train_bpe_file(const std::string& path, int vocab_size,
                               const std::vector<std::string>& special_tokens);
 

@@ -34,8 +34,15 @@ struct PreparedData {
   int64_t vocab_size = 0;
 };
 
-// Tokenizes (training a BPE first when asked) into run_dir/{tokenizer.json,train.tok,valid.tok}.
-// Idempotent: files already in run_dir (a resumed run) are reused, not rebuilt.
-PreparedData prepare_data(const DataConfig& config, const std::string& run_dir, bool verbose);
+// Throws engram::Error naming the key unless every input file the config names exists and is a
+// non-empty file: run before anything is written, so a bad config leaves nothing behind.
+void check_data_sources(const DataConfig& config);
+
+// Tokenizes (training a BPE first when asked) into run_dir/{tokenizer.json,train.tok,valid.tok}
+// and records what they were made from (paths, sizes and modification times of the inputs, the
+// tokenizer settings) in run_dir/data-source.json. Files already there are reused only when that
+// record matches; otherwise a new run rebuilds them, and a resumed run (`resuming`) refuses to go
+// on, since its checkpoint was trained on the old data.
+PreparedData prepare_data(const DataConfig& config, const std::string& run_dir, bool verbose, bool resuming);
 
 }  // namespace engram

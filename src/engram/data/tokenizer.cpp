@@ -13,6 +13,8 @@
 
 #include "engram/core/atomic_file.h"
 #include "engram/core/error.h"
+#include "engram/core/json.h"
+#include "engram/core/text_file.h"
 #include "engram/data/pretokenizer.h"
 
 namespace engram {
@@ -26,26 +28,6 @@ constexpr size_t kMaxCachedPieceBytes = 128;
 // dropped and refilled rather than grown without bound.
 constexpr size_t kMaxCacheEntries = size_t{1} << 20;
 constexpr const char* kFileFormat = "engram-bpe-tokenizer";
-
-std::string read_file(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw Error(what + " '" + path + "' could not be opened: " + std::strerror(errno) +
-                "; check the path");
-  }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) throw Error(what + " '" + path + "' could not be read: " + std::strerror(errno));
-  return buffer.str();
-}
-
-json parse_json(const std::string& text, const std::string& path) {
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw Error("'" + path + "' is not valid JSON (" + e.what() + ")");
-  }
-}
 
 // Splits a merge line "A B" (tokens in byte-to-unicode form never contain a space).
 std::pair<std::string, std::string> parse_merge_line(const std::string& line,
@@ -146,7 +128,7 @@ Tokenizer Tokenizer::from_merges(std::vector<std::string> vocab,
 
 Tokenizer Tokenizer::load_gpt2(const std::string& encoder_json_path,
                                const std::string& vocab_bpe_path) {
-  json encoder = parse_json(read_file(encoder_json_path, "GPT-2 encoder.json"), encoder_json_path);
+  json encoder = read_json_file(encoder_json_path, "GPT-2 encoder.json");
   if (!encoder.is_object() || encoder.empty()) {
     throw Error("GPT-2 encoder.json '" + encoder_json_path +
                 "' is not a JSON object of token -> id; pass OpenAI's encoder.json");
@@ -166,7 +148,7 @@ Tokenizer Tokenizer::load_gpt2(const std::string& encoder_json_path,
   }
 
   std::vector<std::pair<std::string, std::string>> merges;
-  std::istringstream lines(read_file(vocab_bpe_path, "GPT-2 vocab.bpe"));
+  std::istringstream lines(read_text_file(vocab_bpe_path, "GPT-2 vocab.bpe"));
   std::string line;
   for (int line_no = 1; std::getline(lines, line); ++line_no) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -206,7 +188,7 @@ void Tokenizer::save(const std::string& path) const {
 }
 
 Tokenizer Tokenizer::load(const std::string& path) {
-  return from_json(read_file(path, "tokenizer file"), "tokenizer file '" + path + "'");
+  return from_json(read_text_file(path, "tokenizer file"), "tokenizer file " + path);
 }
 
 Tokenizer Tokenizer::from_json(const std::string& text, const std::string& where) {

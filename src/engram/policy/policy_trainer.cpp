@@ -9,9 +9,12 @@
 #include "engram/core/atomic_file.h"
 #include "engram/core/config.h"
 #include "engram/core/error.h"
+#include "engram/core/finite.h"
+#include "engram/core/json.h"
 #include "engram/core/metrics.h"
 #include "engram/core/progress.h"
 #include "engram/core/safetensors.h"
+#include "engram/core/stop_signal.h"
 #include "engram/policy/chunk_dataset.h"
 #include "engram/train/adamw.h"
 
@@ -59,12 +62,16 @@ torch::Tensor flow_loss(MixerPolicy& policy, const torch::Tensor& obs, const tor
   return (policy.velocity(x, obs, tau) - (chunks - eps)).pow(2).mean();
 }
 
-void save(const std::string& path, MixerPolicy& policy, const AdamW& opt, const nlohmann::json& config, int64_t step) {
+// `window` is the running train-loss mean since the last log row ({sum, n}): state, so that a run
+// stopped between rows logs the same mean after resuming.
+void save(const std::string& path, MixerPolicy& policy, const AdamW& opt, const nlohmann::json& config, int64_t step,
+          const nlohmann::json& window) {
   std::vector<std::pair<std::string, torch::Tensor>> tensors;
   for (const auto& p : policy.named_parameters()) tensors.emplace_back("model." + p.key(), p.value());
   for (const auto& b : policy.named_buffers()) tensors.emplace_back("model." + b.key(), b.value());
   for (auto& s : opt.state()) tensors.emplace_back("optim." + s.first, s.second);
-  save_safetensors(path, tensors, {{"engram.policy_config", config.dump()}, {"engram.step", std::to_string(step)}});
+  save_safetensors(path, tensors, {{"engram.policy_config", config.dump()}, {"engram.step", std::to_string(step)},
+                                   {"engram.loss_window", window.dump()}});
 }
 
 void load_weights(MixerPolicy& policy, const SafeTensors& file) {
@@ -74,6 +81,7 @@ void load_weights(MixerPolicy& policy, const SafeTensors& file) {
     if (t.sizes() != p.value().sizes())
       throw Error(file.source + ": model." + p.key() + " has shape " + c10::str(t.sizes()) + ", the config gives " +
                   c10::str(p.value().sizes()));
+    require_finite(t, file.source + ": model." + p.key());
     p.value().copy_(t);
   }
   for (auto& b : policy.named_buffers()) b.value().copy_(file.at("model." + b.key()));
@@ -85,7 +93,8 @@ LoadedPolicy load_policy(const std::string& checkpoint) {
   const auto file = load_safetensors(checkpoint);
   if (!file.metadata.count("engram.policy_config")) throw Error(checkpoint + " is not an engram policy checkpoint");
   LoadedPolicy out;
-  out.config = nlohmann::json::parse(file.metadata.at("engram.policy_config"));
+  out.config = parse_json(file.metadata.at("engram.policy_config"), checkpoint + ": policy config");
+  if (!file.metadata.count("engram.step")) throw Error(checkpoint + " has no training step in its metadata (corrupt?)");
   out.step = std::stoll(file.metadata.at("engram.step"));
   out.policy = std::make_shared<MixerPolicy>(MixerPolicyConfig::from_json(out.config["model"], "model"));
   load_weights(*out.policy, file);
@@ -124,9 +133,12 @@ PolicyTrainSummary train_policy(const nlohmann::json& config_in, const PolicyRun
   ac.decay_all = true;  // the paper's code decays every parameter
   AdamW opt(named, ac);
   int64_t start = 0;
+  double loss_sum = 0;
+  int64_t loss_n = 0;
   if (o.resume) {
     const auto file = load_safetensors(ckpt);
-    const auto saved = nlohmann::json::parse(file.metadata.at("engram.policy_config"));
+    if (!file.metadata.count("engram.policy_config")) throw Error(ckpt + " is not an engram policy checkpoint");
+    const auto saved = parse_json(file.metadata.at("engram.policy_config"), ckpt + ": policy config");
     if (saved["model"] != config["model"]) throw Error(ckpt + ": the model config differs from this run's; resume with the same config");
     load_weights(policy, file);
     std::vector<std::pair<std::string, torch::Tensor>> state;
@@ -134,6 +146,24 @@ PolicyTrainSummary train_policy(const nlohmann::json& config_in, const PolicyRun
       if (name.rfind("optim.", 0) == 0) state.emplace_back(name.substr(6), t);
     opt.load_state(state, ckpt);
     start = std::stoll(file.metadata.at("engram.step"));
+    if (file.metadata.count("engram.loss_window")) {
+      const auto w = parse_json(file.metadata.at("engram.loss_window"), ckpt + ": loss window");
+      loss_sum = w.at("sum").get<double>();
+      loss_n = w.at("n").get<int64_t>();
+    }
+    if (start > train.steps)
+      throw Error("cannot set train.steps = " + std::to_string(train.steps) + ": run " + o.out + " has trained " +
+                  std::to_string(start) + " steps already");
+    if (start == train.steps) {
+      PolicyTrainSummary done;
+      done.steps = start;
+      done.already_finished = true;
+      for (const auto& r : read_metrics(o.out + "/metrics.jsonl")) {
+        if (r.contains("train_loss_mean") && r["train_loss_mean"].is_number()) done.train_loss = r["train_loss_mean"];
+        if (r.contains("val_loss") && r["val_loss"].is_number()) done.val_loss = r["val_loss"];
+      }
+      return done;
+    }
   } else {
     write_text_atomically(o.out + "/config.json", config.dump(2) + "\n");
   }
@@ -141,12 +171,11 @@ PolicyTrainSummary train_policy(const nlohmann::json& config_in, const PolicyRun
   MetricsLog metrics(o.out + "/metrics.jsonl", o.resume ? start : 0);
   const int64_t N = data.obs.size(0);
   Progress bar("policy", train.steps, start);
-  double loss_sum = 0;
-  int64_t loss_n = 0;
   PolicyTrainSummary summary;
   auto params = policy.parameters();
   torch::Tensor perm;
   int64_t perm_epoch = -1;
+  StopSignal stop;
   for (int64_t step = start; step < train.steps; ++step) {
     // Every random draw of a step comes from (seed, step): resuming replays the same stream.
     auto gen = generator(static_cast<uint64_t>(train.seed) * 1000003ull + static_cast<uint64_t>(step));
@@ -162,8 +191,10 @@ PolicyTrainSummary train_policy(const nlohmann::json& config_in, const PolicyRun
     auto loss = flow_loss(policy, data.obs.index_select(0, idx), data.chunks.index_select(0, idx), gen);
     const double l = loss.item<double>();
     if (!std::isfinite(l))
-      throw Error("policy training diverged at step " + std::to_string(step) + " (loss " + std::to_string(l) +
-                  "); the last good checkpoint is " + ckpt);
+      throw Error("policy training diverged at step " + std::to_string(step) + " (loss " + std::to_string(l) + "); " +
+                  (fs::exists(ckpt) ? "the last good checkpoint is kept at " + ckpt
+                                    : "no checkpoint had been written yet (the first comes at step " +
+                                          std::to_string(train.eval_interval) + ")"));
     opt.zero_grad();
     loss.backward();
     clip_grad_norm(params, train.grad_clip);
@@ -187,8 +218,11 @@ PolicyTrainSummary train_policy(const nlohmann::json& config_in, const PolicyRun
       loss_sum = 0;
       loss_n = 0;
     }
-    if (step + 1 == train.weak_step) save(o.out + "/weak.safetensors", policy, opt, config, step + 1);
-    if (eval) save(ckpt, policy, opt, config, step + 1);
+    if (step + 1 == train.weak_step) save(o.out + "/weak.safetensors", policy, opt, config, step + 1, {{"sum", loss_sum}, {"n", loss_n}});
+    if (eval || stop.requested()) save(ckpt, policy, opt, config, step + 1, {{"sum", loss_sum}, {"n", loss_n}});
+    if (stop.requested())
+      throw Error(std::string(stop.name()) + " after step " + std::to_string(step + 1) +
+                  "; checkpoint saved, continue with engram policy train --resume " + o.out);
   }
   if (o.verbose) bar.finish("val loss " + std::to_string(summary.val_loss).substr(0, 6));
   summary.steps = train.steps;

@@ -42,6 +42,7 @@ struct PolicyRunOptions {
 struct PolicyTrainSummary {
   int64_t steps = 0;
   double train_loss = 0, val_loss = 0;
+  bool already_finished = false;  // resumed at train.steps: nothing was trained or written
 };
 
 // `config` holds {"model": {...}, "train": {...}}; model.obs_dim/action_dim come from the dataset.

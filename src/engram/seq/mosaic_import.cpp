@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "engram/core/error.h"
+#include "engram/core/finite.h"
 #include "engram/core/torch_file.h"
 
 namespace engram {
@@ -32,6 +33,7 @@ class StateDict {
     if (it == tensors_.end()) throw Error(source_ + ": key '" + key + "' is missing");
     if (it->second.sizes().vec() != shape)
       throw Error(source_ + ": key '" + key + "' has shape " + shape_str(it->second.sizes().vec()) + ", expected " + shape_str(shape));
+    require_finite(it->second, source_ + ": key '" + key + "'");
     used_.insert(key);
     return it->second;
   }

@@ -1,10 +1,12 @@
 #include "engram/sim/demo_file.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include <hdf5.h>
 
 #include "engram/core/error.h"
+#include "engram/core/json.h"
 
 namespace engram {
 
@@ -144,6 +146,16 @@ void DemoWriter::close() {
   file_ = -1;
 }
 
+namespace {
+// Training on a NaN would poison every weight; say where it is instead.
+void require_finite(const std::vector<float>& values, const std::string& where, int width) {
+  for (size_t i = 0; i < values.size(); ++i)
+    if (!std::isfinite(values[i]))
+      throw Error(where + ": step " + std::to_string(i / static_cast<size_t>(std::max(width, 1))) + " holds " +
+                  std::to_string(values[i]) + " (non-finite data; regenerate or repair this episode)");
+}
+}  // namespace
+
 DemoDataset read_demos(const std::string& path) {
   quiet_hdf5();
   if (H5Fis_hdf5(path.c_str()) <= 0) throw Error("dataset " + path + " is missing or not an HDF5 file (truncated or corrupt?)");
@@ -153,11 +165,7 @@ DemoDataset read_demos(const std::string& path) {
   Handle data(H5Gopen2(file.id, "data", H5P_DEFAULT), H5Gclose);
   DemoDataset out;
   const std::string where = path + ":/data";
-  try {
-    out.env_args = nlohmann::json::parse(read_string_attr(data.id, "env_args", where));
-  } catch (const nlohmann::json::exception&) {
-    throw Error(where + ": env_args is not JSON");
-  }
+  out.env_args = parse_json(read_string_attr(data.id, "env_args", where), where + ": env_args");
   if (!out.env_args.contains("obs_dim") || !out.env_args.contains("action_dim"))
     throw Error(where + ": env_args lacks obs_dim/action_dim");
   const int obs_dim = out.env_args["obs_dim"].get<int>(), act_dim = out.env_args["action_dim"].get<int>();
@@ -189,6 +197,10 @@ DemoDataset read_demos(const std::string& path) {
     ep.rewards = read_array<float>(g.id, "rewards", H5T_NATIVE_FLOAT, T, 0, w);
     ep.dones = read_array<uint8_t>(g.id, "dones", H5T_NATIVE_UINT8, T, 0, w);
     if (T > 0 && ep.dones.back() != 1) throw Error(w + ": the last step is not marked done (truncated episode?)");
+    require_finite(ep.obs, w + "/obs/state", obs_dim);
+    require_finite(ep.actions, w + "/actions", act_dim);
+    require_finite(ep.executed_actions, w + "/executed_actions", act_dim);
+    require_finite(ep.rewards, w + "/rewards", 1);
     out.episodes.push_back(std::move(ep));
   }
   std::sort(out.episodes.begin(), out.episodes.end(), [](const Episode& a, const Episode& b) { return a.index < b.index; });

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <set>
 
+#include "engram/core/atomic_file.h"
 #include "engram/core/error.h"
 #include "engram/core/progress.h"
 #include "engram/sim/demo_file.h"
@@ -52,6 +53,11 @@ nlohmann::json env_args(const SimModel& model, const DemoOptions& o, const std::
 
 DemoSummary generate_demos(const DemoOptions& o) {
   if (o.episodes < 1 || o.workers < 1) throw Error("sim demos: --episodes and --workers must be ≥ 1");
+  // Refuse an output path that cannot take the file before an hour of generation, not after.
+  if (fs::is_directory(o.out)) throw Error("sim demos: --out " + o.out + " is a directory; give a file name such as data.h5");
+  const auto out_dir = fs::path(o.out).parent_path();
+  if (!out_dir.empty() && !fs::is_directory(out_dir))
+    throw Error("sim demos: the folder of --out " + o.out + " does not exist");
   auto model = std::make_shared<const SimModel>(make_sim_task(o.task));
   const auto styles = expert_styles(model->task());
   const auto args = env_args(*model, o, styles);
@@ -142,6 +148,7 @@ DemoSummary generate_demos(const DemoOptions& o) {
   DemoSummary summary;
   summary.per_style.assign(styles.size(), 0);
   summary.per_style_success.assign(styles.size(), 0);
+  remove_stale_temporaries(o.out);
   const std::string tmp = o.out + ".tmp-" + std::to_string(::getpid());
   try {
     DemoWriter writer(tmp, args);

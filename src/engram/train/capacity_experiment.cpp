@@ -23,6 +23,7 @@ double relative_error(const torch::Tensor& predicted, const torch::Tensor& value
 }
 
 std::string fmt(double x) {
+  if (!std::isfinite(x)) return "diverged";
   char b[32];
   std::snprintf(b, sizeof b, x < 1e-3 || x >= 1e4 ? "%.1e" : "%.3f", x);
   return b;
@@ -265,6 +266,7 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
   PlotSpec needle = error_plot(o.out + "/needle.png", "needle recall after a repeating haystack (c = 1, middle step size)",
                                "haystack tokens after the needle", "relative recall error of the needle");
   needle.logx = true;
+  needle.ymax = 1e3;  // a relative error past 1,000 has diverged; the other curves stay readable
   {
     const int64_t dk = o.needle_key_dim, H = o.haystack_pairs, longest = o.haystack_lengths.back();
     const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
@@ -336,8 +338,9 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
             note += " | " + std::to_string(o.haystack_lengths[i]) + ": " + fmt(errors[i + 1]);
           }
           results["needle"][kind][rule.name][fmt(scale)] = {{"eta", eta}, {"haystack_error", hay_error}, {"curve", curve}};
-          if (scale == o.needle_step_scales[o.needle_step_scales.size() / 2]) needle.series.push_back(s);
-          rows.push_back({name, fmt(scale), fmt(hay_error), note});
+          const bool middle = scale == o.needle_step_scales[o.needle_step_scales.size() / 2];
+          if (middle) needle.series.push_back(s);
+          if (!o.brief || middle) rows.push_back({name, fmt(scale), fmt(hay_error), note});
         }
       }
     }

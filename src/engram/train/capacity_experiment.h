@@ -37,6 +37,7 @@ struct CapacityOptions {
   int64_t fit_steps = 300;                 // (e): full-batch steps per fit; 0 skips (e)
   uint64_t seed = 0;
   bool plots = true;
+  bool brief = false;  // tables keep the rows a newcomer reads first (needle: the middle step size only)
 };
 
 // Runs (a), (b), (c) (unless depth_steps is 0), (d) and (e) (unless fit_steps is 0), prints tables, writes <out>/results.json and plots. Returns the results.

@@ -3,6 +3,8 @@
 #include <map>
 
 #include "engram/core/error.h"
+#include "engram/core/finite.h"
+#include "engram/core/json.h"
 #include "engram/core/seed.h"
 
 namespace engram {
@@ -48,6 +50,7 @@ void load_weights(SequenceModel& model, const SafeTensors& file) {
     if (it->second.sizes() != t.sizes())
       throw Error(where + ": tensor '" + name + "' has shape " + c10::str(t.sizes()) + ", expected " +
                   c10::str(it->second.sizes()) + " (checkpoint of a different architecture?)");
+    require_finite(t, where + ": tensor '" + name + "'");
     it->second.copy_(t);
   }
   for (const auto& [name, t] : expected)
@@ -68,9 +71,7 @@ LoadedCheckpoint load_checkpoint(const std::string& path) {
   auto meta = [&](const char* key) -> nlohmann::json {
     auto it = c.file.metadata.find(key);
     if (it == c.file.metadata.end()) return nullptr;
-    auto j = nlohmann::json::parse(it->second, nullptr, false);
-    if (j.is_discarded()) throw Error("checkpoint " + path + ": metadata '" + key + "' is not valid JSON");
-    return j;
+    return parse_json(it->second, "checkpoint " + path + ": metadata '" + key + "'");
   };
   const auto model_config = meta("engram.model");
   if (model_config.is_null())

@@ -85,9 +85,23 @@ TrainSummary run_experiment(const nlohmann::json& config, const std::string& run
       throw Error("config train.block_size = " + std::to_string(exp.train.block_size) +
                   " exceeds model.block_size = " + m["block_size"].dump() + " (the reach of learned positions)");
   }
+  if (exp.task.is_null()) check_data_sources(exp.data);
+  if (fs::exists(run_dir) && !fs::is_directory(run_dir))
+    throw Error("run directory " + run_dir + " is a file; choose another --out");
+  // From here on files are written. A failure before training starts removes a run directory
+  // this command created, so a bad input leaves nothing behind.
+  const bool created = !fs::exists(run_dir);
   std::error_code ec;
   fs::create_directories(run_dir, ec);
   if (ec) throw Error("cannot create run directory " + run_dir + ": " + ec.message());
+  struct RemoveUnlessKept {
+    std::string dir;
+    bool keep;
+    ~RemoveUnlessKept() {
+      std::error_code ignored;
+      if (!keep) fs::remove_all(dir, ignored);
+    }
+  } cleanup{run_dir, !created};
 
   const auto& t = exp.train;
   const uint64_t seed = static_cast<uint64_t>(t.seed);
@@ -106,7 +120,7 @@ TrainSummary run_experiment(const nlohmann::json& config, const std::string& run
       return task->sample_valid(t.batch_size, rng).to(device);
     };
   } else {
-    PreparedData data = prepare_data(exp.data, run_dir, options.verbose);
+    PreparedData data = prepare_data(exp.data, run_dir, options.verbose, options.resume);
     vocab_size = data.vocab_size;
     tokenizer_spec = data.tokenizer_spec;
     // The shards live as long as the trainer: BatchStream captures them.
@@ -130,17 +144,22 @@ TrainSummary run_experiment(const nlohmann::json& config, const std::string& run
   auto model = make_model(exp.model, "model");
   exp.model = model->config();
   model->to(device);
-  write_text_atomically(run_dir + "/config.json", exp.to_json().dump(2) + "\n");
 
   if (options.verbose)
     std::fprintf(stderr, "model: %s, %s parameters; run directory %s\n", model->describe().summary.c_str(),
                  std::to_string(model->describe().parameters).c_str(), run_dir.c_str());
   Trainer trainer(model, exp.train, stream, run_dir, {exp.to_json(), nullptr, tokenizer_spec}, options.verbose);
+  // A resume that fails (a checkpoint that does not fit the changed config) must not save that config.
   if (options.resume) trainer.resume();
+  if (!trainer.finished()) write_text_atomically(run_dir + "/config.json", exp.to_json().dump(2) + "\n");
+  cleanup.keep = true;
   TrainSummary summary = trainer.run(options.stop_after);
-  if (task && summary.steps == exp.train.steps) {
+  const std::string score_path = run_dir + "/score.json";
+  if (task && summary.already_finished && fs::exists(score_path)) {
+    summary.task_score = read_json_file(score_path, "task score");
+  } else if (task && summary.steps == exp.train.steps) {
     summary.task_score = task->score(*model);
-    if (!summary.task_score.empty()) write_text_atomically(run_dir + "/score.json", summary.task_score.dump(2) + "\n");
+    if (!summary.task_score.empty()) write_text_atomically(score_path, summary.task_score.dump(2) + "\n");
   }
   return summary;
 }

@@ -1,17 +1,19 @@
 #include "engram/train/trainer.h"
 
 #include <chrono>
-#include <csignal>
-#include <cstring>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 
 #include "engram/core/config.h"
 #include "engram/core/error.h"
+#include "engram/core/json.h"
 #include "engram/core/metrics.h"
 #include "engram/core/plot.h"
 #include "engram/core/progress.h"
 #include "engram/core/seed.h"
+#include "engram/core/stop_signal.h"
 #include "engram/tasks/task.h"
 
 namespace engram {
@@ -84,7 +86,11 @@ Trainer::Trainer(std::shared_ptr<SequenceModel> model, TrainConfig config, Batch
       optimizer_(named(*model_), AdamWConfig{config_.beta1, config_.beta2, 1e-8, config_.weight_decay}) {}
 
 void Trainer::save(int64_t next_step) {
-  meta_.train_state = {{"step", next_step}, {"tokens", tokens_seen_}, {"seconds", seconds_}};
+  // The running train-loss mean is state too: a run resumed between evaluations must log the same
+  // train_loss_mean as an uninterrupted one.
+  meta_.train_state = {{"step", next_step},          {"tokens", tokens_seen_},
+                       {"seconds", seconds_},        {"window_loss", window_loss_},
+                       {"window_steps", window_steps_}};
   save_checkpoint(run_dir_ + "/checkpoint.safetensors", *model_, &optimizer_, meta_);
 }
 
@@ -93,11 +99,18 @@ void Trainer::resume() {
   auto file = load_safetensors(path);
   load_weights(*model_, file);
   optimizer_.load_state(optimizer_tensors(file), "checkpoint " + path);
-  auto state = nlohmann::json::parse(file.metadata.count("engram.train_state") ? file.metadata.at("engram.train_state") : "null");
+  auto state = file.metadata.count("engram.train_state")
+                   ? parse_json(file.metadata.at("engram.train_state"), "checkpoint " + path + ": training state")
+                   : nlohmann::json();
   if (!state.is_object()) throw Error("checkpoint " + path + " has no training state; it cannot be resumed");
   step_ = state.at("step").get<int64_t>();
   tokens_seen_ = state.value("tokens", int64_t{0});
   seconds_ = state.value("seconds", 0.0);
+  window_loss_ = state.value("window_loss", 0.0);
+  window_steps_ = state.value("window_steps", int64_t{0});
+  if (step_ > config_.steps)
+    throw Error("cannot set train.steps = " + std::to_string(config_.steps) + ": run " + run_dir_ + " has trained " +
+                std::to_string(step_) + " steps already");
   if (file.contains("rng.torch_cpu")) set_torch_rng_state(file.at("rng.torch_cpu"));
 }
 
@@ -116,30 +129,40 @@ Trainer::Evaluation Trainer::evaluate() {
   return {loss / n, accuracy / n};
 }
 
-namespace {
-volatile std::sig_atomic_t interrupted = 0;
-void on_sigint(int) { interrupted = 1; }
-}  // namespace
+std::string Trainer::kept_checkpoint_note() const {
+  const std::string ckpt = run_dir_ + "/checkpoint.safetensors";
+  if (std::filesystem::exists(ckpt)) return "the last good checkpoint is kept at " + ckpt;
+  return "no checkpoint had been written yet (the first comes at step " + std::to_string(config_.eval_interval) + ")";
+}
 
 TrainSummary Trainer::run(int64_t stop_after) {
   const std::string ckpt = run_dir_ + "/checkpoint.safetensors";
+  TrainSummary summary;
+  summary.checkpoint = ckpt;
+  if (step_ >= config_.steps) {  // a finished run, resumed: report it as it ended, change nothing
+    summary.already_finished = true;
+    summary.steps = step_;
+    auto number = [](const nlohmann::json& row, const char* key) {
+      return row.contains(key) && row[key].is_number() ? row[key].get<double>() : std::nan("");
+    };
+    for (const auto& r : read_metrics(run_dir_ + "/metrics.jsonl")) {
+      if (!r.contains("val_loss")) continue;
+      summary.val_loss = number(r, "val_loss");
+      summary.train_loss = number(r, "train_loss_mean");
+      summary.val_accuracy = number(r, "val_accuracy");
+    }
+    return summary;
+  }
   MetricsLog log(run_dir_ + "/metrics.jsonl", step_);
   Progress progress("train", config_.steps, step_);
   const auto params = model_->parameters();
   model_->train();
 
-  TrainSummary summary;
-  double window_loss = 0;
-  int64_t window_steps = 0, window_tokens = 0;
+  int64_t window_tokens = 0;
   auto window_start = std::chrono::steady_clock::now();
   const auto run_start = window_start;
   double tokens_per_second = 0;
-  interrupted = 0;
-  auto previous_handler = std::signal(SIGINT, on_sigint);
-  struct RestoreHandler {
-    decltype(previous_handler) h;
-    ~RestoreHandler() { std::signal(SIGINT, h); }
-  } restore{previous_handler};
+  StopSignal stop;
 
   for (; step_ < config_.steps; ++step_) {
     const double lr = cosine_lr(step_, config_.warmup, config_.steps, config_.lr, config_.min_lr);
@@ -147,21 +170,20 @@ TrainSummary Trainer::run(int64_t stop_after) {
     auto loss = sequence_loss(model_->forward(b.inputs), b.targets, b.mask);
     const double loss_value = loss.item<double>();
     if (!std::isfinite(loss_value))
-      throw Error("step " + std::to_string(step_) + ": training loss is " + std::to_string(loss_value) +
-                  "; stopped. The last good checkpoint is kept at " + ckpt +
-                  " (try a lower train.lr or train.grad_clip)");
+      throw Error("step " + std::to_string(step_) + ": training loss is " + std::to_string(loss_value) + "; stopped, " +
+                  kept_checkpoint_note() + " (try a lower train.lr or train.grad_clip)");
     optimizer_.zero_grad();
     loss.backward();
     const double grad_norm = clip_grad_norm(params, config_.grad_clip);
     if (!std::isfinite(grad_norm))
-      throw Error("step " + std::to_string(step_) + ": gradient norm is " + std::to_string(grad_norm) +
-                  "; stopped. The last good checkpoint is kept at " + ckpt + " (try a lower train.lr)");
+      throw Error("step " + std::to_string(step_) + ": gradient norm is " + std::to_string(grad_norm) + "; stopped, " +
+                  kept_checkpoint_note() + " (try a lower train.lr)");
     optimizer_.step(lr);
 
     const int64_t tokens = b.inputs.numel();
     tokens_seen_ += tokens;
-    window_loss += loss_value;
-    window_steps += 1;
+    window_loss_ += loss_value;
+    window_steps_ += 1;
     window_tokens += tokens;
     const double window_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
@@ -174,26 +196,26 @@ TrainSummary Trainer::run(int64_t stop_after) {
     const bool eval_now = (step_ + 1) % config_.eval_interval == 0 || step_ + 1 == config_.steps;
     if (eval_now) {
       const auto val = evaluate();
-      summary.train_loss = window_loss / std::max<int64_t>(1, window_steps);
+      summary.train_loss = window_loss_ / static_cast<double>(std::max<int64_t>(1, window_steps_));
       summary.val_loss = val.loss;
       summary.val_accuracy = val.accuracy;
       nlohmann::json record = {{"step", step_}, {"val_loss", val.loss}, {"train_loss_mean", summary.train_loss}};
       if (std::isfinite(val.accuracy)) record["val_accuracy"] = val.accuracy;
       log.write(record);
       seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
+      window_loss_ = 0;
+      window_steps_ = 0;
       save(step_ + 1);
-      window_loss = 0;
-      window_steps = 0;
       window_tokens = 0;
       window_start = std::chrono::steady_clock::now();
-    } else if (step_ + 1 == stop_after || interrupted) {
+    } else if (step_ + 1 == stop_after || stop.requested()) {
       seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
       save(step_ + 1);
       window_start = std::chrono::steady_clock::now();
     }
-    if (interrupted)
-      throw Error("interrupted after step " + std::to_string(step_ + 1) + "; checkpoint saved, continue with --resume " +
-                  run_dir_);
+    if (stop.requested())
+      throw Error(std::string(stop.name()) + " after step " + std::to_string(step_ + 1) +
+                  "; checkpoint saved, continue with --resume " + run_dir_);
     if (step_ + 1 == stop_after || (eval_now && config_.stop_accuracy > 0 && summary.val_accuracy >= config_.stop_accuracy)) {
       ++step_;
       break;
@@ -220,7 +242,6 @@ TrainSummary Trainer::run(int64_t stop_after) {
   summary.steps = step_;
   summary.tokens_per_second = tokens_per_second;
   summary.seconds = wall;
-  summary.checkpoint = ckpt;
   return summary;
 }
 

@@ -57,6 +57,7 @@ struct TrainSummary {
   double tokens_per_second = 0;
   double seconds = 0;
   std::string checkpoint;
+  bool already_finished = false;  // resumed at train.steps: nothing was trained
 };
 
 // Mean cross-entropy of logits [B,T,V] against targets [B,T], over the mask when defined.
@@ -77,6 +78,8 @@ class Trainer {
   // as if the run had been interrupted; resume() continues it). Ctrl-C (SIGINT) stops the same way
   // after the current step, then throws engram::Error saying how to resume.
   TrainSummary run(int64_t stop_after = -1);
+  // Whether the run has reached config.steps (run() then trains nothing).
+  bool finished() const { return step_ >= config_.steps; }
   // Validation loss, and task accuracy where the batches carry a score_mask (NaN otherwise), over
   // the fixed eval batches (dropout off, no gradients).
   struct Evaluation {
@@ -86,6 +89,7 @@ class Trainer {
 
  private:
   void save(int64_t next_step);
+  std::string kept_checkpoint_note() const;  // for the message of a stopped run
 
   std::shared_ptr<SequenceModel> model_;
   TrainConfig config_;
@@ -97,6 +101,8 @@ class Trainer {
   int64_t step_ = 0;
   int64_t tokens_seen_ = 0;
   double seconds_ = 0;  // training wall time before this process (restored on resume)
+  double window_loss_ = 0;  // sum of the train losses since the last evaluation (checkpointed)
+  int64_t window_steps_ = 0;
 };
 
 }  // namespace engram
