@@ -25,14 +25,17 @@ void remove_stale_temporaries(const std::string& path) {
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string entry = it->path().filename().string();
     if (entry.size() <= name.size() || entry.compare(0, name.size(), name) != 0) continue;
-    // "<name>.tmp-<pid>…" (atomic writes, plots) or "<name>.plot-<pid>…" (plots of engram < 0.2)
-    std::string rest = entry.substr(name.size());
+    // Exactly "<name>.tmp-<pid>" (atomic writes, plots) or "<name>.plot-<pid>.{py,json,err}" (the
+    // plotter of earlier versions): a user's "notes.json.tmp-2024-old" is not ours.
+    std::string rest = entry.substr(name.size()), tail;
     if (rest.rfind(".tmp-", 0) == 0) rest = rest.substr(5);
-    else if (rest.rfind(".plot-", 0) == 0) rest = rest.substr(6);
+    else if (rest.rfind(".plot-", 0) == 0) rest = rest.substr(6), tail = "plot";
     else continue;
     size_t digits = 0;
     while (digits < rest.size() && std::isdigit(static_cast<unsigned char>(rest[digits]))) ++digits;
     if (digits == 0 || digits > 9) continue;
+    const std::string suffix = rest.substr(digits);
+    if (tail.empty() ? !suffix.empty() : (suffix != ".py" && suffix != ".json" && suffix != ".err")) continue;
     std::error_code ignored;  // another process may have removed it first
     if (!process_alive(std::stol(rest.substr(0, digits)))) fs::remove(it->path(), ignored);
   }

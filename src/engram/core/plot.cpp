@@ -39,7 +39,9 @@ bool plot_lines(const PlotSpec& spec) {
   options.stdin_text = j.dump();
   ProcessResult r;
   try {
-    r = run_process({"/usr/bin/python3", "-c", kPlotScript}, options);
+    // -I: isolated mode, so neither the current folder (a json.py there) nor PYTHON* variables
+    // can change what runs.
+    r = run_process({"/usr/bin/python3", "-I", "-c", kPlotScript}, options);
   } catch (const std::exception& e) {
     r.err = e.what();
   }

@@ -18,6 +18,7 @@ namespace engram {
 namespace {
 
 // Between fork and exec only async-signal-safe calls are allowed (the parent may have threads).
+// PR_SET_PDEATHSIG follows the thread that forked, which waits for the child in run_process.
 [[noreturn]] void exec_child(const std::vector<char*>& argv, int in_fd, int out_fd, int err_fd, pid_t parent) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != parent) ::_exit(127);  // the parent died before prctl took effect
@@ -92,6 +93,7 @@ ProcessResult run_process(const std::vector<std::string>& args, const ProcessOpt
   while (fds[0].fd >= 0 || fds[1].fd >= 0) {
     if (::poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
+      for (auto& f : fds) close_fd(f.fd);
       break;
     }
     for (int i = 0; i < 2; ++i) {

@@ -15,6 +15,8 @@ StopSignal::StopSignal() {
   received = 0;
   previous_int = std::signal(SIGINT, on_signal);
   previous_term = std::signal(SIGTERM, on_signal);
+  // A job started in the background (`engram train … &`) ignores Ctrl-C; it keeps doing so.
+  if (previous_int == SIG_IGN) std::signal(SIGINT, SIG_IGN);
 }
 
 StopSignal::~StopSignal() {

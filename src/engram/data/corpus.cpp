@@ -114,23 +114,28 @@ PreparedData prepare_data(const DataConfig& config, const std::string& run_dir, 
   out.train_shard = is_shard(config.train) ? config.train : run_dir + "/train.tok";
   out.valid_shard = is_shard(config.valid) ? config.valid : run_dir + "/valid.tok";
 
-  // 0. Derived files of other inputs (a failed run, another config) are never reused.
+  // 0. Derived files of other inputs (a failed run, another config) are never reused. Only what
+  // this function makes counts as derived: a tokenizer or shard the user gives is an input, even
+  // inside the run directory, and is never removed.
   const std::string source_path = run_dir + "/data-source.json";
   const nlohmann::json source = data_source(config);
-  const std::vector<std::string> derived = {tok_path, run_dir + "/train.tok", run_dir + "/valid.tok"};
+  std::vector<std::string> derived;
+  if (config.tokenizer == "bpe") derived.push_back(tok_path);
+  if (!is_shard(config.train)) derived.push_back(out.train_shard);
+  if (!is_shard(config.valid)) derived.push_back(out.valid_shard);
   const bool have_derived = std::any_of(derived.begin(), derived.end(), [](const auto& p) { return fs::exists(p); });
-  if (have_derived) {
-    const bool recorded = fs::exists(source_path);
-    const nlohmann::json was = recorded ? read_json_file(source_path, "data-source record") : nlohmann::json();
-    if (resuming && recorded && was != source)
-      throw Error("the data of run " + run_dir + " changed since it started (" + first_difference(was, source) +
-                  "); a resumed run must see the data its checkpoint was trained on: restore it, or start a new run");
-    // A resumed run from before data-source.json keeps its files (nothing to compare them with).
-    if (!resuming && was != source) {
-      log(verbose, "the data changed since " + run_dir + "'s tokenizer and shards were made: rebuilding them");
-      for (const auto& p : derived) fs::remove(p);
-    }
+  const bool recorded = fs::exists(source_path);
+  const nlohmann::json was = recorded ? read_json_file(source_path, "data-source record") : nlohmann::json();
+  if (have_derived && resuming && recorded && was != source)
+    throw Error("the data of run " + run_dir + " changed since it started (" + first_difference(was, source) +
+                "); a resumed run must see the data its checkpoint was trained on: restore it, or start a new run");
+  // A resumed run from before data-source.json keeps its files (nothing to compare them with).
+  if (have_derived && !resuming && was != source) {
+    log(verbose, "the data changed since " + run_dir + "'s tokenizer and shards were made: rebuilding them");
+    fs::remove(source_path);  // first: a crash while rebuilding must not leave the old record beside new files
+    for (const auto& p : derived) fs::remove(p);
   }
+  bool built = false;
 
   // 1. The tokenizer.
   Tokenizer tokenizer = [&] {
@@ -144,6 +149,7 @@ PreparedData prepare_data(const DataConfig& config, const std::string& run_dir, 
     log(verbose, "training a " + std::to_string(config.vocab_size) + "-token BPE on " + config.train);
     Tokenizer t = to_tokenizer(train_bpe(text, static_cast<int>(config.vocab_size), {"<|endoftext|>"}));
     t.save(tok_path);
+    built = true;
     return t;
   }();
   out.tokenizer_spec = config.tokenizer == "gpt2" ? "gpt2" : tokenizer.to_json();
@@ -165,8 +171,9 @@ PreparedData prepare_data(const DataConfig& config, const std::string& run_dir, 
                      " validation tokens (vocabulary " + std::to_string(out.vocab_size) + ")");
     if (need_train) write_token_shard(out.train_shard, train_ids, out.vocab_size);
     if (need_valid) write_token_shard(out.valid_shard, valid_ids, out.vocab_size);
+    built = true;
   }
-  write_text_atomically(source_path, source.dump(2) + "\n");
+  if (built || (!resuming && was != source)) write_text_atomically(source_path, source.dump(2) + "\n");
   return out;
 }
 
