@@ -360,6 +360,9 @@ int main(int argc, char** argv) {
   policy_train->add_option("--out", policy_out, "run directory");
   policy_train->add_option("--resume", policy_resume, "continue the run in this directory from its checkpoint");
   policy_train->add_flag("--quiet", policy_quiet, "no progress bar");
+  int64_t policy_stop_after = -1;
+  policy_train->add_option("--stop-after", policy_stop_after, "stop with a checkpoint after this step (continue later with --resume)")
+      ->check(cli::positive);
   auto* policy_eval = policy->add_subcommand("eval", "solve rate under a simulated inference delay (RTC spec §5)");
   std::string eval_ckpt, eval_json;
   DelayEvalOptions deo;
@@ -500,7 +503,7 @@ int main(int argc, char** argv) {
                       std::to_string(imported.config.vocab_size));
         contents.tokenizer = import_tokenizer == "gpt2" ? "gpt2" : tok.to_json();
       }
-      save_checkpoint(import_out, *imported.model, nullptr, contents);
+      save_checkpoint(import_out, *imported.model, contents);
       std::printf("imported %lld tensors: %s\nwrote %s\n", static_cast<long long>(imported.tensors),
                   imported.model->describe().summary.c_str(), import_out.c_str());
     } else if (*moons) {
@@ -557,6 +560,7 @@ int main(int argc, char** argv) {
       nlohmann::json config = nlohmann::json::object();
       PolicyRunOptions ro;
       ro.verbose = !policy_quiet;
+      ro.stop_after = policy_stop_after;
       if (!policy_resume.empty()) {
         config = read_json_file(policy_resume + "/config.json");
         config.erase("env");

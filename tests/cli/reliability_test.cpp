@@ -97,6 +97,13 @@ TEST(Reliability, DerivedFilesFollowTheirSourceAndFailuresLeaveNoRunDirectory) {
   const auto source = read_json_file(dir.file("run/data-source.json"), "record");
   EXPECT_EQ(source["train"]["path"], fs::absolute(b).lexically_normal().string());
 
+  // A tokenizer the user keeps inside the run folder is an input, never a leftover to remove.
+  fs::create_directories(dir.file("own"));
+  fs::copy_file(dir.file("b-tok.json"), dir.file("own/tokenizer.json"));
+  r = engram_argv(train_argv(a, dir.file("own"), 5, {"data.tokenizer=" + dir.file("own/tokenizer.json")}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(testing::read_file(dir.file("own/tokenizer.json")), testing::read_file(dir.file("b-tok.json")));
+
   // A resumed run whose corpus changed on disk refuses to go on, and changes nothing.
   r = engram_argv(with(train_argv(b, dir.file("r2"), 10), {"--stop-after", "5"}));
   ASSERT_EQ(r.code, 0) << r.err;
@@ -116,6 +123,7 @@ TEST(Reliability, FailedOrFinishedResumeChangesNothing) {
   const auto ckpt = testing::read_file(run + "/checkpoint.safetensors");
   expect_one_line_error(engram_argv({"train", "--quiet", "--resume", run, "--set", "model.n_embd=64"}), "has shape");
   EXPECT_EQ(testing::read_file(run + "/config.json"), config) << "the failed resume saved its config";
+  EXPECT_EQ(testing::read_file(run + "/checkpoint.safetensors"), ckpt);
   expect_one_line_error(engram_argv({"train", "--quiet", "--resume", run, "--set", "train.steps=5"}),
                         "has trained 7 steps already");
   EXPECT_EQ(testing::read_file(run + "/config.json"), config);
@@ -130,7 +138,10 @@ TEST(Reliability, FailedOrFinishedResumeChangesNothing) {
   EXPECT_EQ(r.out.find("0.0000"), std::string::npos) << r.out;
   EXPECT_EQ(testing::read_file(run + "/config.json"), finished);
   EXPECT_EQ(testing::read_file(run + "/metrics.jsonl"), metrics);
-  (void)ckpt;
+  EXPECT_NE(testing::read_file(run + "/checkpoint.safetensors"), ckpt);  // the one real resume trained
+  const auto done = testing::read_file(run + "/checkpoint.safetensors");
+  ASSERT_EQ(engram_argv({"train", "--quiet", "--resume", run}).code, 0);
+  EXPECT_EQ(testing::read_file(run + "/checkpoint.safetensors"), done);
 }
 
 // 6. Stopping between evaluations and resuming logs exactly what an uninterrupted run logs.
@@ -268,7 +279,7 @@ TEST(Reliability, SignalsStopBothTrainersWithACheckpoint) {
                             policy + "/metrics.jsonl", 3, SIGINT);
   EXPECT_EQ(r.code, 1) << r.err;
   EXPECT_NE(r.err.find("interrupted (Ctrl-C) after step"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("continue with engram policy train --resume"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("checkpoint saved, continue with --resume " + policy), std::string::npos) << r.err;
   EXPECT_TRUE(fs::exists(policy + "/checkpoint.safetensors"));
   r = engram_argv({"policy", "train", "--quiet", "--resume", policy, "--set", "train.steps=" + std::to_string(
       read_metrics(policy + "/metrics.jsonl").size() + 2)});

@@ -15,13 +15,13 @@ TEST(Checkpoint, NonFiniteWeightsAreRefusedByName) {
   auto model = make_model({{"type", "transformer"}, {"vocab_size", 16}, {"block_size", 8}, {"n_layer", 1}, {"n_head", 2},
                            {"n_embd", 8}},
                           "model");
-  save_checkpoint(dir.file("good.safetensors"), *model, nullptr, {});
+  save_checkpoint(dir.file("good.safetensors"), *model, {});
   EXPECT_NO_THROW(load_checkpoint(dir.file("good.safetensors")));
   {
     torch::NoGradGuard no_grad;
     model->named_parameters()["wte.weight"][3][1] = std::numeric_limits<float>::infinity();
   }
-  save_checkpoint(dir.file("inf.safetensors"), *model, nullptr, {});
+  save_checkpoint(dir.file("inf.safetensors"), *model, {});
   try {
     load_checkpoint(dir.file("inf.safetensors"));
     FAIL();

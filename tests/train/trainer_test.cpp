@@ -1,4 +1,4 @@
-#include "engram/train/trainer.h"
+#include "engram/train/sequence_job.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>

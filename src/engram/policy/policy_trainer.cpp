@@ -11,12 +11,9 @@
 #include "engram/core/error.h"
 #include "engram/core/finite.h"
 #include "engram/core/json.h"
-#include "engram/core/metrics.h"
-#include "engram/core/progress.h"
 #include "engram/core/safetensors.h"
-#include "engram/core/stop_signal.h"
 #include "engram/policy/chunk_dataset.h"
-#include "engram/train/adamw.h"
+#include "engram/train/trainer.h"
 
 namespace engram {
 
@@ -62,171 +59,142 @@ torch::Tensor flow_loss(MixerPolicy& policy, const torch::Tensor& obs, const tor
   return (policy.velocity(x, obs, tau) - (chunks - eps)).pow(2).mean();
 }
 
-// `window` is the running train-loss mean since the last log row ({sum, n}): state, so that a run
-// stopped between rows logs the same mean after resuming.
-void save(const std::string& path, MixerPolicy& policy, const AdamW& opt, const nlohmann::json& config, int64_t step,
-          const nlohmann::json& window) {
-  std::vector<std::pair<std::string, torch::Tensor>> tensors;
-  for (const auto& p : policy.named_parameters()) tensors.emplace_back("model." + p.key(), p.value());
-  for (const auto& b : policy.named_buffers()) tensors.emplace_back("model." + b.key(), b.value());
-  for (auto& s : opt.state()) tensors.emplace_back("optim." + s.first, s.second);
-  save_safetensors(path, tensors, {{"engram.policy_config", config.dump()}, {"engram.step", std::to_string(step)},
-                                   {"engram.loss_window", window.dump()}});
+NamedTensors policy_tensors(MixerPolicy& policy) {
+  NamedTensors out;
+  for (const auto& p : policy.named_parameters()) out.emplace_back(p.key(), p.value());
+  for (const auto& b : policy.named_buffers()) out.emplace_back(b.key(), b.value());
+  return out;
 }
 
 void load_weights(MixerPolicy& policy, const SafeTensors& file) {
   torch::NoGradGuard guard;
-  for (auto& p : policy.named_parameters()) {
-    const auto& t = file.at("model." + p.key());
-    if (t.sizes() != p.value().sizes())
-      throw Error(file.source + ": model." + p.key() + " has shape " + c10::str(t.sizes()) + ", the config gives " +
-                  c10::str(p.value().sizes()));
-    require_finite(t, file.source + ": model." + p.key());
-    p.value().copy_(t);
+  for (auto& [name, t] : policy_tensors(policy)) {
+    if (!file.contains(name)) throw Error(file.source + ": tensor '" + name + "' is missing (checkpoint of another policy?)");
+    const auto& saved = file.at(name);
+    if (saved.sizes() != t.sizes())
+      throw Error(file.source + ": tensor '" + name + "' has shape " + c10::str(saved.sizes()) + ", the config gives " +
+                  c10::str(t.sizes()));
+    require_finite(saved, file.source + ": tensor '" + name + "'");
+    t.copy_(saved);
   }
-  for (auto& b : policy.named_buffers()) b.value().copy_(file.at("model." + b.key()));
 }
+
+// Epochs without replacement (spec §2.1): a fresh permutation per epoch, cut into batches. The
+// batch of a step is a function of (seed, step) alone, so resuming replays the same stream.
+struct EpochBatches {
+  int64_t samples = 0, batch_size = 1;
+  uint64_t seed = 0;
+  torch::Tensor perm;
+  int64_t perm_epoch = -1;
+
+  torch::Tensor indices(int64_t step) {
+    const int64_t per_epoch = std::max<int64_t>(1, samples / batch_size), epoch = step / per_epoch;
+    if (epoch != perm_epoch) {
+      auto pg = generator(seed * 7919ull + static_cast<uint64_t>(epoch) + 0x5EED);
+      perm = torch::randperm(samples, pg, torch::kLong);
+      perm_epoch = epoch;
+    }
+    const int64_t offset = (step % per_epoch) * batch_size;
+    return perm.slice(0, offset, std::min(samples, offset + batch_size));
+  }
+};
 
 }  // namespace
 
 LoadedPolicy load_policy(const std::string& checkpoint) {
-  const auto file = load_safetensors(checkpoint);
+  auto file = load_safetensors(checkpoint);
+  read_legacy_layout(file);
   if (!file.metadata.count("engram.policy_config")) throw Error(checkpoint + " is not an engram policy checkpoint");
   LoadedPolicy out;
   out.config = parse_json(file.metadata.at("engram.policy_config"), checkpoint + ": policy config");
-  if (!file.metadata.count("engram.step")) throw Error(checkpoint + " has no training step in its metadata (corrupt?)");
-  out.step = std::stoll(file.metadata.at("engram.step"));
+  if (file.metadata.count("engram.train_state"))
+    out.step = parse_json(file.metadata.at("engram.train_state"), checkpoint + ": training state").value("step", int64_t{0});
   out.policy = std::make_shared<MixerPolicy>(MixerPolicyConfig::from_json(out.config["model"], "model"));
   load_weights(*out.policy, file);
   out.policy->eval();
   return out;
 }
 
-PolicyTrainSummary train_policy(const nlohmann::json& config_in, const PolicyRunOptions& o) {
+TrainSummary train_policy(const nlohmann::json& config_in, const PolicyRunOptions& o) {
   nlohmann::json config = config_in;
   ConfigObject top(config, "");
   const auto train = PolicyTrainConfig::from_json(top.object("train"), "train");
   auto model_json = top.object("model");
   top.finish();
 
-  ChunkDataset data, valid;
+  auto data = std::make_shared<ChunkDataset>(), valid = std::make_shared<ChunkDataset>();
   auto horizon_json = model_json.value("horizon", nlohmann::json(8));
   if (!horizon_json.is_number_integer() || horizon_json.get<int64_t>() < 1) throw Error("config model.horizon must be a positive integer");
-  load_chunk_dataset(train.data, horizon_json.get<int64_t>(), train.holdout_every, data, valid);
-  model_json["obs_dim"] = data.env_args["obs_dim"];
-  model_json["action_dim"] = data.env_args["action_dim"];
+  load_chunk_dataset(train.data, horizon_json.get<int64_t>(), train.holdout_every, *data, *valid);
+  model_json["obs_dim"] = data->env_args["obs_dim"];
+  model_json["action_dim"] = data->env_args["action_dim"];
   const auto model_config = MixerPolicyConfig::from_json(model_json, "model");
-  config = {{"model", model_config.to_json()}, {"train", train.to_json()}, {"env", data.env_args}};
+  config = {{"model", model_config.to_json()}, {"train", train.to_json()}, {"env", data->env_args}};
 
-  fs::create_directories(o.out);
   const std::string ckpt = o.out + "/checkpoint.safetensors";
+  if (o.resume && !fs::exists(ckpt)) throw Error("cannot resume: " + ckpt + " does not exist");
+  if (!o.resume && fs::exists(ckpt))
+    throw Error("run directory " + o.out + " already holds a policy; use --resume " + o.out + " to continue it, or choose another --out");
+  fs::create_directories(o.out);
   torch::manual_seed(static_cast<uint64_t>(train.seed));
-  MixerPolicy policy(model_config);
+  auto policy = std::make_shared<MixerPolicy>(model_config);
   // Standardise observations with the training data's statistics (a harmless deviation, spec §12.3).
-  policy.set_observation_stats(data.obs.mean(0), data.obs.std(0).clamp_min(1e-3));
-  std::vector<std::pair<std::string, torch::Tensor>> named;
-  for (const auto& p : policy.named_parameters()) named.emplace_back(p.key(), p.value());
-  AdamWConfig ac;
-  ac.beta1 = 0.9;
-  ac.beta2 = 0.999;
-  ac.weight_decay = train.weight_decay;
-  ac.decay_all = true;  // the paper's code decays every parameter
-  AdamW opt(named, ac);
-  int64_t start = 0;
-  double loss_sum = 0;
-  int64_t loss_n = 0;
-  if (o.resume) {
-    const auto file = load_safetensors(ckpt);
-    if (!file.metadata.count("engram.policy_config")) throw Error(ckpt + " is not an engram policy checkpoint");
-    const auto saved = parse_json(file.metadata.at("engram.policy_config"), ckpt + ": policy config");
-    if (saved["model"] != config["model"]) throw Error(ckpt + ": the model config differs from this run's; resume with the same config");
-    load_weights(policy, file);
-    std::vector<std::pair<std::string, torch::Tensor>> state;
-    for (const auto& [name, t] : file.tensors)
-      if (name.rfind("optim.", 0) == 0) state.emplace_back(name.substr(6), t);
-    opt.load_state(state, ckpt);
-    start = std::stoll(file.metadata.at("engram.step"));
-    if (file.metadata.count("engram.loss_window")) {
-      const auto w = parse_json(file.metadata.at("engram.loss_window"), ckpt + ": loss window");
-      loss_sum = w.at("sum").get<double>();
-      loss_n = w.at("n").get<int64_t>();
-    }
-    if (start > train.steps)
-      throw Error("cannot set train.steps = " + std::to_string(train.steps) + ": run " + o.out + " has trained " +
-                  std::to_string(start) + " steps already");
-    if (start == train.steps) {
-      PolicyTrainSummary done;
-      done.steps = start;
-      done.already_finished = true;
-      for (const auto& r : read_metrics(o.out + "/metrics.jsonl")) {
-        if (r.contains("train_loss_mean") && r["train_loss_mean"].is_number()) done.train_loss = r["train_loss_mean"];
-        if (r.contains("val_loss") && r["val_loss"].is_number()) done.val_loss = r["val_loss"];
-      }
-      return done;
-    }
-  } else {
-    write_text_atomically(o.out + "/config.json", config.dump(2) + "\n");
-  }
-  // A fresh run starts an empty log; a resumed one drops the rows logged after its checkpoint.
-  MetricsLog metrics(o.out + "/metrics.jsonl", o.resume ? start : 0);
-  const int64_t N = data.obs.size(0);
-  Progress bar("policy", train.steps, start);
-  PolicyTrainSummary summary;
-  auto params = policy.parameters();
-  torch::Tensor perm;
-  int64_t perm_epoch = -1;
-  StopSignal stop;
-  for (int64_t step = start; step < train.steps; ++step) {
+  policy->set_observation_stats(data->obs.mean(0), data->obs.std(0).clamp_min(1e-3));
+
+  TrainingJob job;
+  for (const auto& p : policy->named_parameters()) job.parameters.emplace_back(p.key(), p.value());
+  job.weights = [policy] { return policy_tensors(*policy); };
+  job.load = [policy, model = config["model"]](const SafeTensors& file) {
+    const auto saved = file.metadata.count("engram.policy_config")
+                           ? parse_json(file.metadata.at("engram.policy_config"), file.source + ": policy config")
+                           : nlohmann::json();
+    if (!saved.is_object() || saved.value("model", nlohmann::json()) != model)
+      throw Error(file.source + ": the model config differs from this run's; resume with the same config");
+    load_weights(*policy, file);
+  };
+  auto batches = std::make_shared<EpochBatches>();
+  batches->samples = data->obs.size(0);
+  batches->batch_size = train.batch_size;
+  batches->seed = static_cast<uint64_t>(train.seed);
+  job.loss = [policy, data, batches, seed = static_cast<uint64_t>(train.seed)](int64_t step) {
     // Every random draw of a step comes from (seed, step): resuming replays the same stream.
-    auto gen = generator(static_cast<uint64_t>(train.seed) * 1000003ull + static_cast<uint64_t>(step));
-    // Epochs without replacement (spec §2.1): a fresh permutation per epoch, cut into batches.
-    const int64_t per_epoch = std::max<int64_t>(1, N / train.batch_size), epoch = step / per_epoch;
-    if (epoch != perm_epoch) {
-      auto pg = generator(static_cast<uint64_t>(train.seed) * 7919ull + static_cast<uint64_t>(epoch) + 0x5EED);
-      perm = torch::randperm(N, pg, torch::kLong);
-      perm_epoch = epoch;
-    }
-    const int64_t offset = (step % per_epoch) * train.batch_size;
-    const auto idx = perm.slice(0, offset, std::min(N, offset + train.batch_size));
-    auto loss = flow_loss(policy, data.obs.index_select(0, idx), data.chunks.index_select(0, idx), gen);
-    const double l = loss.item<double>();
-    if (!std::isfinite(l))
-      throw Error("policy training diverged at step " + std::to_string(step) + " (loss " + std::to_string(l) + "); " +
-                  (fs::exists(ckpt) ? "the last good checkpoint is kept at " + ckpt
-                                    : "no checkpoint had been written yet (the first comes at step " +
-                                          std::to_string(train.eval_interval) + ")"));
-    opt.zero_grad();
-    loss.backward();
-    clip_grad_norm(params, train.grad_clip);
-    // Linear warm-up from 0 (update k uses lr·min(k/warmup, 1)), then constant.
-    opt.step(train.lr * (train.warmup > 0 ? std::min(1.0, static_cast<double>(step) / train.warmup) : 1.0));
-    loss_sum += l;
-    ++loss_n;
-    const bool eval = (step + 1) % train.eval_interval == 0 || step + 1 == train.steps;
-    if ((step + 1) % train.log_interval == 0 || eval) {
-      nlohmann::json row = {{"step", step}, {"train_loss_mean", loss_sum / loss_n}};
-      summary.train_loss = loss_sum / loss_n;
-      if (eval && valid.obs.size(0) > 0) {
-        torch::NoGradGuard ng;
-        auto vgen = generator(12345);
-        const int64_t n = std::min<int64_t>(valid.obs.size(0), 4096);
-        summary.val_loss = flow_loss(policy, valid.obs.slice(0, 0, n), valid.chunks.slice(0, 0, n), vgen).item<double>();
-        row["val_loss"] = summary.val_loss;
-      }
-      metrics.write(row);
-      if (o.verbose) bar.update(step + 1, "loss " + std::to_string(loss_sum / loss_n).substr(0, 6));
-      loss_sum = 0;
-      loss_n = 0;
-    }
-    if (step + 1 == train.weak_step) save(o.out + "/weak.safetensors", policy, opt, config, step + 1, {{"sum", loss_sum}, {"n", loss_n}});
-    if (eval || stop.requested()) save(ckpt, policy, opt, config, step + 1, {{"sum", loss_sum}, {"n", loss_n}});
-    if (stop.requested())
-      throw Error(std::string(stop.name()) + " after step " + std::to_string(step + 1) +
-                  "; checkpoint saved, continue with engram policy train --resume " + o.out);
+    auto gen = generator(seed * 1000003ull + static_cast<uint64_t>(step));
+    const auto idx = batches->indices(step);
+    return TrainingJob::StepLoss{flow_loss(*policy, data->obs.index_select(0, idx), data->chunks.index_select(0, idx), gen),
+                                 idx.size(0)};
+  };
+  job.items = "samples";
+  job.loss_name = "flow-matching loss (velocity MSE)";
+  if (valid->obs.size(0) > 0) {
+    job.evaluate = [policy, valid] {
+      torch::NoGradGuard ng;
+      auto vgen = generator(12345);
+      const int64_t n = std::min<int64_t>(valid->obs.size(0), 4096);
+      return nlohmann::json{
+          {"val_loss", flow_loss(*policy, valid->obs.slice(0, 0, n), valid->chunks.slice(0, 0, n), vgen).item<double>()}};
+    };
   }
-  if (o.verbose) bar.finish("val loss " + std::to_string(summary.val_loss).substr(0, 6));
-  summary.steps = train.steps;
-  return summary;
+  job.metadata = {{"engram.policy_config", config.dump()}};
+  job.after_step = [weak = train.weak_step, path = o.out + "/weak.safetensors"](int64_t done, const Trainer& t) {
+    if (done == weak) t.save(path);
+  };
+
+  LoopConfig loop;
+  loop.steps = train.steps;
+  loop.lr = train.lr;
+  loop.warmup = train.warmup;
+  loop.schedule = Schedule::kWarmupConstant;
+  loop.adam.beta1 = 0.9;
+  loop.adam.beta2 = 0.999;
+  loop.adam.weight_decay = train.weight_decay;
+  loop.adam.decay_all = true;  // the paper's code decays every parameter
+  loop.grad_clip = train.grad_clip;
+  loop.eval_interval = train.eval_interval;
+  loop.log_interval = train.log_interval;
+  Trainer trainer(job, loop, o.out, o.verbose, "policy");
+  if (o.resume) trainer.resume();
+  if (!o.resume) write_text_atomically(o.out + "/config.json", config.dump(2) + "\n");
+  return trainer.run(o.stop_after);
 }
 
 }  // namespace engram

@@ -1,9 +1,9 @@
 // `engram policy train`: conditional flow matching on a demonstration dataset (RTC spec §2.1, §12.3):
 // X^τ = (1 − τ)ε + τA, target velocity A − ε, mean squared error; AdamW 3e-4 with a linear warm-up
 // then constant, weight decay 0.01 on every parameter, gradients clipped to norm 10. A run directory
-// holds config.json, metrics.jsonl (train and held-out loss), checkpoint.safetensors (written
-// atomically; --resume continues exactly) and weak.safetensors (the early checkpoint BID contrasts
-// against).
+// holds config.json, metrics.jsonl (train and held-out loss), loss.png, checkpoint.safetensors
+// (written atomically; --resume continues exactly) and weak.safetensors (the early checkpoint BID
+// contrasts against). Checkpoints of the former policy trainer ("model.*"/"optim.*") still load.
 #pragma once
 
 #include <memory>
@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engram/policy/mixer_policy.h"
+#include "engram/train/trainer.h"
 
 namespace engram {
 
@@ -37,16 +38,12 @@ struct PolicyRunOptions {
   std::string out;
   bool resume = false;
   bool verbose = true;
-};
-
-struct PolicyTrainSummary {
-  int64_t steps = 0;
-  double train_loss = 0, val_loss = 0;
-  bool already_finished = false;  // resumed at train.steps: nothing was trained or written
+  int64_t stop_after = -1;  // stop (with a checkpoint) after this step; resume later
 };
 
 // `config` holds {"model": {...}, "train": {...}}; model.obs_dim/action_dim come from the dataset.
-PolicyTrainSummary train_policy(const nlohmann::json& config, const PolicyRunOptions& options);
+// Trains through the one loop (train/trainer.h): a fresh run refuses a folder that holds one.
+TrainSummary train_policy(const nlohmann::json& config, const PolicyRunOptions& options);
 
 // A checkpoint's policy (weights, observation statistics) and its config.
 struct LoadedPolicy {

@@ -11,7 +11,7 @@
 #include "engram/seq/generate.h"
 #include "engram/seq/model.h"
 #include "engram/train/adamw.h"
-#include "engram/train/trainer.h"
+#include "engram/train/sequence_job.h"
 
 namespace engram {
 namespace {

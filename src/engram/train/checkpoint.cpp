@@ -5,7 +5,6 @@
 #include "engram/core/error.h"
 #include "engram/core/finite.h"
 #include "engram/core/json.h"
-#include "engram/core/seed.h"
 
 namespace engram {
 namespace {
@@ -22,18 +21,15 @@ std::vector<std::pair<std::string, torch::Tensor>> model_tensors(SequenceModel& 
 }
 }  // namespace
 
-void save_checkpoint(const std::string& path, SequenceModel& model, const AdamW* optimizer,
-                     const CheckpointContents& contents) {
-  auto tensors = model_tensors(model);
-  if (optimizer)
-    for (const auto& [name, t] : optimizer->state()) tensors.emplace_back(kOptimizer + name, t);
-  if (!contents.train_state.is_null())
-    tensors.emplace_back(std::string(kRng) + "torch_cpu", torch_rng_state());
+std::map<std::string, std::string> checkpoint_metadata(SequenceModel& model, const CheckpointContents& contents) {
   std::map<std::string, std::string> meta{{"format", "pt"}, {"engram.model", model.config().dump()}};
   if (!contents.experiment.is_null()) meta["engram.config"] = contents.experiment.dump();
-  if (!contents.train_state.is_null()) meta["engram.train_state"] = contents.train_state.dump();
   if (!contents.tokenizer.empty()) meta["engram.tokenizer"] = contents.tokenizer;
-  save_safetensors(path, tensors, meta);
+  return meta;
+}
+
+void save_checkpoint(const std::string& path, SequenceModel& model, const CheckpointContents& contents) {
+  save_safetensors(path, model_tensors(model), checkpoint_metadata(model, contents));
 }
 
 void load_weights(SequenceModel& model, const SafeTensors& file) {
@@ -55,14 +51,6 @@ void load_weights(SequenceModel& model, const SafeTensors& file) {
   }
   for (const auto& [name, t] : expected)
     if (!file.contains(name)) throw Error(where + ": tensor '" + name + "' is missing (checkpoint of a different architecture?)");
-}
-
-std::vector<std::pair<std::string, torch::Tensor>> optimizer_tensors(const SafeTensors& file) {
-  std::vector<std::pair<std::string, torch::Tensor>> out;
-  const std::size_t n = std::string(kOptimizer).size();
-  for (const auto& [name, t] : file.tensors)
-    if (starts_with(name, kOptimizer)) out.emplace_back(name.substr(n), t);
-  return out;
 }
 
 LoadedCheckpoint load_checkpoint(const std::string& path) {

@@ -1,11 +1,13 @@
-// Checkpoints: one safetensors file holding a model's weights under their own names (so Python's
-// `safetensors.torch.load_file` gives a plain state dict), plus, for training checkpoints, the
-// optimizer moments ("optimizer.*") and random-generator state ("rng.*").
+// Sequence-model checkpoints: one safetensors file holding a model's weights under their own names
+// (so Python's `safetensors.torch.load_file` gives a plain state dict); training checkpoints,
+// written by the Trainer (train/trainer.h), add the optimizer moments ("optimizer.*"), the
+// random-generator state ("rng.*") and "engram.train_state".
 //
 // Header metadata: "engram.model" (the model config, enough to rebuild it), "engram.config" (the
-// whole experiment), "engram.train_state" (step and counters), "engram.tokenizer".
+// whole experiment), "engram.tokenizer".
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -13,19 +15,20 @@
 
 #include "engram/core/safetensors.h"
 #include "engram/seq/model.h"
-#include "engram/train/adamw.h"
 
 namespace engram {
 
 struct CheckpointContents {
   nlohmann::json experiment;   // may be null for a weights-only checkpoint
-  nlohmann::json train_state;  // may be null
+  nlohmann::json train_state;  // as read back from a training checkpoint; null otherwise
   std::string tokenizer;       // tokenizer JSON, "gpt2", or empty
 };
 
-// Writes atomically. `optimizer` may be null (weights only).
-void save_checkpoint(const std::string& path, SequenceModel& model, const AdamW* optimizer,
-                     const CheckpointContents& contents);
+// The header metadata that lets load_checkpoint rebuild `model` (model config, experiment, tokenizer).
+std::map<std::string, std::string> checkpoint_metadata(SequenceModel& model, const CheckpointContents& contents);
+
+// Writes the weights alone (e.g. an imported model), atomically.
+void save_checkpoint(const std::string& path, SequenceModel& model, const CheckpointContents& contents);
 
 struct LoadedCheckpoint {
   std::shared_ptr<SequenceModel> model;
@@ -40,8 +43,5 @@ LoadedCheckpoint load_checkpoint(const std::string& path);
 // shape, and every non-optimizer tensor in the file must belong to the model; otherwise throws
 // engram::Error naming the tensor and both shapes (a checkpoint of another architecture).
 void load_weights(SequenceModel& model, const SafeTensors& file);
-
-// The optimizer tensors of a checkpoint, with the "optimizer." prefix removed.
-std::vector<std::pair<std::string, torch::Tensor>> optimizer_tensors(const SafeTensors& file);
 
 }  // namespace engram

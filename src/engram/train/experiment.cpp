@@ -8,6 +8,7 @@
 #include "engram/core/device.h"
 #include "engram/core/error.h"
 #include "engram/core/seed.h"
+#include "engram/data/shards.h"
 #include "engram/seq/model.h"
 #include "engram/tasks/task.h"
 
@@ -90,9 +91,8 @@ TrainSummary run_experiment(const nlohmann::json& config, const std::string& run
     throw Error("run directory " + run_dir + " is a file; choose another --out");
   // From here on files are written. A failure before training starts removes a run directory
   // this command created, so a bad input leaves nothing behind.
-  const bool created = !fs::exists(run_dir);
   std::error_code ec;
-  fs::create_directories(run_dir, ec);
+  const bool created = fs::create_directories(run_dir, ec);  // false when it was there: then it is never removed
   if (ec) throw Error("cannot create run directory " + run_dir + ": " + ec.message());
   struct RemoveUnlessKept {
     std::string dir;
@@ -148,7 +148,8 @@ TrainSummary run_experiment(const nlohmann::json& config, const std::string& run
   if (options.verbose)
     std::fprintf(stderr, "model: %s, %s parameters; run directory %s\n", model->describe().summary.c_str(),
                  std::to_string(model->describe().parameters).c_str(), run_dir.c_str());
-  Trainer trainer(model, exp.train, stream, run_dir, {exp.to_json(), nullptr, tokenizer_spec}, options.verbose);
+  Trainer trainer(sequence_job(model, exp.train, stream, {exp.to_json(), nullptr, tokenizer_spec}), exp.train.loop(), run_dir,
+                  options.verbose);
   // A resume that fails (a checkpoint that does not fit the changed config) must not save that config.
   if (options.resume) trainer.resume();
   if (!trainer.finished()) write_text_atomically(run_dir + "/config.json", exp.to_json().dump(2) + "\n");

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engram/data/corpus.h"
+#include "engram/train/sequence_job.h"
 #include "engram/train/trainer.h"
 
 namespace engram {

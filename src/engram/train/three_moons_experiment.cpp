@@ -8,15 +8,15 @@
 
 #include "engram/core/atomic_file.h"
 #include "engram/core/error.h"
+#include "engram/core/metrics.h"
 #include "engram/core/plot.h"
-#include "engram/core/progress.h"
 #include "engram/core/safetensors.h"
 #include "engram/core/seed.h"
 #include "engram/data/shards.h"
 #include "engram/seq/complex_memory.h"
 #include "engram/tasks/three_moons.h"
-#include "engram/train/adamw.h"
 #include "engram/train/bench.h"
+#include "engram/train/trainer.h"
 
 namespace engram {
 namespace {
@@ -110,39 +110,46 @@ nlohmann::json run_three_moons(const ThreeMoonsOptions& o) {
   loss_plot.logy = true;
   std::vector<BenchRow> rows;
   for (int64_t H : o.heads) {
+    const std::string name = std::to_string(H) + (H == 1 ? " head" : " heads");
+    const std::string run = o.out + "/run-" + std::to_string(H) + (H == 1 ? "-head" : "-heads");
+    std::filesystem::remove_all(run);  // each `engram moons` trains afresh
+    std::filesystem::create_directories(run);
     seed_everything(o.seed);
-    ComplexContextMemory model(6, H);
-    std::vector<std::pair<std::string, torch::Tensor>> named;
-    for (const auto& p : model.named_parameters()) named.emplace_back(p.key(), p.value());
-    AdamWConfig adam;
-    adam.beta2 = 0.999;
-    adam.weight_decay = 0.0;
-    AdamW optimizer(named, adam);
-    Progress progress(std::to_string(H) + (H == 1 ? " head " : " heads"), o.steps);
-    PlotSeries curve;
-    curve.label = std::to_string(H) + (H == 1 ? " head" : " heads");
-    double loss_value = 0;
-    for (int64_t step = 0; step < o.steps; ++step) {
-      const double lr = o.lr + (o.final_lr - o.lr) * static_cast<double>(step) / std::max<int64_t>(1, o.steps - 1);
+    auto memory = std::make_shared<ComplexContextMemory>(6, H);
+    TrainingJob job;
+    for (const auto& p : memory->named_parameters()) job.parameters.emplace_back(p.key(), p.value());
+    job.weights = [memory] {
+      NamedTensors out;
+      for (const auto& p : memory->named_parameters()) out.emplace_back(p.key(), p.value());
+      return out;
+    };
+    job.loss = [memory, &systems, &o](int64_t step) {
       std::mt19937_64 rng(mix_seed(o.seed, static_cast<uint64_t>(step)));
       auto batch = moon_batch(systems.train, o.batch, o.block, rng);
-      auto predicted = model.forward(batch.narrow(1, 0, o.block));
-      auto loss = torch::clamp(predicted - batch.narrow(1, 1, o.block), -0.5, 0.5).square().mean();
-      optimizer.zero_grad();
-      loss.backward();
-      optimizer.step(lr);
-      loss_value = loss.item<double>();
-      if (!std::isfinite(loss_value)) throw Error("three moons: the loss became " + std::to_string(loss_value) + " at step " + std::to_string(step));
-      curve.x.push_back(static_cast<double>(step + 1));
-      curve.y.push_back(loss_value);
-      if (o.verbose) {
-        char fields[64];
-        std::snprintf(fields, sizeof fields, "loss %.5f", loss_value);
-        progress.update(step + 1, fields);
-      }
-    }
-    if (o.verbose) progress.finish("loss " + std::to_string(loss_value));
+      auto predicted = memory->forward(batch.narrow(1, 0, o.block));
+      return TrainingJob::StepLoss{torch::clamp(predicted - batch.narrow(1, 1, o.block), -0.5, 0.5).square().mean(), o.batch};
+    };
+    job.items = "windows";
+    job.loss_name = "clipped squared error";
+    job.set_training = [memory](bool on) { memory->train(on); };
+    LoopConfig loop;
+    loop.steps = o.steps;
+    loop.lr = o.lr;
+    loop.min_lr = o.final_lr;
+    loop.schedule = Schedule::kLinear;
+    loop.adam.beta2 = 0.999;
+    loop.adam.weight_decay = 0.0;
+    loop.grad_clip = 0;  // none
+    loop.eval_interval = o.steps;
+    loop.log_interval = 1;
+    Trainer(job, loop, run, o.verbose, name).run();
+    PlotSeries curve;
+    curve.label = name;
+    for (const auto& row : read_metrics(run + "/metrics.jsonl"))
+      if (row.contains("train_loss")) curve.x.push_back(row["step"].get<double>() + 1), curve.y.push_back(row["train_loss"]);
+    const double loss_value = curve.y.back();
     loss_plot.series.push_back(curve);
+    ComplexContextMemory& model = *memory;
     model.eval();
     save_safetensors(o.out + "/memory-" + std::to_string(H) + "heads.safetensors",
                      {{"W_k", model.W_k()}, {"W_v", model.W_v()}, {"W_o", model.W_o()}}, {{"heads", std::to_string(H)}});

@@ -6,7 +6,6 @@
 #include <cstring>
 #include <filesystem>
 
-#include "engram/core/config.h"
 #include "engram/core/error.h"
 #include "engram/core/json.h"
 #include "engram/core/metrics.h"
@@ -14,119 +13,108 @@
 #include "engram/core/progress.h"
 #include "engram/core/seed.h"
 #include "engram/core/stop_signal.h"
-#include "engram/tasks/task.h"
 
 namespace engram {
 
-TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& where) {
-  ConfigObject c(j, where);
-  TrainConfig t;
-  t.steps = c.integer("steps", t.steps, 1, int64_t{1} << 40);
-  t.batch_size = c.integer("batch_size", t.batch_size, 1, 1 << 20);
-  t.block_size = c.integer("block_size", t.block_size, 1, 1 << 24);
-  t.lr = c.number("lr", t.lr, 0.0, 1e3);
-  t.min_lr = c.number("min_lr", t.min_lr, 0.0, 1e3);
-  t.warmup = c.integer("warmup", t.warmup, 0, int64_t{1} << 40);
-  t.weight_decay = c.number("weight_decay", t.weight_decay, 0.0, 10.0);
-  t.beta1 = c.number("beta1", t.beta1, 0.0, 0.999999);
-  t.beta2 = c.number("beta2", t.beta2, 0.0, 0.999999);
-  t.grad_clip = c.number("grad_clip", t.grad_clip, 0.0, 1e6);
-  t.eval_interval = c.integer("eval_interval", t.eval_interval, 1, int64_t{1} << 40);
-  t.stop_accuracy = c.number("stop_accuracy", t.stop_accuracy, 0.0, 1.0);
-  t.eval_batches = c.integer("eval_batches", t.eval_batches, 1, 1 << 20);
-  t.log_interval = c.integer("log_interval", t.log_interval, 1, int64_t{1} << 40);
-  t.seed = c.integer("seed", t.seed, 0, std::numeric_limits<int64_t>::max());
-  t.device = c.string("device", t.device);
-  c.finish();
-  if (t.min_lr > t.lr) throw Error("config " + c.path("min_lr") + " must not exceed " + c.path("lr"));
-  return t;
-}
-
-nlohmann::json TrainConfig::to_json() const {
-  return {{"steps", steps}, {"batch_size", batch_size}, {"block_size", block_size}, {"lr", lr},
-          {"min_lr", min_lr}, {"warmup", warmup}, {"weight_decay", weight_decay}, {"beta1", beta1},
-          {"beta2", beta2}, {"grad_clip", grad_clip}, {"eval_interval", eval_interval},
-          {"stop_accuracy", stop_accuracy}, {"eval_batches", eval_batches}, {"log_interval", log_interval}, {"seed", seed}, {"device", device}};
-}
-
-torch::Tensor sequence_loss(const torch::Tensor& logits, const torch::Tensor& targets, const torch::Tensor& mask) {
-  const int64_t V = logits.size(-1);
-  auto ce = torch::nn::functional::cross_entropy(
-      logits.reshape({-1, V}), targets.reshape({-1}),
-      torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
-  if (!mask.defined()) return ce.mean();
-  auto m = mask.reshape({-1}).to(ce.dtype());
-  return (ce * m).sum() / m.sum().clamp_min(1.0);
-}
-
 namespace {
-std::vector<std::pair<std::string, torch::Tensor>> named(SequenceModel& model) {
-  std::vector<std::pair<std::string, torch::Tensor>> out;
-  for (const auto& p : model.named_parameters()) out.emplace_back(p.key(), p.value());
-  return out;
-}
+const std::string kOptimizer = "optimizer.", kRng = "rng.";
 
-void plot_losses(const std::string& run_dir) {
-  PlotSeries train{"train"}, valid{"validation"};
+bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+
+void plot_losses(const std::string& run_dir, const std::string& loss_name) {
+  PlotSeries train, valid;
+  train.label = "train";
+  valid.label = "validation";
   valid.style = "o-";
   for (const auto& r : read_metrics(run_dir + "/metrics.jsonl")) {
     if (r.contains("train_loss")) train.x.push_back(r["step"]), train.y.push_back(r["train_loss"]);
-    if (r.contains("val_loss")) valid.x.push_back(r["step"]), valid.y.push_back(r["val_loss"]);
+    if (r.contains("val_loss") && r["val_loss"].is_number()) valid.x.push_back(r["step"]), valid.y.push_back(r["val_loss"]);
   }
-  PlotSpec spec{run_dir + "/loss.png", "loss", "step", "cross-entropy (nats/token)"};
-  spec.series = {train, valid};
+  PlotSpec spec;
+  spec.out = run_dir + "/loss.png";
+  spec.title = "loss";
+  spec.xlabel = "step";
+  spec.ylabel = loss_name;
+  spec.series = {train};
+  if (!valid.x.empty()) spec.series.push_back(valid);
   plot_lines(spec);
+}
+
+double number_or_nan(const nlohmann::json& row, const char* key) {
+  return row.contains(key) && row[key].is_number() ? row[key].get<double>() : std::nan("");
 }
 }  // namespace
 
-Trainer::Trainer(std::shared_ptr<SequenceModel> model, TrainConfig config, BatchStream data, std::string run_dir,
-                 CheckpointContents meta, bool show_progress)
-    : model_(std::move(model)), config_(std::move(config)), data_(std::move(data)), run_dir_(std::move(run_dir)),
-      meta_(std::move(meta)), show_progress_(show_progress),
-      optimizer_(named(*model_), AdamWConfig{config_.beta1, config_.beta2, 1e-8, config_.weight_decay}) {}
+double scheduled_lr(const LoopConfig& c, int64_t step) {
+  switch (c.schedule) {
+    case Schedule::kCosine:
+      return cosine_lr(step, c.warmup, c.steps, c.lr, c.min_lr);
+    case Schedule::kWarmupConstant:
+      return c.lr * (c.warmup > 0 ? std::min(1.0, static_cast<double>(step) / static_cast<double>(c.warmup)) : 1.0);
+    case Schedule::kLinear:
+      return c.lr + (c.min_lr - c.lr) * static_cast<double>(step) / static_cast<double>(std::max<int64_t>(1, c.steps - 1));
+  }
+  return c.lr;
+}
 
-void Trainer::save(int64_t next_step) {
+void read_legacy_layout(SafeTensors& file) {
+  if (!file.metadata.count("engram.step") || file.metadata.count("engram.train_state")) return;
+  std::vector<std::pair<std::string, torch::Tensor>> renamed;
+  for (auto& [name, t] : file.tensors) {
+    if (starts_with(name, "model.")) renamed.emplace_back(name.substr(6), t);
+    else if (starts_with(name, "optim.")) renamed.emplace_back(kOptimizer + name.substr(6), t);
+    else renamed.emplace_back(name, t);
+  }
+  file.tensors = std::move(renamed);
+  nlohmann::json state = {{"step", std::stoll(file.metadata.at("engram.step"))}};
+  file.metadata.erase("engram.step");
+  file.metadata["engram.train_state"] = state.dump();
+}
+
+Trainer::Trainer(TrainingJob job, LoopConfig config, std::string run_dir, bool show_progress, std::string label)
+    : job_(std::move(job)), config_(config), run_dir_(std::move(run_dir)), show_progress_(show_progress),
+      label_(std::move(label)), optimizer_(job_.parameters, config_.adam) {}
+
+void Trainer::save(const std::string& path) const {
+  NamedTensors tensors = job_.weights();
+  for (const auto& [name, t] : optimizer_.state()) tensors.emplace_back(kOptimizer + name, t);
+  tensors.emplace_back(kRng + "torch_cpu", torch_rng_state());
+  auto meta = job_.metadata;
+  meta["format"] = "pt";
   // The running train-loss mean is state too: a run resumed between evaluations must log the same
   // train_loss_mean as an uninterrupted one.
-  meta_.train_state = {{"step", next_step},          {"tokens", tokens_seen_},
-                       {"seconds", seconds_},        {"window_loss", window_loss_},
-                       {"window_steps", window_steps_}};
-  save_checkpoint(run_dir_ + "/checkpoint.safetensors", *model_, &optimizer_, meta_);
+  meta["engram.train_state"] = nlohmann::json{{"step", step_},
+                                              {"items", items_seen_},
+                                              {"seconds", seconds_},
+                                              {"window_loss", window_loss_},
+                                              {"window_steps", window_steps_}}
+                                   .dump();
+  save_safetensors(path, tensors, meta);
 }
 
 void Trainer::resume() {
   const std::string path = run_dir_ + "/checkpoint.safetensors";
   auto file = load_safetensors(path);
-  load_weights(*model_, file);
-  optimizer_.load_state(optimizer_tensors(file), "checkpoint " + path);
-  auto state = file.metadata.count("engram.train_state")
-                   ? parse_json(file.metadata.at("engram.train_state"), "checkpoint " + path + ": training state")
-                   : nlohmann::json();
-  if (!state.is_object()) throw Error("checkpoint " + path + " has no training state; it cannot be resumed");
-  step_ = state.at("step").get<int64_t>();
-  tokens_seen_ = state.value("tokens", int64_t{0});
+  read_legacy_layout(file);
+  job_.load(file);
+  NamedTensors moments;
+  for (const auto& [name, t] : file.tensors)
+    if (starts_with(name, kOptimizer)) moments.emplace_back(name.substr(kOptimizer.size()), t);
+  optimizer_.load_state(moments, "checkpoint " + path);
+  const auto state = file.metadata.count("engram.train_state")
+                         ? parse_json(file.metadata.at("engram.train_state"), "checkpoint " + path + ": training state")
+                         : nlohmann::json();
+  if (!state.is_object() || !state.contains("step") || !state["step"].is_number_integer())
+    throw Error("checkpoint " + path + " has no training state; it cannot be resumed");
+  step_ = state["step"].get<int64_t>();
+  items_seen_ = state.value("items", state.value("tokens", int64_t{0}));
   seconds_ = state.value("seconds", 0.0);
   window_loss_ = state.value("window_loss", 0.0);
   window_steps_ = state.value("window_steps", int64_t{0});
+  if (file.contains(kRng + "torch_cpu")) set_torch_rng_state(file.at(kRng + "torch_cpu"));
   if (step_ > config_.steps)
     throw Error("cannot set train.steps = " + std::to_string(config_.steps) + ": run " + run_dir_ + " has trained " +
                 std::to_string(step_) + " steps already");
-  if (file.contains("rng.torch_cpu")) set_torch_rng_state(file.at("rng.torch_cpu"));
-}
-
-Trainer::Evaluation Trainer::evaluate() {
-  torch::NoGradGuard no_grad;
-  model_->eval();
-  double loss = 0, accuracy = 0;
-  for (int64_t k = 0; k < config_.eval_batches; ++k) {
-    Batch b = data_.valid(k);
-    auto logits = model_->forward(b.inputs);
-    loss += sequence_loss(logits, b.targets, b.mask).item<double>();
-    accuracy += masked_accuracy(logits, b);
-  }
-  model_->train();
-  const double n = static_cast<double>(config_.eval_batches);
-  return {loss / n, accuracy / n};
 }
 
 std::string Trainer::kept_checkpoint_note() const {
@@ -139,108 +127,103 @@ TrainSummary Trainer::run(int64_t stop_after) {
   const std::string ckpt = run_dir_ + "/checkpoint.safetensors";
   TrainSummary summary;
   summary.checkpoint = ckpt;
-  if (step_ >= config_.steps) {  // a finished run, resumed: report it as it ended, change nothing
+  if (finished()) {  // a finished run, resumed: report it as it ended, change nothing
     summary.already_finished = true;
     summary.steps = step_;
-    auto number = [](const nlohmann::json& row, const char* key) {
-      return row.contains(key) && row[key].is_number() ? row[key].get<double>() : std::nan("");
-    };
     for (const auto& r : read_metrics(run_dir_ + "/metrics.jsonl")) {
-      if (!r.contains("val_loss")) continue;
-      summary.val_loss = number(r, "val_loss");
-      summary.train_loss = number(r, "train_loss_mean");
-      summary.val_accuracy = number(r, "val_accuracy");
+      if (!r.contains("train_loss_mean")) continue;
+      summary.train_loss = number_or_nan(r, "train_loss_mean");
+      summary.val_loss = number_or_nan(r, "val_loss");
+      summary.val_accuracy = number_or_nan(r, "val_accuracy");
     }
     return summary;
   }
   MetricsLog log(run_dir_ + "/metrics.jsonl", step_);
-  Progress progress("train", config_.steps, step_);
-  const auto params = model_->parameters();
-  model_->train();
+  Progress progress(label_, config_.steps, step_);
+  std::vector<torch::Tensor> params;
+  for (const auto& [name, p] : job_.parameters) params.push_back(p);
+  if (job_.set_training) job_.set_training(true);
 
-  int64_t window_tokens = 0;
+  int64_t window_items = 0;
   auto window_start = std::chrono::steady_clock::now();
   const auto run_start = window_start;
-  double tokens_per_second = 0;
-  StopSignal stop;
-
-  for (; step_ < config_.steps; ++step_) {
-    const double lr = cosine_lr(step_, config_.warmup, config_.steps, config_.lr, config_.min_lr);
-    Batch b = data_.train(step_);
-    auto loss = sequence_loss(model_->forward(b.inputs), b.targets, b.mask);
+  double items_per_second = 0;
+  const std::string speed_key = job_.items + "_per_s";
+  // Signals are caught while training only: a Ctrl-C during the final plot just ends the plotter.
+  for (StopSignal stop; step_ < config_.steps;) {
+    const int64_t s = step_;  // this update's index
+    const double lr = scheduled_lr(config_, s);
+    auto [loss, items] = job_.loss(s);
     const double loss_value = loss.item<double>();
     if (!std::isfinite(loss_value))
-      throw Error("step " + std::to_string(step_) + ": training loss is " + std::to_string(loss_value) + "; stopped, " +
+      throw Error("step " + std::to_string(s) + ": training loss is " + std::to_string(loss_value) + "; stopped, " +
                   kept_checkpoint_note() + " (try a lower train.lr or train.grad_clip)");
     optimizer_.zero_grad();
     loss.backward();
     const double grad_norm = clip_grad_norm(params, config_.grad_clip);
     if (!std::isfinite(grad_norm))
-      throw Error("step " + std::to_string(step_) + ": gradient norm is " + std::to_string(grad_norm) + "; stopped, " +
+      throw Error("step " + std::to_string(s) + ": gradient norm is " + std::to_string(grad_norm) + "; stopped, " +
                   kept_checkpoint_note() + " (try a lower train.lr)");
     optimizer_.step(lr);
+    step_ = s + 1;
 
-    const int64_t tokens = b.inputs.numel();
-    tokens_seen_ += tokens;
+    items_seen_ += items;
     window_loss_ += loss_value;
     window_steps_ += 1;
-    window_tokens += tokens;
-    const double window_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
-    if (window_seconds > 0) tokens_per_second = window_tokens / window_seconds;
+    window_items += items;
+    const double window_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
+    if (window_seconds > 0) items_per_second = static_cast<double>(window_items) / window_seconds;
 
-    if (step_ % config_.log_interval == 0 || step_ + 1 == config_.steps) {
-      log.write({{"step", step_}, {"train_loss", loss_value}, {"lr", lr}, {"grad_norm", grad_norm},
-                 {"tokens_per_s", tokens_per_second}});
-    }
-    const bool eval_now = (step_ + 1) % config_.eval_interval == 0 || step_ + 1 == config_.steps;
+    if (s % config_.log_interval == 0 || step_ == config_.steps)
+      log.write({{"step", s}, {"train_loss", loss_value}, {"lr", lr}, {"grad_norm", grad_norm}, {speed_key, items_per_second}});
+    const bool eval_now = step_ % config_.eval_interval == 0 || step_ == config_.steps;
     if (eval_now) {
-      const auto val = evaluate();
+      nlohmann::json row = job_.evaluate ? job_.evaluate() : nlohmann::json::object();
+      if (job_.set_training) job_.set_training(true);
       summary.train_loss = window_loss_ / static_cast<double>(std::max<int64_t>(1, window_steps_));
-      summary.val_loss = val.loss;
-      summary.val_accuracy = val.accuracy;
-      nlohmann::json record = {{"step", step_}, {"val_loss", val.loss}, {"train_loss_mean", summary.train_loss}};
-      if (std::isfinite(val.accuracy)) record["val_accuracy"] = val.accuracy;
-      log.write(record);
+      summary.val_loss = number_or_nan(row, "val_loss");
+      summary.val_accuracy = number_or_nan(row, "val_accuracy");
+      row["step"] = s;
+      row["train_loss_mean"] = summary.train_loss;
+      log.write(row);
       seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
       window_loss_ = 0;
       window_steps_ = 0;
-      save(step_ + 1);
-      window_tokens = 0;
+      save(ckpt);
+      window_items = 0;
       window_start = std::chrono::steady_clock::now();
-    } else if (step_ + 1 == stop_after || stop.requested()) {
+    } else if (step_ == stop_after || stop.requested()) {
       seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
-      save(step_ + 1);
+      save(ckpt);
       window_start = std::chrono::steady_clock::now();
     }
+    if (job_.after_step) job_.after_step(step_, *this);
     if (stop.requested())
-      throw Error(std::string(stop.name()) + " after step " + std::to_string(step_ + 1) +
+      throw Error(std::string(stop.name()) + " after step " + std::to_string(step_) +
                   "; checkpoint saved, continue with --resume " + run_dir_);
-    if (step_ + 1 == stop_after || (eval_now && config_.stop_accuracy > 0 && summary.val_accuracy >= config_.stop_accuracy)) {
-      ++step_;
+    if (step_ == stop_after || (eval_now && config_.stop_accuracy > 0 && summary.val_accuracy >= config_.stop_accuracy))
       break;
-    }
     if (show_progress_) {
       char fields[160];
       char val[48] = "-";
-      if (summary.val_loss > 0) std::snprintf(val, sizeof val, "%.4f", summary.val_loss);
+      if (std::isfinite(summary.val_loss)) std::snprintf(val, sizeof val, "%.4f", summary.val_loss);
       if (std::isfinite(summary.val_accuracy))
         std::snprintf(val + std::strlen(val), sizeof val - std::strlen(val), " (acc %.3f)", summary.val_accuracy);
-      std::snprintf(fields, sizeof fields, "loss %.4f | val %s | %s tok/s", loss_value, val,
-                    human_count(tokens_per_second).c_str());
-      progress.update(step_ + 1, fields);
+      std::snprintf(fields, sizeof fields, "loss %.4f | val %s | %s %s/s", loss_value, val,
+                    human_count(items_per_second).c_str(), job_.items == "tokens" ? "tok" : job_.items.c_str());
+      progress.update(step_, fields);
     }
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
   if (show_progress_) {
     char fields[160];
-    std::snprintf(fields, sizeof fields, "train %.4f | val %.4f | %s tok/s", summary.train_loss, summary.val_loss,
-                  human_count(tokens_per_second).c_str());
+    std::snprintf(fields, sizeof fields, "train %.4f | val %.4f | %s %s/s", summary.train_loss, summary.val_loss,
+                  human_count(items_per_second).c_str(), job_.items == "tokens" ? "tok" : job_.items.c_str());
     progress.finish(fields);
   }
-  plot_losses(run_dir_);
+  plot_losses(run_dir_, job_.loss_name);
   summary.steps = step_;
-  summary.tokens_per_second = tokens_per_second;
+  summary.tokens_per_second = items_per_second;
   summary.seconds = wall;
   return summary;
 }

@@ -1,107 +1,131 @@
-// The training loop, for any SequenceModel and any source of batches.
+// The one training loop of engram. Sequence models, flow policies and the three-moons memory all
+// train through it; what differs between them comes in as a TrainingJob (the loss of a step's
+// batch, the held-out evaluation, the tensors a checkpoint holds), and the loop owns what is the
+// same: AdamW, the learning-rate schedule, gradient clipping, the NaN/Inf stop, the progress bar,
+// metrics.jsonl, Ctrl-C/SIGTERM and --stop-after, atomic checkpoints and bit-exact resume.
 //
-// Each step: learning rate from the warm-up + cosine schedule, one batch (a pure function of the
-// step, so resuming draws the same batches), cross-entropy, backward, global-norm clipping,
-// AdamW. Every eval_interval steps: validation loss, a metrics line, an atomic checkpoint (and an
-// early stop once the task accuracy reaches stop_accuracy, e.g. MQAR's 99 %). A
-// non-finite loss or gradient stops the run with a clear message and leaves the last good
-// checkpoint untouched.
+// Each step: the learning rate from the schedule, the job's loss for the step (its batch is a pure
+// function of the step, so resuming draws the same batches), backward, global-norm clipping,
+// AdamW. Every eval_interval steps: the job's evaluation, a metrics row and a checkpoint (and an
+// early stop once the evaluation's val_accuracy reaches stop_accuracy). A non-finite loss or
+// gradient stops the run with a clear message and leaves the last good checkpoint untouched.
+//
+// Checkpoint layout (safetensors): the job's tensors under their own names, the optimizer moments
+// under "optimizer.*", the torch random-generator state under "rng.*"; metadata
+// "engram.train_state" (step, counters, the running loss mean) beside the job's own metadata.
 #pragma once
 
 #include <cmath>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "engram/data/shards.h"
-#include "engram/seq/model.h"
+#include "engram/core/safetensors.h"
 #include "engram/train/adamw.h"
-#include "engram/train/checkpoint.h"
 
 namespace engram {
 
-struct TrainConfig {
-  int64_t steps = 1000;
-  int64_t batch_size = 16;
-  int64_t block_size = 128;
-  double lr = 1e-3, min_lr = 1e-4;
-  int64_t warmup = 100;
-  double weight_decay = 0.1, beta1 = 0.9, beta2 = 0.95;
-  double grad_clip = 1.0;        // max global gradient norm; 0 disables clipping
-  int64_t eval_interval = 100;   // also the checkpoint interval
-  double stop_accuracy = 0;      // stop early once the validation accuracy reaches this (0: never)
-  int64_t eval_batches = 8;
-  int64_t log_interval = 10;
-  int64_t seed = 1337;
-  std::string device = "cpu";
-
-  static TrainConfig from_json(const nlohmann::json& j, const std::string& where);
-  nlohmann::json to_json() const;
+enum class Schedule {
+  kCosine,          // linear warm-up to lr over `warmup` steps, cosine decay to min_lr at `steps`
+  kWarmupConstant,  // lr · min(step / warmup, 1): the RTC policies' optax schedule
+  kLinear,          // from lr at step 0 to min_lr at the last step (three moons)
 };
 
-// Deterministic batch streams: train(step) and valid(k) for k < eval_batches.
-// A batch may carry a loss mask ([B, T] float, 1 = scored); an undefined mask scores every target.
-struct BatchStream {
-  std::function<Batch(int64_t)> train;
-  std::function<Batch(int64_t)> valid;
+struct LoopConfig {
+  int64_t steps = 1000;
+  double lr = 1e-3, min_lr = 1e-4;
+  int64_t warmup = 100;
+  Schedule schedule = Schedule::kCosine;
+  AdamWConfig adam;
+  double grad_clip = 1.0;       // max global gradient norm; 0 disables clipping
+  int64_t eval_interval = 100;  // also the checkpoint interval
+  int64_t log_interval = 10;
+  double stop_accuracy = 0;     // stop at the first evaluation whose val_accuracy reaches this (0: never)
+};
+
+// The learning rate of update `step` (0-based).
+double scheduled_lr(const LoopConfig& config, int64_t step);
+
+using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
+
+// What one kind of model brings to the loop.
+struct TrainingJob {
+  NamedTensors parameters;  // what AdamW updates (and clipping sees), in a fixed order
+  // The model's tensors in a checkpoint (parameters and buffers), and their way back in: load
+  // must check every name and shape and throw engram::Error naming what does not fit.
+  std::function<NamedTensors()> weights;
+  std::function<void(const SafeTensors&)> load;
+  // The loss of the batch of `step`, and how many items (tokens, samples) that batch holds.
+  struct StepLoss {
+    torch::Tensor loss;
+    int64_t items = 0;
+  };
+  std::function<StepLoss(int64_t step)> loss;
+  std::string items = "tokens";  // names the throughput column: <items>_per_s
+  // Held-out metrics at an evaluation ({"val_loss": …, "val_accuracy": …}); may be empty.
+  std::function<nlohmann::json()> evaluate;
+  std::function<void(bool training)> set_training;  // dropout on or off; may be empty
+  std::map<std::string, std::string> metadata;      // stored in every checkpoint
+  std::string loss_name = "loss";  // the y label of loss.png
+  // Called after every update with the number of updates done (e.g. to write BID's weak
+  // checkpoint with Trainer::save); may be empty.
+  std::function<void(int64_t steps_done, const class Trainer& trainer)> after_step;
 };
 
 struct TrainSummary {
   int64_t steps = 0;
-  double train_loss = 0;  // mean over the last eval interval
-  double val_loss = 0;    // at the end
-  double val_accuracy = std::nan("");  // task accuracy at the end, for batches with a score_mask
-  nlohmann::json task_score = nlohmann::json::object();  // the task's final metrics (Task::score), also in score.json
-  double tokens_per_second = 0;
+  double train_loss = 0;                 // mean over the last evaluation interval
+  double val_loss = std::nan("");        // at the last evaluation
+  double val_accuracy = std::nan("");    // task accuracy at the last evaluation, where the job measures one
+  nlohmann::json task_score = nlohmann::json::object();  // a task's final metrics (Task::score), also in score.json
+  double tokens_per_second = 0;          // items per second over the last interval
   double seconds = 0;
   std::string checkpoint;
-  bool already_finished = false;  // resumed at train.steps: nothing was trained
+  bool already_finished = false;  // resumed at `steps`: nothing was trained or written
 };
 
-// Mean cross-entropy of logits [B,T,V] against targets [B,T], over the mask when defined.
-torch::Tensor sequence_loss(const torch::Tensor& logits, const torch::Tensor& targets, const torch::Tensor& mask);
+// Rewrites, in place, a checkpoint of engram's former policy trainer ("model.*" weights, "optim.*"
+// moments, "engram.step") into the one layout above; other files are left as they are.
+void read_legacy_layout(SafeTensors& file);
 
 class Trainer {
  public:
   // `run_dir` must exist; checkpoints go to run_dir/checkpoint.safetensors and metrics to
-  // run_dir/metrics.jsonl. `meta` (experiment config, tokenizer) is stored in every checkpoint.
-  Trainer(std::shared_ptr<SequenceModel> model, TrainConfig config, BatchStream data, std::string run_dir,
-          CheckpointContents meta, bool show_progress = true);
+  // run_dir/metrics.jsonl. `label` starts the progress bar.
+  Trainer(TrainingJob job, LoopConfig config, std::string run_dir, bool show_progress = true, std::string label = "train");
 
-  // Continues from run_dir's checkpoint: weights, optimizer moments, step and RNG state, so that
-  // the rest of the run is bit-identical to an uninterrupted one.
+  // Continues from run_dir's checkpoint: weights, optimizer moments, step, running means and RNG
+  // state, so that the rest of the run is bit-identical to an uninterrupted one. Refuses a
+  // config.steps below the steps already trained.
   void resume();
-
-  // Trains to config.steps, or stops early after step `stop_after` (a checkpoint is written there,
-  // as if the run had been interrupted; resume() continues it). Ctrl-C (SIGINT) stops the same way
-  // after the current step, then throws engram::Error saying how to resume.
-  TrainSummary run(int64_t stop_after = -1);
-  // Whether the run has reached config.steps (run() then trains nothing).
+  // Whether the run has reached config.steps (run() then trains nothing and writes nothing).
   bool finished() const { return step_ >= config_.steps; }
-  // Validation loss, and task accuracy where the batches carry a score_mask (NaN otherwise), over
-  // the fixed eval batches (dropout off, no gradients).
-  struct Evaluation {
-    double loss, accuracy;
-  };
-  Evaluation evaluate();
+
+  // Trains to config.steps, or stops after step `stop_after` with a checkpoint (resume() goes on).
+  // Ctrl-C or SIGTERM stop the same way after the current step, then throw engram::Error saying
+  // how to resume.
+  TrainSummary run(int64_t stop_after = -1);
+
+  // Writes the current state as a checkpoint to `path` (the run's own, or e.g. BID's weak one).
+  void save(const std::string& path) const;
 
  private:
-  void save(int64_t next_step);
   std::string kept_checkpoint_note() const;  // for the message of a stopped run
 
-  std::shared_ptr<SequenceModel> model_;
-  TrainConfig config_;
-  BatchStream data_;
+  TrainingJob job_;
+  LoopConfig config_;
   std::string run_dir_;
-  CheckpointContents meta_;
   bool show_progress_;
+  std::string label_;
   AdamW optimizer_;
-  int64_t step_ = 0;
-  int64_t tokens_seen_ = 0;
-  double seconds_ = 0;  // training wall time before this process (restored on resume)
-  double window_loss_ = 0;  // sum of the train losses since the last evaluation (checkpointed)
+  int64_t step_ = 0;         // updates done
+  int64_t items_seen_ = 0;
+  double seconds_ = 0;       // training wall time before this process (restored on resume)
+  double window_loss_ = 0;   // sum of the train losses since the last evaluation (checkpointed)
   int64_t window_steps_ = 0;
 };
 
