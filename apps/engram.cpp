@@ -185,7 +185,7 @@ int main(int argc, char** argv) {
   std::string config_path, out_dir, resume_dir;
   std::vector<std::string> overrides;
   bool quiet = false;
-  train->add_option("--config", config_path, "experiment config (JSON: model, train, data)")->check(CLI::ExistingFile);
+  train->add_option("--config", config_path, "experiment config (JSON: model, train, data)");
   train->add_option("--set", overrides, "override a config key, e.g. --set model.n_layer=4 (repeatable)");
   train->add_option("--out", out_dir, "run directory (default runs/<model type>)");
   train->add_option("--resume", resume_dir, "continue the run in this directory from its checkpoint");
@@ -337,8 +337,7 @@ int main(int argc, char** argv) {
   int play_shift = 1;
   sim_play->add_option("--task", popt.task, "task name (engram sim tasks; with --policy, default: the policy's)");
   auto* expert_opt = sim_play->add_flag("--expert", play_expert_flag, "the MPPI expert acts");
-  auto* policy_opt = sim_play->add_option("--policy", play_policy_ckpt, "a policy checkpoint acts (engram policy train)")
-                         ->check(CLI::ExistingFile);
+  auto* policy_opt = sim_play->add_option("--policy", play_policy_ckpt, "a policy checkpoint acts (engram policy train)");
   expert_opt->excludes(policy_opt);
   sim_play->add_option("--shift", play_shift, "with --policy: actions executed per chunk")->check(cli::between(1, 1024));
   sim_play->add_option("--style", popt.style, "expert style");
@@ -355,7 +354,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> policy_sets;
   bool policy_quiet = false;
   policy_train->add_option("--data", policy_data, "demonstration dataset (.h5, engram sim demos)");
-  policy_train->add_option("--config", policy_config, "JSON {\"model\": {...}, \"train\": {...}}")->check(CLI::ExistingFile);
+  policy_train->add_option("--config", policy_config, "JSON {\"model\": {...}, \"train\": {...}}");
   policy_train->add_option("--set", policy_sets, "override a key, e.g. --set train.steps=2000 (repeatable)");
   policy_train->add_option("--out", policy_out, "run directory");
   policy_train->add_option("--resume", policy_resume, "continue the run in this directory from its checkpoint");
@@ -367,9 +366,8 @@ int main(int argc, char** argv) {
   std::string eval_ckpt, eval_json;
   DelayEvalOptions deo;
   std::string eval_script;
-  auto* eval_ckpt_opt = policy_eval->add_option("--ckpt", eval_ckpt, "policy checkpoint")->check(CLI::ExistingFile);
+  auto* eval_ckpt_opt = policy_eval->add_option("--ckpt", eval_ckpt, "policy checkpoint");
   policy_eval->add_option("--torchscript", eval_script, "a TorchScript velocity network instead (signature: README, needs --task)")
-      ->check(CLI::ExistingFile)
       ->excludes(eval_ckpt_opt);
   policy_eval->add_option("--task", deo.task, "task (default: the one the policy was trained on)");
   std::string eval_weak;
@@ -392,14 +390,13 @@ int main(int argc, char** argv) {
   std::vector<std::string> plot_results;
   std::string plot_prefix, plot_title = "RTC";
   policy_plot->add_option("--results", plot_results, "result files (one per task; cells all of them have are pooled)")
-      ->required()
-      ->check(CLI::ExistingFile);
+      ->required();
   policy_plot->add_option("--out", plot_prefix, "writes OUT-delay.png and OUT-horizon.png")->required();
   policy_plot->add_option("--title", plot_title, "plot title");
   auto* policy_run = policy->add_subcommand("run", "drive a task in wall-clock time: a control thread and an inference thread (RTC spec §4)");
   std::string run_ckpt, run_json;
   RealtimeOptions rto;
-  policy_run->add_option("--ckpt", run_ckpt, "policy checkpoint")->required()->check(CLI::ExistingFile);
+  policy_run->add_option("--ckpt", run_ckpt, "policy checkpoint")->required();
   policy_run->add_option("--task", rto.task, "task (default: the one the policy was trained on)");
   policy_run->add_option("--method", rto.method, "rtc | rtc-hard | naive");
   policy_run->add_option("--hz", rto.hz, "control rate")->check(cli::between(0.1, 1000.0));

@@ -2,7 +2,9 @@
 // hostile input gets one clear line and a non-zero exit, and a command that fails changes nothing.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +16,7 @@
 #include "engram/core/json.h"
 #include "engram/core/metrics.h"
 #include "engram/core/process.h"
+#include "engram/sim/demo_file.h"
 #include "support/cli.h"
 #include "support/temp_dir.h"
 
@@ -184,7 +187,6 @@ TEST(Reliability, UsageErrorsAreOneLineWithExitCode2) {
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{"frobnicate"}, "engram: error: engram: "},
       {{"train", "--frobnicate"}, "engram train"},
-      {{"train", "--config", dir.file("missing.json")}, "missing.json"},
       {{"train", "--stop-after", "-3"}, "engram train"},
       {{"train", "--stop-after", "0"}, "not a positive integer"},
       {{"eval"}, "--ckpt"},
@@ -193,7 +195,18 @@ TEST(Reliability, UsageErrorsAreOneLineWithExitCode2) {
       {{"tokenize"}, "engram tokenize"},
       {{"sim", "demos", "--task", "slalom", "--episodes", "0", "--out", dir.file("d.h5")}, "engram sim demos"},
       {{"sim", "expert", "--task", "slalom", "--episodes", "x"}, "x is not a number"},
-      {{"policy", "eval", "--ckpt", dir.file("none.safetensors")}, "none.safetensors"},
+      {{"info", "--bogus"}, "engram info"},
+      {{"tokenize", "encode", "--bogus"}, "engram tokenize encode"},
+      {{"tokenize", "decode", "a", "b"}, "engram tokenize decode"},
+      {{"sim"}, "a command is required"},
+      {{"sim", "tasks", "--bogus"}, "engram sim tasks"},
+      {{"sim", "bench", "--seconds", "0"}, "engram sim bench"},
+      {{"sim", "inspect"}, "engram sim inspect"},
+      {{"sim", "play", "--shift", "0"}, "engram sim play"},
+      {{"policy"}, "a command is required"},
+      {{"policy", "train", "--stop-after", "0"}, "engram policy train"},
+      {{"policy", "eval", "--delay", "-1"}, "engram policy eval"},
+      {{"policy", "plot"}, "--results"},
       {{"policy", "run"}, "engram policy run"},
       {{"moons", "--block", "5"}, "engram moons"},
       {{"capacity", "--key-dim", "99"}, "engram capacity"},
@@ -210,10 +223,44 @@ TEST(Reliability, UsageErrorsAreOneLineWithExitCode2) {
   }
   EXPECT_FALSE(fs::exists(dir.file("d.h5")));
   EXPECT_FALSE(fs::exists(dir.file("t.json")));
+  // A file that is not there is not a usage error: exit code 1, and the line names the file.
+  const auto none = dir.file("none");
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"train", "--config", none}, {"policy", "train", "--config", none}, {"policy", "eval", "--ckpt", none},
+           {"policy", "run", "--ckpt", none}, {"policy", "plot", "--results", none, "--out", dir.file("p")},
+           {"sim", "play", "--policy", none}, {"sim", "inspect", none}, {"eval", "--ckpt", none, "--tokens", f},
+           {"tokenize", "encode", "--tokenizer", none, f}, {"import", none, "--out", dir.file("x.safetensors")}})
+    expect_one_line_error(engram_argv(args), none, 1);
   // --help still prints usage on stdout and succeeds.
   const auto help = engram_argv({"policy", "eval", "--help"});
   EXPECT_EQ(help.code, 0);
   EXPECT_NE(help.out.find("--shift"), std::string::npos);
+}
+
+// 8. Non-finite data is an error naming the episode, for every command that reads it.
+TEST(Reliability, NonFiniteDemonstrationsAreRefusedByEveryCommand) {
+  testing::TempDir dir;
+  Episode ep;
+  ep.obs_dim = 4;
+  ep.action_dim = 2;
+  ep.obs.assign(12 * 4, 0.f);
+  ep.actions.assign(12 * 2, 0.f);
+  ep.executed_actions.assign(12 * 2, 0.f);
+  ep.rewards.assign(12, 0.f);
+  ep.dones.assign(12, 0);
+  ep.dones.back() = 1;
+  {
+    DemoWriter w(dir.file("nan.h5"), {{"env_name", "slalom"}, {"obs_dim", 4}, {"action_dim", 2}, {"styles", {"s"}}});
+    for (int64_t i = 0; i < 3; ++i) {
+      ep.index = i;
+      if (i == 2) ep.actions[7] = std::numeric_limits<float>::infinity();
+      w.append(ep, "s");
+    }
+    w.close();
+  }
+  expect_one_line_error(engram_argv({"sim", "inspect", dir.file("nan.h5")}), "demo_2/actions: step 3 holds inf");
+  expect_one_line_error(engram_argv({"policy", "train", "--data", dir.file("nan.h5"), "--out", dir.file("run")}), "demo_2/actions");
+  EXPECT_FALSE(fs::exists(dir.file("run")));
 }
 
 // 9. Inputs of the wrong kind are named with their path.
@@ -244,12 +291,14 @@ testing::CliResult signal_after_progress(const testing::TempDir& dir, const std:
   for (auto& a : argv) cargv.push_back(a.data());
   cargv.push_back(nullptr);
   const std::string err_path = dir.file("signal-stderr.txt");
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    if (!std::freopen(err_path.c_str(), "w", stderr)) ::_exit(126);
-    ::execv(cargv[0], cargv.data());
-    ::_exit(127);
-  }
+  // posix_spawn, not fork: nothing runs between fork and exec in a process that has threads.
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = -1;
+  const int spawned = ::posix_spawn(&pid, cargv[0], &actions, nullptr, cargv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) return {-1, "", "posix_spawn failed"};
   for (int i = 0; i < 6000 && read_metrics(metrics).size() < rows; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   ::kill(pid, sig);
   int status = 0;

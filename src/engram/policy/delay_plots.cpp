@@ -1,5 +1,7 @@
 #include "engram/policy/delay_plots.h"
 
+#include <filesystem>
+
 #include <algorithm>
 #include <cstdio>
 #include <map>
@@ -72,6 +74,7 @@ std::vector<DelayCell> pool_delay_results(const std::vector<std::string>& files)
   std::map<std::pair<std::string, std::string>, std::map<Key, DelayCell>> groups;
   for (const auto& f : files) {
     size_t line = 0;
+    if (!std::filesystem::is_regular_file(f)) throw Error("results file " + f + ": no such file");
     const auto rows = read_metrics(f);
     if (rows.empty()) throw Error(f + ": no JSON rows (expected the --json output of engram policy eval)");
     for (const auto& r : rows) {
