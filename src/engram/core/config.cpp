@@ -142,6 +142,15 @@ void apply_override(json& config, const std::string& assignment) {
   }
 }
 
+void merge_json(json& base, const json& top) {
+  for (const auto& item : top.items()) {
+    if (item.value().is_object() && base.contains(item.key()) && base[item.key()].is_object())
+      merge_json(base[item.key()], item.value());
+    else
+      base[item.key()] = item.value();
+  }
+}
+
 void ConfigObject::require_divisible(const std::string& key, int64_t v, const std::string& by_key, int64_t d) const {
   if (d == 0 || v % d != 0)
     throw Error("config " + path(key) + " = " + std::to_string(v) + " must be divisible by " + by_key + " = " + std::to_string(d));

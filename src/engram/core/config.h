@@ -60,4 +60,7 @@ class ConfigObject {
 // whether the key exists is checked later, by the config that reads it.
 void apply_override(json& config, const std::string& assignment);
 
+// Overlays `top` on `base`, object by object (a resumed run's saved config under its overrides).
+void merge_json(json& base, const json& top);
+
 }  // namespace engram

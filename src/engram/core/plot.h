@@ -3,11 +3,14 @@
 
 #include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace engram {
 
 struct PlotSeries {
+  explicit PlotSeries(std::string label = {}, std::vector<double> x = {}, std::vector<double> y = {})
+      : label(std::move(label)), x(std::move(x)), y(std::move(y)) {}
   std::string label;
   std::vector<double> x, y;
   std::vector<double> lower, upper;  // optional band (e.g. a confidence interval)
@@ -15,6 +18,8 @@ struct PlotSeries {
 };
 
 struct PlotSpec {
+  explicit PlotSpec(std::string out = {}, std::string title = {}, std::string xlabel = {}, std::string ylabel = {})
+      : out(std::move(out)), title(std::move(title)), xlabel(std::move(xlabel)), ylabel(std::move(ylabel)) {}
   std::string out;  // the .png path
   std::string title, xlabel, ylabel;
   bool logx = false, logy = false;

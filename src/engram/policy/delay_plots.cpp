@@ -1,9 +1,8 @@
 #include "engram/policy/delay_plots.h"
 
-#include <filesystem>
-
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <tuple>
@@ -11,6 +10,7 @@
 #include "engram/core/error.h"
 #include "engram/core/metrics.h"
 #include "engram/core/plot.h"
+#include "engram/policy/delay_results.h"
 #include "engram/sim/expert_report.h"
 
 namespace engram {
@@ -79,19 +79,7 @@ std::vector<DelayCell> pool_delay_results(const std::vector<std::string>& files)
     if (rows.empty()) throw Error(f + ": no JSON rows (expected the --json output of engram policy eval)");
     for (const auto& r : rows) {
       ++line;
-      if (!r.contains("method") || !r.contains("delay") || !r.contains("shift") || !r.contains("successes") || !r.contains("episodes"))
-        throw Error(f + ": row " + std::to_string(line) + " is not a policy eval result (method, delay, shift, successes, episodes)");
-      DelayCell c;
-      c.method = r["method"].get<std::string>();
-      // Non-default settings make a different method, not a re-run of the same cell.
-      if (c.method == "bid" && (r.value("bid_contrast", 3) != 3 || r.value("bid_samples", 8) != 8))
-        c.method += " K=" + std::to_string(r.value("bid_contrast", 3)) + " N=" + std::to_string(r.value("bid_samples", 8));
-      if (c.method == "te" && r.value("te_decay", 0.0) != 0.0) c.method += " m=" + r["te_decay"].dump();
-      c.delay = r["delay"].get<int>();
-      c.shift = r["shift"].get<int>();
-      c.successes = r["successes"].get<int64_t>();
-      c.episodes = r["episodes"].get<int64_t>();
-      c.tasks = 1;
+      const DelayCell c = delay_cell(r, f + ": row " + std::to_string(line));
       groups[{f, r.value("task", std::string())}][{c.method, c.delay, c.shift}] = c;
     }
   }

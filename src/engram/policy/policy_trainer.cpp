@@ -115,8 +115,19 @@ LoadedPolicy load_policy(const std::string& checkpoint) {
   return out;
 }
 
+std::string weak_checkpoint_beside(const std::string& checkpoint) {
+  return fs::path(checkpoint).replace_filename("weak.safetensors").string();
+}
+
 TrainSummary train_policy(const nlohmann::json& config_in, const PolicyRunOptions& o) {
   nlohmann::json config = config_in;
+  if (o.resume) {  // the run's own config (less the dataset's env section, derived again) under the overrides
+    const std::string saved = o.out + "/config.json";
+    if (!fs::exists(saved)) throw Error("cannot resume: " + saved + " does not exist");
+    config = read_json_file(saved, "run config");
+    config.erase("env");
+    merge_json(config, config_in);
+  }
   ConfigObject top(config, "");
   const auto train = PolicyTrainConfig::from_json(top.object("train"), "train");
   auto model_json = top.object("model");

@@ -42,8 +42,12 @@ struct PolicyRunOptions {
 };
 
 // `config` holds {"model": {...}, "train": {...}}; model.obs_dim/action_dim come from the dataset.
-// Trains through the one loop (train/trainer.h): a fresh run refuses a folder that holds one.
+// Trains through the one loop (train/trainer.h): a fresh run refuses a folder that holds one; a
+// resumed run reads its config.json and applies `config` on top of it.
 TrainSummary train_policy(const nlohmann::json& config, const PolicyRunOptions& options);
+
+// BID's weak checkpoint written beside `checkpoint` by the same run (train.weak_step).
+std::string weak_checkpoint_beside(const std::string& checkpoint);
 
 // A checkpoint's policy (weights, observation statistics) and its config.
 struct LoadedPolicy {

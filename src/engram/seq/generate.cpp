@@ -1,5 +1,7 @@
 #include "engram/seq/generate.h"
 
+#include <cmath>
+
 #include "engram/core/error.h"
 
 namespace engram {
@@ -115,6 +117,23 @@ std::vector<double> per_position_loss(SequenceModel& model, const std::vector<in
   }
   sum /= static_cast<double>(windows);
   return std::vector<double>(sum.data_ptr<double>(), sum.data_ptr<double>() + window);
+}
+
+SequenceScore score_sequences(SequenceModel& model, const std::vector<std::vector<int64_t>>& sequences) {
+  SequenceScore total;
+  for (size_t i = 0; i < sequences.size(); ++i) {
+    try {
+      const auto s = score_sequence(model, sequences[i]);
+      total.total_nats += s.total_nats;
+      total.targets += s.targets;
+    } catch (const Error& e) {
+      throw Error("line " + std::to_string(i + 1) + ": " + e.what());
+    }
+  }
+  if (total.targets == 0) throw Error("every sequence has a single token; nothing to score");
+  if (!std::isfinite(total.mean()))
+    throw Error("the loss is " + std::to_string(total.mean()) + " (non-finite logits: the model overflows on this input)");
+  return total;
 }
 
 }  // namespace engram

@@ -31,6 +31,10 @@ struct SequenceScore {
 // the model's context throw engram::Error naming the length.
 SequenceScore score_sequence(SequenceModel& model, const std::vector<int64_t>& ids);
 
+// Every sequence scored on its own, summed (what `engram eval` reports). Errors name the sequence
+// (its line, 1-based); a non-finite total (a model that overflows on this input) is an error too.
+SequenceScore score_sequences(SequenceModel& model, const std::vector<std::vector<int64_t>>& sequences);
+
 // The loss as a function of position (how much a model gains from context): the text's ids are cut
 // into consecutive, non-overlapping windows of window+1 tokens (at most max_windows); entry p is
 // the mean cross-entropy of predicting token p+1 from tokens 0..p, over the windows.

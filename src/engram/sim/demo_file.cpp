@@ -207,4 +207,18 @@ DemoDataset read_demos(const std::string& path) {
   return out;
 }
 
+DemoSummary summarize(const DemoDataset& data) {
+  DemoSummary s;
+  for (const auto& ep : data.episodes) {
+    const auto style = static_cast<size_t>(std::max(ep.style, 0));
+    if (s.per_style.size() <= style) s.per_style.resize(style + 1), s.per_style_success.resize(style + 1);
+    s.episodes += 1;
+    s.transitions += ep.length();
+    s.successes += ep.success;
+    s.per_style[style] += 1;
+    s.per_style_success[style] += ep.success;
+  }
+  return s;
+}
+
 }  // namespace engram

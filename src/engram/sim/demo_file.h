@@ -47,4 +47,11 @@ struct DemoDataset {
 // Reads and validates a dataset (or a worker's part file); throws engram::Error on anything wrong.
 DemoDataset read_demos(const std::string& path);
 
+// Totals, and episodes and successes per expert style (indexed by style).
+struct DemoSummary {
+  int64_t episodes = 0, transitions = 0, successes = 0;
+  std::vector<int64_t> per_style, per_style_success;
+};
+DemoSummary summarize(const DemoDataset& data);
+
 }  // namespace engram

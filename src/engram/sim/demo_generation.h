@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <string>
 
+#include "engram/sim/demo_file.h"
+
 namespace engram {
 
 struct DemoOptions {
@@ -20,11 +22,6 @@ struct DemoOptions {
   int workers = 2;
   uint64_t seed = 0;
   bool progress = true;
-};
-
-struct DemoSummary {
-  int64_t episodes = 0, transitions = 0, successes = 0;
-  std::vector<int64_t> per_style, per_style_success;
 };
 
 DemoSummary generate_demos(const DemoOptions& options);

@@ -12,6 +12,13 @@
 
 namespace engram {
 
+nlohmann::json to_json(const StyleReport& r) {
+  return {{"task", r.task},           {"style", r.style},           {"style_index", r.index},
+          {"episodes", r.episodes},   {"successes", r.successes},   {"success_rate", r.success_rate()},
+          {"wilson_low", r.wilson_low}, {"wilson_high", r.wilson_high}, {"mean_length", r.mean_length},
+          {"ms_per_step", r.ms_per_step}};
+}
+
 std::pair<double, double> wilson_interval(int k, int n, double z) {
   if (n == 0) return {0.0, 1.0};
   const double p = static_cast<double>(k) / n, z2 = z * z;

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace engram {
 
 struct StyleReport {
@@ -16,6 +18,9 @@ struct StyleReport {
   double wilson_low = 0, wilson_high = 0;
   double success_rate() const { return episodes ? static_cast<double>(successes) / episodes : 0.0; }
 };
+
+// One JSON row (the --json output of `engram sim expert`).
+nlohmann::json to_json(const StyleReport& report);
 
 // Wilson score interval for k successes in n trials at z = 1.96.
 std::pair<double, double> wilson_interval(int k, int n, double z = 1.96);

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "engram/core/config.h"
 #include "engram/core/error.h"
 #include "engram/core/threads.h"
 #include "engram/data/corpus.h"
@@ -102,6 +103,15 @@ std::string bench_text() {
 }
 
 }  // namespace
+
+void read_bench_config(const std::string& path, BenchOptions& options) {
+  const nlohmann::json file = read_json_file(path, "benchmark config");  // ConfigObject keeps a reference
+  ConfigObject c(file, "");
+  options.model = c.object("model");
+  options.batch_size = c.integer("batch", options.batch_size, 1, 4096);
+  options.block_size = c.integer("block", options.block_size, 1, 65536);
+  c.finish();
+}
 
 std::vector<BenchRow> run_bench(const BenchOptions& o, nlohmann::json& record) {
   std::vector<BenchRow> rows;

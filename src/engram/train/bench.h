@@ -23,6 +23,9 @@ struct BenchRow {
   std::string name, value, unit, note;
 };
 
+// Reads a benchmark file {"model": {...}, "batch": B, "block": T} (configs/bench-*.json) into `options`.
+void read_bench_config(const std::string& path, BenchOptions& options);
+
 // Runs the measurements and returns rows for a table; `record` receives the raw numbers.
 std::vector<BenchRow> run_bench(const BenchOptions& options, nlohmann::json& record);
 

@@ -5,6 +5,7 @@
 #include "engram/core/error.h"
 #include "engram/core/finite.h"
 #include "engram/core/json.h"
+#include "engram/data/corpus.h"
 
 namespace engram {
 namespace {
@@ -71,6 +72,15 @@ LoadedCheckpoint load_checkpoint(const std::string& path) {
   c.model = make_model(model_config, "checkpoint " + path + " model");
   load_weights(*c.model, c.file);
   return c;
+}
+
+Tokenizer open_tokenizer(const std::string& spec) {
+  if (spec == "gpt2") return load_gpt2_tokenizer();
+  if (spec.size() > 12 && spec.substr(spec.size() - 12) == ".safetensors") {
+    const auto ckpt = load_checkpoint(spec);
+    return tokenizer_from_spec(ckpt.contents.tokenizer, "checkpoint " + spec);
+  }
+  return Tokenizer::load(spec);
 }
 
 }  // namespace engram

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engram/core/safetensors.h"
+#include "engram/data/tokenizer.h"
 #include "engram/seq/model.h"
 
 namespace engram {
@@ -38,6 +39,10 @@ struct LoadedCheckpoint {
 
 // Reads a checkpoint, rebuilds its model from "engram.model" and loads the weights.
 LoadedCheckpoint load_checkpoint(const std::string& path);
+
+// A tokenizer named the way the CLI takes one: "gpt2", an engram tokenizer .json, or a checkpoint
+// (.safetensors) that carries its tokenizer.
+Tokenizer open_tokenizer(const std::string& spec);
 
 // Copies the checkpoint's weights into `model`. Every model tensor must be present with the same
 // shape, and every non-optimizer tensor in the file must belong to the model; otherwise throws

@@ -44,25 +44,13 @@ nlohmann::json load_config(const std::string& path, const std::vector<std::strin
   return j;
 }
 
-namespace {
-// Recursively overlays `top` on `base`.
-void merge_into(nlohmann::json& base, const nlohmann::json& top) {
-  for (const auto& item : top.items()) {
-    if (item.value().is_object() && base.contains(item.key()) && base[item.key()].is_object())
-      merge_into(base[item.key()], item.value());
-    else
-      base[item.key()] = item.value();
-  }
-}
-}  // namespace
-
 TrainSummary run_experiment(const nlohmann::json& config, const std::string& run_dir, const RunOptions& options) {
   const std::string ckpt = run_dir + "/checkpoint.safetensors";
   nlohmann::json resolved = config;
   if (options.resume) {
     if (!fs::exists(ckpt)) throw Error("cannot resume: " + ckpt + " does not exist");
     resolved = read_json_file(run_dir + "/config.json");
-    merge_into(resolved, config);
+    merge_json(resolved, config);
   } else if (fs::exists(ckpt)) {
     throw Error("run directory " + run_dir + " already holds a run; use --resume " + run_dir +
                 " to continue it, or choose another --out");

@@ -1,0 +1,34 @@
+// engram info: versions, the BLAS in use, the thread policy and the measured matmul rate.
+#include <cstdio>
+#include <thread>
+
+#include <torch/torch.h>
+
+#include "commands.h"
+#include "engram/core/threads.h"
+
+namespace engram::cli {
+
+void add_info_command(CLI::App& app, Commands& commands) {
+  auto* info = app.add_subcommand("info", "versions, the BLAS in use, thread policy and the measured matmul rate");
+  commands.on(info, [] {
+    const auto policy = current_thread_policy();
+    const auto blas = detect_blas();
+    std::printf("engram       %s\n", ENGRAM_VERSION);
+    std::printf("LibTorch     %s (CUDA %s)\n", TORCH_VERSION, torch::cuda::is_available() ? "available" : "not available");
+    std::printf("BLAS         %s: %s\n", blas.vendor.c_str(), blas.library.empty() ? "(not found in process maps)" : blas.library.c_str());
+    if (!blas.detail.empty()) std::printf("             %s\n", blas.detail.c_str());
+    std::printf("threads      LibTorch intra-op %d, BLAS %d, cores %u, OMP_WAIT_POLICY %s\n"
+                "             (set ENGRAM_TORCH_THREADS / ENGRAM_BLAS_THREADS to change)\n",
+                policy.torch_threads, policy.blas_threads, std::thread::hardware_concurrency(), blas.omp_wait_policy.c_str());
+    const double g = measure_matmul_gflops(1024, 1.5);
+    std::printf("matmul       %.1f GFLOP/s (fp32, 1024×1024 × 1024×1024, best of repeats)\n", g);
+    if (blas.is_reference() || g < 30)
+      std::printf("\n*** WARNING: %s ***\n*** Matrix products are ~30x slower than they should be. Run scripts/setup-deps, which installs\n"
+                  "*** libopenblas0-pthread and selects it with update-alternatives. ***\n",
+                  blas.is_reference() ? "the reference (netlib) BLAS is live" : "the matrix-multiply rate is very low");
+    return 0;
+  });
+}
+
+}  // namespace engram::cli
