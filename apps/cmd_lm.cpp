@@ -13,9 +13,9 @@
 #include "engram/data/id_text.h"
 #include "engram/seq/generate.h"
 #include "engram/seq/mosaic_import.h"
-#include "engram/train/bench.h"
+#include "engram/experiments/bench.h"
 #include "engram/train/checkpoint.h"
-#include "engram/train/compare.h"
+#include "engram/experiments/compare.h"
 #include "engram/train/experiment.h"
 
 namespace engram::cli {

@@ -5,9 +5,9 @@
 #include "cli_checks.h"
 #include "commands.h"
 #include "engram/core/json.h"
-#include "engram/quickstart.h"
-#include "engram/train/capacity_experiment.h"
-#include "engram/train/three_moons_experiment.h"
+#include "engram/experiments/quickstart.h"
+#include "engram/experiments/capacity_experiment.h"
+#include "engram/experiments/three_moons_experiment.h"
 
 namespace engram::cli {
 

@@ -3,7 +3,7 @@
 #include <filesystem>
 
 #include "engram/tasks/three_moons.h"
-#include "engram/train/three_moons_experiment.h"
+#include "engram/experiments/three_moons_experiment.h"
 #include "support/temp_dir.h"
 
 namespace engram {

@@ -34,4 +34,11 @@ uint64_t torch_random64() {
   return at::check_generator<at::CPUGeneratorImpl>(gen)->random64();
 }
 
+uint64_t mix_seed(uint64_t seed, uint64_t counter) {
+  uint64_t z = seed + 0x9e3779b97f4a7c15ULL * (counter + 1);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
 }  // namespace engram

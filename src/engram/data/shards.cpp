@@ -10,6 +10,7 @@
 
 #include "engram/core/atomic_file.h"
 #include "engram/core/error.h"
+#include "engram/core/seed.h"
 
 namespace engram {
 namespace {
@@ -27,13 +28,6 @@ uint64_t get(const unsigned char* p, int bytes) {
   return x;
 }
 }  // namespace
-
-uint64_t mix_seed(uint64_t seed, uint64_t counter) {
-  uint64_t z = seed + 0x9e3779b97f4a7c15ULL * (counter + 1);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 void write_token_shard(const std::string& path, const std::vector<int>& ids, int64_t vocab_size) {
   if (vocab_size <= 0 || vocab_size > (int64_t{1} << 32))

@@ -46,7 +46,4 @@ class TokenShard {
 // only on (seed, index), so a resumed run draws exactly the batches an uninterrupted one would.
 Batch sample_batch(const TokenShard& shard, int64_t batch, int64_t block, uint64_t seed, int64_t index);
 
-// 64-bit mixing of a seed and a counter (splitmix64), the root of every engram random stream.
-uint64_t mix_seed(uint64_t seed, uint64_t counter);
-
 }  // namespace engram

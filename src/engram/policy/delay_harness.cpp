@@ -7,11 +7,11 @@
 #include <torch/torch.h>
 
 #include "engram/core/error.h"
+#include "engram/core/stats.h"
 #include "engram/policy/bid.h"
 #include "engram/policy/sampling.h"
 #include "engram/policy/temporal_ensemble.h"
 #include "engram/sim/env.h"
-#include "engram/sim/expert_report.h"
 
 namespace engram {
 
@@ -137,7 +137,7 @@ DelayEvalResult evaluate_under_delay(FlowPolicy& policy, const DelayEvalOptions&
     result.episodes += B;
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::tie(result.wilson_low, result.wilson_high) = wilson_interval(static_cast<int>(result.successes), static_cast<int>(result.episodes));
+  std::tie(result.wilson_low, result.wilson_high) = wilson_interval(result.successes, result.episodes);
   return result;
 }
 

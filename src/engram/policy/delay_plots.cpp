@@ -10,8 +10,8 @@
 #include "engram/core/error.h"
 #include "engram/core/metrics.h"
 #include "engram/core/plot.h"
+#include "engram/core/stats.h"
 #include "engram/policy/delay_results.h"
-#include "engram/sim/expert_report.h"
 
 namespace engram {
 
@@ -55,7 +55,7 @@ bool draw(const std::vector<DelayCell>& cells, const std::string& out, const std
     s.label = label(m);
     s.style = "o-";
     for (const auto& c : row) {
-      const auto [lo, hi] = wilson_interval(static_cast<int>(c.successes), static_cast<int>(c.episodes));
+      const auto [lo, hi] = wilson_interval(c.successes, c.episodes);
       s.x.push_back(x_of(c));
       s.y.push_back(static_cast<double>(c.successes) / static_cast<double>(c.episodes));
       s.lower.push_back(lo);

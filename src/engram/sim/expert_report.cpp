@@ -19,14 +19,6 @@ nlohmann::json to_json(const StyleReport& r) {
           {"ms_per_step", r.ms_per_step}};
 }
 
-std::pair<double, double> wilson_interval(int k, int n, double z) {
-  if (n == 0) return {0.0, 1.0};
-  const double p = static_cast<double>(k) / n, z2 = z * z;
-  const double centre = (p + z2 / (2.0 * n)) / (1 + z2 / n);
-  const double half = z * std::sqrt(p * (1 - p) / n + z2 / (4.0 * n * n)) / (1 + z2 / n);
-  return {std::max(0.0, centre - half), std::min(1.0, centre + half)};
-}
-
 std::vector<StyleReport> evaluate_expert(const std::string& task, int episodes, int style, int workers, bool progress) {
   auto model = std::make_shared<const SimModel>(make_sim_task(task));
   const auto styles = expert_styles(model->task());

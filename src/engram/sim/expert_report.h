@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engram/core/stats.h"  // wilson_interval, which the reports carry
+
 namespace engram {
 
 struct StyleReport {
@@ -21,9 +23,6 @@ struct StyleReport {
 
 // One JSON row (the --json output of `engram sim expert`).
 nlohmann::json to_json(const StyleReport& report);
-
-// Wilson score interval for k successes in n trials at z = 1.96.
-std::pair<double, double> wilson_interval(int k, int n, double z = 1.96);
 
 // Runs `episodes` noisy episodes of each style (all styles when `style` < 0) on `workers` threads.
 std::vector<StyleReport> evaluate_expert(const std::string& task, int episodes, int style, int workers, bool progress);

@@ -5,7 +5,7 @@
 // Muon's momentum destroys it; the inner optimisers fit a well-posed global objective.
 #include <gtest/gtest.h>
 
-#include "engram/train/capacity_experiment.h"
+#include "engram/experiments/capacity_experiment.h"
 #include "support/temp_dir.h"
 
 namespace engram {

@@ -1,4 +1,4 @@
-#include "engram/train/capacity_experiment.h"
+#include "engram/experiments/capacity_experiment.h"
 
 #include <algorithm>
 #include <cmath>
@@ -12,7 +12,7 @@
 #include "engram/memory/feature_map.h"
 #include "engram/memory/inner_loop.h"
 #include "engram/memory/newton_schulz.h"
-#include "engram/train/bench.h"
+#include "engram/experiments/bench.h"
 
 namespace engram {
 namespace {
@@ -132,7 +132,7 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
   };
 
   // (a) least squares on φ_p
-  std::vector<BenchRow> rows;
+  std::vector<TableRow> rows;
   PlotSpec fit = error_plot(o.out + "/least-squares.png", "linear memory on φ_p: least-squares recall", "pairs stored / dim φ_p",
                             "relative recall error");
   for (int64_t p : o.degrees) {

@@ -1,4 +1,4 @@
-#include "engram/train/compare.h"
+#include "engram/experiments/compare.h"
 
 #include <cmath>
 #include <cstdio>
@@ -12,7 +12,7 @@
 #include "engram/seq/generate.h"
 #include "engram/seq/model.h"
 #include "engram/train/checkpoint.h"
-#include "engram/train/bench.h"
+#include "engram/experiments/bench.h"
 
 namespace engram {
 
@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 void compare_runs(const std::vector<std::string>& run_dirs, const std::string& metric, const std::string& plot,
                   const std::string& title) {
   if (run_dirs.empty()) throw Error("compare: give at least one run directory");
-  std::vector<BenchRow> rows;
+  std::vector<TableRow> rows;
   PlotSpec spec{plot, title.empty() ? metric : title, "step", metric};
   for (const auto& dir : run_dirs) {
     const std::string config_path = dir + "/config.json";
@@ -68,7 +68,7 @@ void compare_runs(const std::vector<std::string>& run_dirs, const std::string& m
 
 void compare_position_loss(const std::vector<std::string>& checkpoints, const std::string& text, int64_t window,
                            int64_t windows, const std::string& plot) {
-  std::vector<BenchRow> rows;
+  std::vector<TableRow> rows;
   PlotSpec spec{plot, "loss by position in the context", "position (tokens of context)", "cross-entropy (nats/token)"};
   spec.logx = true;
   for (const auto& path : checkpoints) {

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engram/core/table.h"
+
 namespace engram {
 
 struct BenchOptions {
@@ -19,17 +21,10 @@ struct BenchOptions {
   bool threads = false;        // also compare thread policies
 };
 
-struct BenchRow {
-  std::string name, value, unit, note;
-};
-
 // Reads a benchmark file {"model": {...}, "batch": B, "block": T} (configs/bench-*.json) into `options`.
 void read_bench_config(const std::string& path, BenchOptions& options);
 
 // Runs the measurements and returns rows for a table; `record` receives the raw numbers.
-std::vector<BenchRow> run_bench(const BenchOptions& options, nlohmann::json& record);
-
-// Prints rows as an aligned table on stdout.
-void print_table(const std::vector<BenchRow>& rows, const std::vector<std::string>& header);
+std::vector<TableRow> run_bench(const BenchOptions& options, nlohmann::json& record);
 
 }  // namespace engram

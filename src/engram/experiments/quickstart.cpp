@@ -1,4 +1,4 @@
-#include "engram/quickstart.h"
+#include "engram/experiments/quickstart.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -18,8 +18,8 @@
 #include "engram/policy/policy_trainer.h"
 #include "engram/seq/generate.h"
 #include "engram/sim/demo_generation.h"
-#include "engram/train/bench.h"
-#include "engram/train/capacity_experiment.h"
+#include "engram/experiments/bench.h"
+#include "engram/experiments/capacity_experiment.h"
 #include "engram/train/checkpoint.h"
 #include "engram/train/experiment.h"
 
@@ -155,7 +155,7 @@ int run_quickstart(const QuickstartOptions& o) {
   section("results");
   const auto desc = ckpt.model->describe();
   const double mfu = s.tokens_per_second * 3 * desc.flops_per_token / 1e9 / peak;
-  std::vector<BenchRow> rows = {
+  std::vector<TableRow> rows = {
       {"transformer", std::to_string(desc.parameters), "params", desc.summary},
       {"train loss", [&] { char b[32]; std::snprintf(b, sizeof b, "%.3f", s.train_loss); return std::string(b); }(),
        "nats/token", "mean of the last eval interval"},

@@ -1,4 +1,4 @@
-#include "engram/train/three_moons_experiment.h"
+#include "engram/experiments/three_moons_experiment.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -15,7 +15,7 @@
 #include "engram/data/shards.h"
 #include "engram/seq/complex_memory.h"
 #include "engram/tasks/three_moons.h"
-#include "engram/train/bench.h"
+#include "engram/experiments/bench.h"
 #include "engram/train/trainer.h"
 
 namespace engram {
@@ -108,7 +108,7 @@ nlohmann::json run_three_moons(const ThreeMoonsOptions& o) {
                             {"models", nlohmann::json::object()}};
   PlotSpec loss_plot{o.out + "/loss.png", "three moons: training loss", "step", "clipped squared error"};
   loss_plot.logy = true;
-  std::vector<BenchRow> rows;
+  std::vector<TableRow> rows;
   for (int64_t H : o.heads) {
     const std::string name = std::to_string(H) + (H == 1 ? " head" : " heads");
     const std::string run = o.out + "/run-" + std::to_string(H) + (H == 1 ? "-head" : "-heads");
