@@ -45,7 +45,7 @@ void add_train(CLI::App& policy, Commands& commands) {
     ro.resume = !a->resume.empty();
     if (ro.resume && !a->out.empty() && a->out != a->resume)
       throw Error("--resume and --out name different folders; a resumed run stays in its own folder");
-    nlohmann::json config = a->config.empty() ? nlohmann::json::object() : read_json_file(a->config);
+    nlohmann::json config = a->config.empty() ? nlohmann::json::object() : read_config_file(a->config);
     if (!a->data.empty()) config["train"]["data"] = a->data;
     for (const auto& s : a->sets) apply_override(config, s);
     ro.out = ro.resume ? a->resume : a->out;

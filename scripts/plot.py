@@ -39,7 +39,7 @@ if ymax is not None:
                 label="diverged (beyond the axis)" if i == 0 else None)
 ax.grid(alpha=0.3)
 if any(s.get("label") for s in spec["series"]):
-    ax.legend()
+    ax.legend(fontsize=8 if len(spec["series"]) > 6 else None)
 fig.tight_layout()
 # engram removes "<out>.tmp-<pid>" files of dead processes, so a killed plotter leaves nothing behind.
 tmp = spec["out"] + ".tmp-" + str(os.getpid())

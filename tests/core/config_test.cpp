@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "engram/core/error.h"
 #include "engram/seq/model.h"
 #include "engram/train/experiment.h"
@@ -92,6 +94,45 @@ TEST(Config, HeadCountMustDivideTheWidthInEveryModel) {
     const auto msg = error_of([&] { make_model({{"type", type}, {"vocab_size", 10}, {"n_embd", 30}, {"n_head", 4}}); });
     EXPECT_NE(msg.find("config model.n_embd = 30 must be divisible by n_head = 4"), std::string::npos) << type << ": " << msg;
   }
+}
+
+TEST(Config, ExtendsOverlaysAFileOnItsBase) {
+  testing::TempDir dir;
+  std::filesystem::create_directories(dir.file("base"));
+  dir.write("base/common.json", R"({"train": {"steps": 10, "lr": 0.1}, "task": {"name": "mqar"}})");
+  dir.write("a.json", R"({"extends": "base/common.json", "model": {"type": "atlas", "n_layer": 2}})");
+  dir.write("b.json", R"({"extends": "a.json", "model": {"n_layer": 3}, "train": {"lr": 0.2}})");
+  const json b = read_config_file(dir.file("b.json"));
+  EXPECT_EQ(b, json::parse(R"({"train": {"steps": 10, "lr": 0.2}, "task": {"name": "mqar"},
+                                "model": {"type": "atlas", "n_layer": 3}})"));
+  dir.write("loop1.json", R"({"extends": "loop2.json"})");
+  dir.write("loop2.json", R"({"extends": "loop1.json"})");
+  EXPECT_NE(error_of([&] { read_config_file(dir.file("loop1.json")); }).find("extends itself"), std::string::npos);
+  dir.write("lost.json", R"({"extends": "nowhere.json"})");
+  EXPECT_NE(error_of([&] { read_config_file(dir.file("lost.json")); }).find("nowhere.json, which does not exist"), std::string::npos);
+  dir.write("bad.json", R"({"extends": 3})");
+  EXPECT_NE(error_of([&] { read_config_file(dir.file("bad.json")); }).find("'extends' must be a file name"), std::string::npos);
+}
+
+// Every experiment config the project ships resolves and passes validation (model configs too).
+TEST(Config, EveryShippedConfigLoads) {
+  int checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(ENGRAM_SOURCE_DIR "/configs")) {
+    const std::string path = entry.path().string(), name = entry.path().filename().string();
+    if (entry.path().extension() != ".json") continue;
+    SCOPED_TRACE(name);
+    const json config = read_config_file(path);
+    if (name.rfind("bench-", 0) == 0) {
+      EXPECT_TRUE(config.contains("model"));
+      continue;
+    }
+    const auto e = ExperimentConfig::from_json(config);
+    auto model = e.model;
+    if (!model.contains("vocab_size")) model["vocab_size"] = 256;
+    EXPECT_NO_THROW(resolve_model_config(model, "model"));
+    ++checked;
+  }
+  EXPECT_GT(checked, 30);
 }
 
 }  // namespace

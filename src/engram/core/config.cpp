@@ -1,5 +1,6 @@
 #include "engram/core/config.h"
 
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -149,6 +150,32 @@ void merge_json(json& base, const json& top) {
     else
       base[item.key()] = item.value();
   }
+}
+
+namespace {
+json read_config_chain(const std::string& path, std::vector<std::string>& chain) {
+  namespace fs = std::filesystem;
+  const std::string canonical = fs::weakly_canonical(path).string();
+  for (const auto& seen : chain)
+    if (seen == canonical) throw Error("config file " + path + " extends itself (through " + chain.front() + ")");
+  if (chain.size() >= 16) throw Error("config file " + path + ": 'extends' chains deeper than 16 files");
+  chain.push_back(canonical);
+  json j = read_json_file(path);
+  if (!j.is_object()) throw Error("config file " + path + ": expected a JSON object at the top level");
+  if (!j.contains("extends")) return j;
+  if (!j["extends"].is_string()) throw Error("config file " + path + ": 'extends' must be a file name (a string)");
+  const fs::path base = fs::path(path).parent_path() / j["extends"].get<std::string>();
+  if (!fs::exists(base)) throw Error("config file " + path + " extends " + base.string() + ", which does not exist");
+  json resolved = read_config_chain(base.string(), chain);
+  j.erase("extends");
+  merge_json(resolved, j);
+  return resolved;
+}
+}  // namespace
+
+json read_config_file(const std::string& path) {
+  std::vector<std::string> chain;
+  return read_config_chain(path, chain);
 }
 
 void ConfigObject::require_divisible(const std::string& key, int64_t v, const std::string& by_key, int64_t d) const {

@@ -63,4 +63,9 @@ void apply_override(json& config, const std::string& assignment);
 // Overlays `top` on `base`, object by object (a resumed run's saved config under its overrides).
 void merge_json(json& base, const json& top);
 
+// A config file with its "extends" resolved: {"extends": "base.json", …} reads base.json (a path
+// relative to this file's folder) first and overlays this file's other keys on it, object by
+// object, so a config holds only what differs. Chains may be 16 files deep; a cycle is an error.
+json read_config_file(const std::string& path);
+
 }  // namespace engram

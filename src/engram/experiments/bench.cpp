@@ -105,7 +105,7 @@ std::string bench_text() {
 }  // namespace
 
 void read_bench_config(const std::string& path, BenchOptions& options) {
-  const nlohmann::json file = read_json_file(path, "benchmark config");  // ConfigObject keeps a reference
+  const nlohmann::json file = read_config_file(path);  // ConfigObject keeps a reference
   ConfigObject c(file, "");
   options.model = c.object("model");
   options.batch_size = c.integer("batch", options.batch_size, 1, 4096);

@@ -38,7 +38,7 @@ nlohmann::json ExperimentConfig::to_json() const {
 }
 
 nlohmann::json load_config(const std::string& path, const std::vector<std::string>& overrides) {
-  nlohmann::json j = path.empty() ? nlohmann::json::object() : read_json_file(path);
+  nlohmann::json j = path.empty() ? nlohmann::json::object() : read_config_file(path);
   if (!j.is_object()) throw Error("config file " + path + ": expected a JSON object at the top level");
   for (const auto& o : overrides) apply_override(j, o);
   return j;
