@@ -80,9 +80,9 @@ torch::Tensor naive_loop(const InnerMemoryConfig& mc, const InnerLoopConfig& lc,
     auto update = [&](const std::vector<torch::Tensor>& G, int64_t t) {
       const double a = gate(p.in.alpha, t), e = gate(p.in.eta, t), th = gate(p.in.theta, t);
       for (size_t m = 0; m < W.size(); ++m) {
-        if (lc.optimizer == "gd") W[m] = a * W[m] - e * G[m];
-        if (lc.optimizer == "momentum") S[m] = th * S[m] - e * G[m], W[m] = a * W[m] + S[m];
-        if (lc.optimizer == "muon") S[m] = th * S[m] + G[m], W[m] = a * W[m] - e * newton_schulz(S[m], lc.ns_steps);
+        if (lc.optimizer == InnerOptimizer::kGd) W[m] = a * W[m] - e * G[m];
+        if (lc.optimizer == InnerOptimizer::kMomentum) S[m] = th * S[m] - e * G[m], W[m] = a * W[m] + S[m];
+        if (lc.optimizer == InnerOptimizer::kMuon) S[m] = th * S[m] + G[m], W[m] = a * W[m] - e * newton_schulz(S[m], lc.ns_steps);
       }
     };
     auto read = [&](int64_t t) {
@@ -90,7 +90,7 @@ torch::Tensor naive_loop(const InnerMemoryConfig& mc, const InnerLoopConfig& lc,
     };
     for (int64_t t = 0; t < T; ++t) {
       if (t % lc.chunk == 0) ref = W;
-      if (lc.mode == "P") {
+      if (lc.mode == InnerMode::kPerToken) {
         update(gradient(t - lc.window + 1, t), t);
         row.push_back(read(t));
       } else {
@@ -140,8 +140,8 @@ TEST_P(InnerLoopMatchesNaive, SameReads) {
   const auto mc = memory_config(c.kind, c.kind == "mlp");
   InnerMemory memory(mc);
   InnerLoopConfig lc;
-  lc.optimizer = c.optimizer;
-  lc.mode = c.mode;
+  lc.optimizer = inner_optimizer(c.optimizer);
+  lc.mode = inner_mode(c.mode);
   lc.window = c.window;
   lc.chunk = c.chunk;
   lc.ns_steps = 3;
@@ -195,7 +195,7 @@ TEST(InnerLoopDualForm, EqualsMaterialisedWeights) {
         const auto mc = memory_config(kind, std::string(kind) == "mlp");
         InnerMemory memory(mc);
         InnerLoopConfig lc;
-        lc.optimizer = optimizer, lc.window = window, lc.chunk = chunk;
+        lc.optimizer = inner_optimizer(optimizer), lc.window = window, lc.chunk = chunk;
         auto run = [&](bool dual, std::vector<torch::Tensor>& grads) {
           auto p = random_problem(memory, 3);
           if (tiny) {  // a gate near 0 (a log-space kernel would divide by it in the backward)
@@ -243,7 +243,7 @@ TEST(InnerLoopDualForm, EqualsMaterialisedWeightsAtModelShapes) {
   for (const char* optimizer : {"gd", "momentum"})
     for (int64_t window : {1, 8}) {
       InnerLoopConfig lc;
-      lc.optimizer = optimizer, lc.window = window, lc.chunk = 16;
+      lc.optimizer = inner_optimizer(optimizer), lc.window = window, lc.chunk = 16;
       auto run = [&](bool dual, std::vector<torch::Tensor>& grads) {
         torch::manual_seed(5);
         InnerLoopInputs in;
@@ -294,7 +294,7 @@ TEST(InnerLoopReduces, ToGatedLinearAttention) {
   mc.kind = "linear", mc.input_dim = 4, mc.output_dim = 4, mc.objective = "dot";
   InnerMemory memory(mc);
   InnerLoopConfig lc;
-  lc.optimizer = "gd", lc.window = 1, lc.chunk = 5;
+  lc.optimizer = InnerOptimizer::kGd, lc.window = 1, lc.chunk = 5;
   auto in = linear_inputs(2, 9, 4);
   auto state = initial_inner_state(memory, {torch::zeros({4, 4})}, 2);
   auto y = run_inner_loop(memory, lc, in, state);
@@ -317,7 +317,7 @@ TEST(InnerLoopReduces, ToDeltaNet) {
   mc.kind = "linear", mc.input_dim = 4, mc.output_dim = 3;
   InnerMemory memory(mc);
   InnerLoopConfig lc;
-  lc.optimizer = "gd", lc.window = 1, lc.chunk = 1;
+  lc.optimizer = InnerOptimizer::kGd, lc.window = 1, lc.chunk = 1;
   auto in = linear_inputs(1, 8, 4);
   in.keys.v = torch::randn({1, 8, 3});
   in.alpha = torch::ones({1, 8});
@@ -343,7 +343,7 @@ TEST(InnerLoopConverges, ToLeastSquares) {
   mc.kind = "linear", mc.input_dim = d, mc.output_dim = 3;
   InnerMemory memory(mc);
   InnerLoopConfig lc;
-  lc.optimizer = "gd", lc.window = m, lc.chunk = 1;
+  lc.optimizer = InnerOptimizer::kGd, lc.window = m, lc.chunk = 1;
   auto K = torch::randn({m, d}) / std::sqrt(static_cast<double>(d)), V = torch::randn({m, 3});
   InnerLoopInputs in;
   in.keys = {K.repeat({reps, 1}).unsqueeze(0), V.repeat({reps, 1}).unsqueeze(0), {}, {}};

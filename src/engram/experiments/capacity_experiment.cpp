@@ -64,11 +64,11 @@ double fit_deep_memory(const torch::Tensor& features, const torch::Tensor& value
 
 // A linear memory fitted to every pair (the global objective Σ‖M φ_i − v_i‖², window = all N) by
 // full-batch steps of an inner optimiser from M = 0, with η decayed to 0 on a cosine; returns the
-// relative recall error after each of the `at` steps (NaN once it diverges). optimizer "gd",
-// "momentum" (S ← θS − ηG, M ← M + S) or "muon" (S ← θS + G, M ← M − η NS_k(S)), as in inner_loop.h.
-std::vector<double> fit_by_optimiser(const torch::Tensor& x, const torch::Tensor& v, const std::string& optimizer, int64_t ns_steps,
+// relative recall error after each of the `at` steps (NaN once it diverges). GD, momentum
+// (S ← θS − ηG, M ← M + S) or Muon (S ← θS + G, M ← M − η NS_k(S)), as in inner_loop.h.
+std::vector<double> fit_by_optimiser(const torch::Tensor& x, const torch::Tensor& v, InnerOptimizer optimizer, int64_t ns_steps,
                                      double eta, const std::vector<int64_t>& at) {
-  const double theta = optimizer == "gd" ? 0.0 : 0.9;
+  const double theta = optimizer == InnerOptimizer::kGd ? 0.0 : 0.9;
   const int64_t steps = at.back();
   auto m = torch::zeros({x.size(0), v.size(2), x.size(2)}, x.options());
   auto s = torch::zeros_like(m);
@@ -76,9 +76,9 @@ std::vector<double> fit_by_optimiser(const torch::Tensor& x, const torch::Tensor
   for (int64_t t = 1; t <= steps; ++t) {
     const double lr = eta * 0.5 * (1 + std::cos(M_PI * static_cast<double>(t - 1) / static_cast<double>(steps)));
     auto g = 2 * torch::bmm((torch::bmm(x, m.transpose(1, 2)) - v).transpose(1, 2), x);  // [trials, d_v, D]
-    if (optimizer == "gd") {
+    if (optimizer == InnerOptimizer::kGd) {
       m = m - lr * g;
-    } else if (optimizer == "momentum") {
+    } else if (optimizer == InnerOptimizer::kMomentum) {
       s = theta * s - lr * g;
       m = m + s;
     } else {
@@ -182,8 +182,8 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
   InnerMemory memory(mc);
   for (int64_t c : o.windows) {
     InnerLoopConfig lc;
-    lc.optimizer = "gd";
-    lc.mode = "P";
+    lc.optimizer = InnerOptimizer::kGd;
+    lc.mode = InnerMode::kPerToken;
     lc.window = c;
     lc.chunk = 1;
     PlotSeries s;
@@ -283,12 +283,12 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
     const double value_norm = needle_v.norm(2, -1).mean().item<double>();
     // block 1: one step per token (mode P, c = 1); block 8: one step per 8 tokens on their summed
     // gradient (mode B, u = c = 8, as ATLAS trains), whose rank Newton–Schulz also equalises.
-    struct Rule { std::string name, optimizer; double theta; int64_t block; };
-    const std::vector<Rule> rules{{"GD", "gd", 0.0, 1},
-                                  {"Muon θ = 0", "muon", 0.0, 1},
-                                  {"Muon θ = 0.9", "muon", 0.9, 1},
-                                  {"GD, blocks of 8", "gd", 0.0, 8},
-                                  {"Muon θ = 0, blocks of 8", "muon", 0.0, 8}};
+    struct Rule { std::string name; InnerOptimizer optimizer; double theta; int64_t block; };
+    const std::vector<Rule> rules{{"GD", InnerOptimizer::kGd, 0.0, 1},
+                                  {"Muon θ = 0", InnerOptimizer::kMuon, 0.0, 1},
+                                  {"Muon θ = 0.9", InnerOptimizer::kMuon, 0.9, 1},
+                                  {"GD, blocks of 8", InnerOptimizer::kGd, 0.0, 8},
+                                  {"Muon θ = 0, blocks of 8", InnerOptimizer::kMuon, 0.0, 8}};
     for (const std::string kind : {"linear", "mlp"}) {
       InnerMemoryConfig nc;
       nc.kind = kind;
@@ -304,13 +304,13 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
       for (const auto& rule : rules) {
         InnerLoopConfig lc;
         lc.optimizer = rule.optimizer;
-        lc.mode = rule.block == 1 ? "P" : "B";
+        lc.mode = rule.block == 1 ? InnerMode::kPerToken : InnerMode::kBlock;
         lc.window = rule.block;
         lc.chunk = rule.block;
         lc.ns_steps = 3;  // as in the ATLAS model
         // Step sizes as multiples of a one-step exact write to a linear memory (‖k‖ = 1): η = 1/2 for
         // GD on ‖Mk − v‖²; ‖v‖ for Muon, whose step has about unit spectral norm.
-        const double exact = rule.optimizer == "gd" ? 0.5 : value_norm;
+        const double exact = rule.optimizer == InnerOptimizer::kGd ? 0.5 : value_norm;
         for (double scale : o.needle_step_scales) {
           const double eta = scale * exact;
           auto state = initial_inner_state(mem, m0, o.trials);
@@ -361,9 +361,12 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
     for (int64_t t : {1, 3, 10, 30, 100, 300, 1000})
       if (t < o.fit_steps) at.push_back(t);
     at.push_back(o.fit_steps);
-    struct Optimiser { std::string name, kind; int64_t ns_steps; };
-    const std::vector<Optimiser> kinds{{"GD", "gd", 0}, {"momentum", "momentum", 0}, {"Muon k = 1", "muon", 1},
-                                       {"Muon k = 3", "muon", 3}, {"Muon k = 5", "muon", 5}};
+    struct Optimiser { std::string name; InnerOptimizer kind; int64_t ns_steps; };
+    const std::vector<Optimiser> kinds{{"GD", InnerOptimizer::kGd, 0},
+                                       {"momentum", InnerOptimizer::kMomentum, 0},
+                                       {"Muon k = 1", InnerOptimizer::kMuon, 1},
+                                       {"Muon k = 3", InnerOptimizer::kMuon, 3},
+                                       {"Muon k = 5", InnerOptimizer::kMuon, 5}};
     for (double f : {0.5, 1.0, 2.0}) {
       const int64_t n = std::llround(f * static_cast<double>(D));
       auto [keys, values] = draw(n);

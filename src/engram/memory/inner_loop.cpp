@@ -69,14 +69,30 @@ InnerLoopState initial_inner_state(const InnerMemory& memory, const FastWeights&
   return s;
 }
 
+InnerOptimizer inner_optimizer(const std::string& name) {
+  if (name == "gd") return InnerOptimizer::kGd;
+  if (name == "momentum") return InnerOptimizer::kMomentum;
+  if (name == "muon") return InnerOptimizer::kMuon;
+  throw Error("inner optimizer \"" + name + "\" is not known (gd, momentum, muon)");
+}
+
+InnerMode inner_mode(const std::string& name) {
+  if (name == "P") return InnerMode::kPerToken;
+  if (name == "B") return InnerMode::kBlock;
+  throw Error("inner loop mode \"" + name + "\" is not known (P, B)");
+}
+
+const char* name_of(InnerOptimizer o) {
+  return o == InnerOptimizer::kGd ? "gd" : o == InnerOptimizer::kMomentum ? "momentum" : "muon";
+}
+
+const char* name_of(InnerMode m) { return m == InnerMode::kPerToken ? "P" : "B"; }
+
 torch::Tensor run_inner_loop(const InnerMemory& memory, const InnerLoopConfig& cfg, const InnerLoopInputs& in,
                              InnerLoopState& state) {
-  if (cfg.optimizer != "gd" && cfg.optimizer != "momentum" && cfg.optimizer != "muon")
-    throw Error("inner optimizer \"" + cfg.optimizer + "\" is not known (gd, momentum, muon)");
-  if (cfg.mode != "P" && cfg.mode != "B") throw Error("inner loop mode \"" + cfg.mode + "\" is not known (P, B)");
   if (cfg.window < 1 || cfg.chunk < 1) throw Error("inner loop: window and chunk must be ≥ 1");
   const int64_t T = in.keys.x.size(1);
-  const bool block_mode = cfg.mode == "B";
+  const bool block_mode = cfg.mode == InnerMode::kBlock;
   const int64_t span = block_mode ? std::max(cfg.window, cfg.chunk) : cfg.window;  // tokens a step can see
   const size_t M = state.weights.size();
   std::vector<torch::Tensor> reads;
@@ -85,16 +101,16 @@ torch::Tensor run_inner_loop(const InnerMemory& memory, const InnerLoopConfig& c
   // for muon, `ortho` holds NS(S) computed by the caller (batched).
   auto momentum_update = [&](const std::vector<torch::Tensor>& G, int64_t t) {
     for (size_t m = 0; m < M; ++m) {
-      if (cfg.optimizer == "momentum") state.momentum[m] = scalar(in.theta, t) * state.momentum[m] - scalar(in.eta, t) * G[m];
-      if (cfg.optimizer == "muon") state.momentum[m] = scalar(in.theta, t) * state.momentum[m] + G[m];
+      if (cfg.optimizer == InnerOptimizer::kMomentum) state.momentum[m] = scalar(in.theta, t) * state.momentum[m] - scalar(in.eta, t) * G[m];
+      if (cfg.optimizer == InnerOptimizer::kMuon) state.momentum[m] = scalar(in.theta, t) * state.momentum[m] + G[m];
     }
   };
   auto weight_update = [&](const std::vector<torch::Tensor>& G, const std::vector<torch::Tensor>& ortho, int64_t t) {
     for (size_t m = 0; m < M; ++m) {
       auto a = scalar(in.alpha, t);
-      if (cfg.optimizer == "gd") state.weights[m] = a * state.weights[m] - scalar(in.eta, t) * G[m];
-      if (cfg.optimizer == "momentum") state.weights[m] = a * state.weights[m] + state.momentum[m];
-      if (cfg.optimizer == "muon") state.weights[m] = a * state.weights[m] - scalar(in.eta, t) * ortho[m];
+      if (cfg.optimizer == InnerOptimizer::kGd) state.weights[m] = a * state.weights[m] - scalar(in.eta, t) * G[m];
+      if (cfg.optimizer == InnerOptimizer::kMomentum) state.weights[m] = a * state.weights[m] + state.momentum[m];
+      if (cfg.optimizer == InnerOptimizer::kMuon) state.weights[m] = a * state.weights[m] - scalar(in.eta, t) * ortho[m];
     }
   };
 
@@ -116,7 +132,7 @@ torch::Tensor run_inner_loop(const InnerMemory& memory, const InnerLoopConfig& c
       auto omega = (idx.unsqueeze(0) <= step).logical_and(idx.unsqueeze(0) > step - cfg.window).to(gamma.dtype());
       auto weight = omega.unsqueeze(0) * gamma.unsqueeze(1);  // [N, n, n_window]
       const auto factors = memory.gradient_factors(state.reference, window);
-      if (cfg.dual_form && cfg.optimizer != "muon") {
+      if (cfg.dual_form && cfg.optimizer != InnerOptimizer::kMuon) {
         // Step j's weights W_j = a_j W + c_j S − Σ_i K[j, i] L_i R_iᵀ, with W, S the segment-start state:
         //   gd        a = Π α,  K = P_α diag(η) Ω
         //   momentum  a = Π α,  c = P_α Π θ,  K = P_α P_θ diag(η) Ω,  S_j = Π θ · S − P_θ diag(η) Ω (…)
@@ -124,7 +140,7 @@ torch::Tensor run_inner_loop(const InnerMemory& memory, const InnerLoopConfig& c
         const auto eta = in.eta.narrow(1, t, n).unsqueeze(1);
         ImplicitWeights implicit{state.weights, {}, A, {}, {}, factors};
         torch::Tensor momentum_kernel, Theta;
-        if (cfg.optimizer == "gd") {
+        if (cfg.optimizer == InnerOptimizer::kGd) {
           implicit.kernel = torch::matmul(P_alpha * eta, weight);
         } else {
           torch::Tensor P_theta;
@@ -143,7 +159,7 @@ torch::Tensor run_inner_loop(const InnerMemory& memory, const InnerLoopConfig& c
         };
         for (size_t m = 0; m < M; ++m) {
           auto w = last(A, implicit.kernel, state.weights[m], m);
-          if (cfg.optimizer == "momentum") {
+          if (cfg.optimizer == InnerOptimizer::kMomentum) {
             w = w + implicit.momentum_scale.select(1, n - 1).view({-1, 1, 1}) * state.momentum[m];
             state.momentum[m] = last(Theta, momentum_kernel, state.momentum[m], m);
           }
@@ -155,7 +171,7 @@ torch::Tensor run_inner_loop(const InnerMemory& memory, const InnerLoopConfig& c
         auto keep_weights = [&] {
           for (size_t m = 0; m < M; ++m) per_step_weights[m].push_back(state.weights[m]);
         };
-        if (cfg.optimizer == "muon") {
+        if (cfg.optimizer == InnerOptimizer::kMuon) {
           // The momentum recurrence does not involve M, so every step's NS runs in one batched call.
           std::vector<std::vector<torch::Tensor>> S(M);
           for (int64_t j = 0; j < n; ++j) {
@@ -192,7 +208,7 @@ torch::Tensor run_inner_loop(const InnerMemory& memory, const InnerLoopConfig& c
         for (auto& g : G3) G.push_back(g.select(1, 0));
         momentum_update(G, t + n - 1);
         std::vector<torch::Tensor> ortho;
-        if (cfg.optimizer == "muon")
+        if (cfg.optimizer == InnerOptimizer::kMuon)
           for (size_t m = 0; m < M; ++m) ortho.push_back(newton_schulz(state.momentum[m], cfg.ns_steps));
         weight_update(G, ortho, t + n - 1);
       }

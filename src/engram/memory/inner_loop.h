@@ -18,9 +18,22 @@
 
 namespace engram {
 
+// Parsed from the config's spellings at its boundary ("gd" | "momentum" | "muon", "P" | "B"), so the
+// loop itself never compares strings.
+enum class InnerOptimizer { kGd, kMomentum, kMuon };
+enum class InnerMode {
+  kPerToken,  // "P": a step per token, reads within a chunk from the chunk-start reference weights
+  kBlock,     // "B": one step per block of `chunk` tokens
+};
+// Throw engram::Error naming the spellings that exist.
+InnerOptimizer inner_optimizer(const std::string& name);
+InnerMode inner_mode(const std::string& name);
+const char* name_of(InnerOptimizer optimizer);
+const char* name_of(InnerMode mode);
+
 struct InnerLoopConfig {
-  std::string optimizer = "muon";  // "gd" | "momentum" | "muon"
-  std::string mode = "P";          // "P" | "B"
+  InnerOptimizer optimizer = InnerOptimizer::kMuon;
+  InnerMode mode = InnerMode::kPerToken;
   int64_t window = 1;              // c: tokens in each step's objective
   int64_t chunk = 16;              // b: chunk (P) or block (B) length
   int64_t ns_steps = 5;            // Newton–Schulz iterations (muon)

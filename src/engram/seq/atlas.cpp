@@ -102,8 +102,8 @@ struct Atlas::Block : torch::nn::Module {
     w_gate = register_module("w_gate", torch::nn::Linear(torch::nn::LinearOptions(d, ffn).bias(false)));
     w_up = register_module("w_up", torch::nn::Linear(torch::nn::LinearOptions(d, ffn).bias(false)));
     w_down = register_module("w_down", torch::nn::Linear(torch::nn::LinearOptions(ffn, d).bias(false)));
-    loop.optimizer = c.optimizer;
-    loop.mode = c.mode;
+    loop.optimizer = inner_optimizer(c.optimizer);
+    loop.mode = inner_mode(c.mode);
     loop.window = c.window;
     loop.chunk = c.chunk;
     loop.ns_steps = c.ns_steps;
