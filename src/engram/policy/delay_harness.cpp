@@ -27,15 +27,23 @@ torch::Tensor chunk_noise(uint64_t seed, int64_t episode, int64_t call, int64_t 
 
 }  // namespace
 
+ChunkMethod chunk_method(const std::string& name) {
+  if (name == "naive") return ChunkMethod::kNaive;
+  if (name == "rtc") return ChunkMethod::kRtc;
+  if (name == "rtc-hard") return ChunkMethod::kRtcHard;
+  if (name == "bid") return ChunkMethod::kBid;
+  if (name == "te") return ChunkMethod::kTe;
+  if (name == "sync") return ChunkMethod::kSync;
+  throw Error("policy eval: unknown method '" + name + "' (naive, rtc, rtc-hard, bid, te, sync)");
+}
+
 DelayEvalResult evaluate_under_delay(FlowPolicy& policy, const DelayEvalOptions& o) {
   const int64_t H = policy.horizon(), M = policy.action_dim();
   if (o.shift < 1 || o.delay < 0 || o.delay > o.shift || o.shift > H - o.delay)
     throw Error("policy eval: need d ≤ s ≤ H − d (got d = " + std::to_string(o.delay) + ", s = " + std::to_string(o.shift) +
                 ", H = " + std::to_string(H) + ")");
-  if (o.method != "naive" && o.method != "rtc" && o.method != "rtc-hard" && o.method != "bid" && o.method != "te" &&
-      o.method != "sync")
-    throw Error("policy eval: unknown method '" + o.method + "' (naive, rtc, rtc-hard, bid, te, sync)");
-  if (o.method == "bid" && o.bid_contrast > 0 && !o.weak)
+  const ChunkMethod method = chunk_method(o.method);
+  if (method == ChunkMethod::kBid && o.bid_contrast > 0 && !o.weak)
     throw Error("policy eval: BID's forward contrast (K = " + std::to_string(o.bid_contrast) + ") needs a weak checkpoint");
   if (o.weak && (o.weak->horizon() != H || o.weak->action_dim() != M || o.weak->obs_dim() != policy.obs_dim()))
     throw Error("policy eval: the weak checkpoint's shapes differ from the policy's");
@@ -47,8 +55,8 @@ DelayEvalResult evaluate_under_delay(FlowPolicy& policy, const DelayEvalOptions&
   RtcOptions rtc;
   rtc.steps = o.steps;
   rtc.beta = o.beta;
-  rtc.schedule = o.method == "rtc-hard" ? "zeros" : "exp";
-  if (o.method == "bid" && (o.bid_samples < 1 || o.bid_contrast < 0 || o.bid_contrast > o.bid_samples))
+  rtc.schedule = method == ChunkMethod::kRtcHard ? "zeros" : "exp";
+  if (method == ChunkMethod::kBid && (o.bid_samples < 1 || o.bid_contrast < 0 || o.bid_contrast > o.bid_samples))
     throw Error("policy eval: BID needs 0 ≤ K ≤ N and N ≥ 1 (got K = " + std::to_string(o.bid_contrast) + ", N = " +
                 std::to_string(o.bid_samples) + ")");
   // Synchronous execution's pause (spec §6.1): motors and thrusters off, the world keeps moving.
@@ -81,7 +89,7 @@ DelayEvalResult evaluate_under_delay(FlowPolicy& policy, const DelayEvalOptions&
     auto prev = sample_chunk(policy, obs, noise_for(all, 0, 1).squeeze(1), o.steps);
     ++result.policy_calls;
     TemporalEnsemble ensemble(o.te_decay);
-    if (o.method == "te") ensemble.add(prev, 0, 0);
+    if (method == ChunkMethod::kTe) ensemble.add(prev, 0, 0);
     const int64_t loops = (SimModel::kMaxSteps + o.shift - 1) / o.shift;
     for (int64_t k = 1; k <= loops; ++k) {
       std::vector<int64_t> alive;
@@ -91,9 +99,9 @@ DelayEvalResult evaluate_under_delay(FlowPolicy& policy, const DelayEvalOptions&
       const auto rows = torch::tensor(alive, torch::kLong);
       const auto obs_a = obs.index_select(0, rows), prev_a = prev.index_select(0, rows);
       torch::Tensor next_a;
-      if (o.method == "naive" || o.method == "te" || o.method == "sync") {
+      if (method == ChunkMethod::kNaive || method == ChunkMethod::kTe || method == ChunkMethod::kSync) {
         next_a = sample_chunk(policy, obs_a, noise_for(alive, k, 1).squeeze(1), o.steps);
-      } else if (o.method == "bid") {
+      } else if (method == ChunkMethod::kBid) {
         next_a = bid_sample_chunk(policy, o.weak, obs_a, noise_for(alive, k, o.bid_samples), prev_a, o.delay, o.shift, bid);
       } else {
         next_a = rtc_sample_chunk(policy, obs_a, noise_for(alive, k, 1).squeeze(1), prev_a.slice(1, 0, H - o.shift), o.delay,
@@ -103,21 +111,21 @@ DelayEvalResult evaluate_under_delay(FlowPolicy& policy, const DelayEvalOptions&
       auto next = torch::zeros_like(prev);
       next.index_copy_(0, rows, next_a);
       const int64_t tick0 = (k - 1) * o.shift;  // every live environment has run exactly this many ticks
-      if (o.method == "te") {
+      if (method == ChunkMethod::kTe) {
         ensemble.add(next, tick0, tick0 + o.delay);
         ensemble.forget_before(tick0);
       }
       // Execute the d actions the old chunk still owns, then the new chunk's d … s − 1. Synchronous
       // execution instead waits d ticks with the neutral action, then runs the new chunk's 0 … s − 1.
       const auto old_chunk = prev.accessor<float, 3>(), new_chunk = next.accessor<float, 3>();
-      const int64_t ticks = o.method == "sync" ? o.delay + o.shift : o.shift;
+      const int64_t ticks = method == ChunkMethod::kSync ? o.delay + o.shift : o.shift;
       for (int64_t b : alive) {
         auto& env = *envs[static_cast<size_t>(b)];
         for (int64_t i = 0; i < ticks && !env.done(); ++i) {
           std::vector<double> a(static_cast<size_t>(M));
-          if (o.method == "te") {
+          if (method == ChunkMethod::kTe) {
             a = ensemble.action(b, tick0 + i);
-          } else if (o.method == "sync") {
+          } else if (method == ChunkMethod::kSync) {
             for (int64_t m = 0; m < M; ++m)
               a[static_cast<size_t>(m)] = i < o.delay ? neutral[static_cast<size_t>(m)] : new_chunk[b][i - o.delay][m];
           } else {

@@ -21,6 +21,11 @@
 
 namespace engram {
 
+// How chunks are executed (spec §6), parsed from its spelling once where an evaluation starts.
+enum class ChunkMethod { kNaive, kRtc, kRtcHard, kBid, kTe, kSync };
+// "naive" | "rtc" | "rtc-hard" | "bid" | "te" | "sync"; throws engram::Error listing them.
+ChunkMethod chunk_method(const std::string& name);
+
 struct DelayEvalOptions {
   std::string task;
   std::string method = "naive";  // naive | rtc (soft exp mask) | rtc-hard (zeros mask) | bid | te | sync

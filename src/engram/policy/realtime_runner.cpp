@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include "engram/core/error.h"
+#include "engram/policy/delay_harness.h"
 #include "engram/policy/sampling.h"
 #include "engram/sim/env.h"
 
@@ -27,21 +28,21 @@ torch::Tensor to_row(const std::vector<double>& v) {
 }
 
 // The inference thread of Algorithm 1: snapshot, (pad to the injected latency,) swap; until stopped.
-void inference_loop(FlowPolicy& policy, ChunkScheduler& scheduler, const RealtimeOptions& o, at::Generator gen,
+void inference_loop(FlowPolicy& policy, ChunkScheduler& scheduler, const RealtimeOptions& o, ChunkMethod method, at::Generator gen,
                     std::vector<double>& times_ms, std::vector<int64_t>& histogram) {
   torch::NoGradGuard no_grad;  // thread-local: RTC's guidance re-enables autograd for itself
   const int64_t H = policy.horizon(), M = policy.action_dim();
   RtcOptions rtc;
   rtc.steps = o.steps;
   rtc.beta = o.beta;
-  rtc.schedule = o.method == "rtc-hard" ? "zeros" : "exp";
+  rtc.schedule = method == ChunkMethod::kRtcHard ? "zeros" : "exp";
   while (auto request = scheduler.next_request()) {
     const auto t0 = Clock::now();
     const auto noise = torch::randn({1, H, M}, gen, torch::kFloat32);
     const auto obs = to_row(request->obs);
     const int s = request->shift;
     torch::Tensor chunk;
-    if (o.method == "naive" || s >= H) {  // s ≥ H: nothing of the old chunk is left to agree with
+    if (method == ChunkMethod::kNaive || s >= H) {  // s ≥ H: nothing of the old chunk is left to agree with
       chunk = sample_chunk(policy, obs, noise, o.steps);
     } else {
       // The prefix that runs during inference cannot be longer than what is left of the old chunk.
@@ -61,7 +62,8 @@ void inference_loop(FlowPolicy& policy, ChunkScheduler& scheduler, const Realtim
 RealtimeReport run_realtime(FlowPolicy& policy, const RealtimeOptions& o) {
   const int64_t H = policy.horizon();
   if (!(o.hz > 0 && o.hz <= 1000)) throw Error("policy run: --hz must be within (0, 1000]");
-  if (o.method != "naive" && o.method != "rtc" && o.method != "rtc-hard")
+  const ChunkMethod method = chunk_method(o.method);
+  if (method != ChunkMethod::kNaive && method != ChunkMethod::kRtc && method != ChunkMethod::kRtcHard)
     throw Error("policy run: unknown method '" + o.method + "' (naive, rtc, rtc-hard)");
   if (o.min_shift < 1 || o.min_shift > H) throw Error("policy run: s_min must be within 1…H = " + std::to_string(H));
   if (o.latency_ms < 0 || o.episodes < 1 || o.queue_length < 1 || o.steps < 1)
@@ -92,7 +94,7 @@ RealtimeReport run_realtime(FlowPolicy& policy, const RealtimeOptions& o) {
       first = sample_chunk(policy, obs, torch::randn({1, H, policy.action_dim()}, gen, torch::kFloat32), o.steps);
       // Warm up the guided path too (autograd's first backward is slow), so the first measured delay
       // is a real one. Zero noise: the episode's random stream is not touched.
-      if (o.method != "naive") {
+      if (method != ChunkMethod::kNaive) {
         RtcOptions warm;
         warm.steps = o.steps;
         rtc_sample_chunk(policy, obs, torch::zeros({1, H, policy.action_dim()}), first.slice(1, 1), 0, 1, warm);
@@ -103,7 +105,7 @@ RealtimeReport run_realtime(FlowPolicy& policy, const RealtimeOptions& o) {
     std::atomic<bool> failed{false};
     std::thread inference([&] {
       try {
-        inference_loop(policy, scheduler, o, gen, inference_ms, report.delay_histogram);
+        inference_loop(policy, scheduler, o, method, gen, inference_ms, report.delay_histogram);
       } catch (...) {
         failure = std::current_exception();
         failed = true;
