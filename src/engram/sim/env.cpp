@@ -107,11 +107,6 @@ std::array<double, 2> SimModel::blue_position(const mjData* d) const {
   return {d->geom_xpos[3 * blue_], d->geom_xpos[3 * blue_ + 2]};
 }
 
-double SimModel::goal_distance(const mjData* d) const {
-  const auto g = green_position(d), b = blue_position(d);
-  return std::hypot(g[0] - b[0], g[1] - b[1]);
-}
-
 Env::Env(std::shared_ptr<const SimModel> model, double noise_std)
     : model_(std::move(model)), noise_std_(noise_std) {
   data_ = mj_makeData(model_->model());

@@ -30,8 +30,6 @@ class SimModel {
   // one that ends the episode. Returns +1 (success), −1 (failure), kUnstable (the simulation
   // diverged: a failure too) or 0.
   int advance(mjData* d, const double* action) const;
-  // Distance between the centres of the first green and first blue geom (the expert's shaping).
-  double goal_distance(const mjData* d) const;
   std::array<double, 2> green_position(const mjData* d) const;
   std::array<double, 2> blue_position(const mjData* d) const;
   Role role(int geom) const { return roles_[static_cast<size_t>(geom)]; }

@@ -1,7 +1,7 @@
-// A batch of environments of one task stepped together (evaluation harnesses run 128 episodes at a
-// time). Environments are independent; with `threads` > 1 the batch is split into contiguous slices
-// stepped by persistent worker threads. Finished environments are skipped, not reset: in the RTC
-// harness only an episode's first attempt counts.
+// A batch of environments of one task stepped together, for `engram sim bench`'s batched
+// throughput (the delay harness keeps its own Env per episode, since each waits on its policy).
+// Environments are independent; with `threads` > 1 the batch is split into contiguous slices
+// stepped by persistent worker threads. Finished environments are skipped, not reset.
 #pragma once
 
 #include <condition_variable>
