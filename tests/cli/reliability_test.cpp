@@ -315,7 +315,7 @@ TEST(Reliability, SignalsStopBothTrainersWithACheckpoint) {
                                  run + "/metrics.jsonl", 3, SIGTERM);
   EXPECT_EQ(r.code, 1) << r.err;
   EXPECT_NE(r.err.find("terminated (SIGTERM) after step"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("checkpoint saved, continue with --resume"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("checkpoint saved, continue with engram train --resume " + run), std::string::npos) << r.err;
   EXPECT_TRUE(fs::exists(run + "/checkpoint.safetensors"));
 
   ASSERT_EQ(engram_argv({"sim", "demos", "--task", "slalom", "--episodes", "2", "--out", dir.file("d.h5")}).code, 0);
@@ -328,11 +328,15 @@ TEST(Reliability, SignalsStopBothTrainersWithACheckpoint) {
                             policy + "/metrics.jsonl", 3, SIGINT);
   EXPECT_EQ(r.code, 1) << r.err;
   EXPECT_NE(r.err.find("interrupted (Ctrl-C) after step"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("checkpoint saved, continue with --resume " + policy), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("checkpoint saved, continue with engram policy train --resume " + policy), std::string::npos) << r.err;
   EXPECT_TRUE(fs::exists(policy + "/checkpoint.safetensors"));
   r = engram_argv({"policy", "train", "--quiet", "--resume", policy, "--set", "train.steps=" + std::to_string(
       read_metrics(policy + "/metrics.jsonl").size() + 2)});
   EXPECT_EQ(r.code, 0) << r.err;
+  // The raised train.steps was saved with the run: a plain resume finds it finished, not "lowered".
+  r = engram_argv({"policy", "train", "--quiet", "--resume", policy});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("already finished"), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -82,12 +82,6 @@ InnerMode inner_mode(const std::string& name) {
   throw Error("inner loop mode \"" + name + "\" is not known (P, B)");
 }
 
-const char* name_of(InnerOptimizer o) {
-  return o == InnerOptimizer::kGd ? "gd" : o == InnerOptimizer::kMomentum ? "momentum" : "muon";
-}
-
-const char* name_of(InnerMode m) { return m == InnerMode::kPerToken ? "P" : "B"; }
-
 torch::Tensor run_inner_loop(const InnerMemory& memory, const InnerLoopConfig& cfg, const InnerLoopInputs& in,
                              InnerLoopState& state) {
   if (cfg.window < 1 || cfg.chunk < 1) throw Error("inner loop: window and chunk must be ≥ 1");

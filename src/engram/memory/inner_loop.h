@@ -28,8 +28,6 @@ enum class InnerMode {
 // Throw engram::Error naming the spellings that exist.
 InnerOptimizer inner_optimizer(const std::string& name);
 InnerMode inner_mode(const std::string& name);
-const char* name_of(InnerOptimizer optimizer);
-const char* name_of(InnerMode mode);
 
 struct InnerLoopConfig {
   InnerOptimizer optimizer = InnerOptimizer::kMuon;

@@ -107,8 +107,8 @@ LoadedPolicy load_policy(const std::string& checkpoint) {
   if (!file.metadata.count("engram.policy_config")) throw Error(checkpoint + " is not an engram policy checkpoint");
   LoadedPolicy out;
   out.config = parse_json(file.metadata.at("engram.policy_config"), checkpoint + ": policy config");
-  if (file.metadata.count("engram.train_state"))
-    out.step = parse_json(file.metadata.at("engram.train_state"), checkpoint + ": training state").value("step", int64_t{0});
+  if (!file.metadata.count("engram.train_state")) throw Error(checkpoint + " has no training step in its metadata (corrupt?)");
+  out.step = parse_json(file.metadata.at("engram.train_state"), checkpoint + ": training state").value("step", int64_t{0});
   out.policy = std::make_shared<MixerPolicy>(MixerPolicyConfig::from_json(out.config["model"], "model"));
   load_weights(*out.policy, file);
   out.policy->eval();
@@ -186,6 +186,7 @@ TrainSummary train_policy(const nlohmann::json& config_in, const PolicyRunOption
     };
   }
   job.metadata = {{"engram.policy_config", config.dump()}};
+  job.resume_command = "engram policy train --resume " + o.out;
   job.after_step = [weak = train.weak_step, path = o.out + "/weak.safetensors"](int64_t done, const Trainer& t) {
     if (done == weak) t.save(path);
   };
@@ -203,8 +204,10 @@ TrainSummary train_policy(const nlohmann::json& config_in, const PolicyRunOption
   loop.eval_interval = train.eval_interval;
   loop.log_interval = train.log_interval;
   Trainer trainer(job, loop, o.out, o.verbose, "policy");
+  // As for `engram train`: the config is saved once the checkpoint has loaded, so a later plain
+  // --resume continues with the same overrides (a raised train.steps, say).
   if (o.resume) trainer.resume();
-  if (!o.resume) write_text_atomically(o.out + "/config.json", config.dump(2) + "\n");
+  if (!trainer.finished()) write_text_atomically(o.out + "/config.json", config.dump(2) + "\n");
   return trainer.run(o.stop_after);
 }
 

@@ -185,7 +185,12 @@ DemoDataset read_demos(const std::string& path) {
     ep.action_dim = act_dim;
     const int64_t T = read_int_attr(g.id, "num_samples", w);
     ep.index = read_int_attr(g.id, "episode", w);
-    ep.style = static_cast<int>(read_int_attr(g.id, "style", w));
+    const int64_t style = read_int_attr(g.id, "style", w);
+    const auto styles = out.env_args.value("styles", nlohmann::json::array());
+    if (style < 0 || style >= std::max<int64_t>(static_cast<int64_t>(styles.size()), 1))
+      throw Error(w + ": expert style " + std::to_string(style) + " is outside the dataset's " +
+                  std::to_string(styles.size()) + " styles");
+    ep.style = static_cast<int>(style);
     ep.success = read_int_attr(g.id, "success", w) != 0;
     if (H5Lexists(g.id, "obs", H5P_DEFAULT) <= 0) throw Error(w + " has no obs group");
     {
@@ -210,7 +215,7 @@ DemoDataset read_demos(const std::string& path) {
 DemoSummary summarize(const DemoDataset& data) {
   DemoSummary s;
   for (const auto& ep : data.episodes) {
-    const auto style = static_cast<size_t>(std::max(ep.style, 0));
+    const auto style = static_cast<size_t>(ep.style);
     if (s.per_style.size() <= style) s.per_style.resize(style + 1), s.per_style_success.resize(style + 1);
     s.episodes += 1;
     s.transitions += ep.length();

@@ -136,8 +136,9 @@ TrainSummary run_experiment(const nlohmann::json& config, const std::string& run
   if (options.verbose)
     std::fprintf(stderr, "model: %s, %s parameters; run directory %s\n", model->describe().summary.c_str(),
                  std::to_string(model->describe().parameters).c_str(), run_dir.c_str());
-  Trainer trainer(sequence_job(model, exp.train, stream, {exp.to_json(), nullptr, tokenizer_spec}), exp.train.loop(), run_dir,
-                  options.verbose);
+  TrainingJob job = sequence_job(model, exp.train, stream, {exp.to_json(), nullptr, tokenizer_spec});
+  job.resume_command = "engram train --resume " + run_dir;
+  Trainer trainer(job, exp.train.loop(), run_dir, options.verbose);
   // A resume that fails (a checkpoint that does not fit the changed config) must not save that config.
   if (options.resume) trainer.resume();
   if (!trainer.finished()) write_text_atomically(run_dir + "/config.json", exp.to_json().dump(2) + "\n");

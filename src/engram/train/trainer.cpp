@@ -66,7 +66,13 @@ void read_legacy_layout(SafeTensors& file) {
     else renamed.emplace_back(name, t);
   }
   file.tensors = std::move(renamed);
-  nlohmann::json state = {{"step", std::stoll(file.metadata.at("engram.step"))}};
+  int64_t step = 0;
+  try {
+    step = std::stoll(file.metadata.at("engram.step"));
+  } catch (const std::exception&) {
+    throw Error("checkpoint " + file.source + ": engram.step is not a number (corrupt?)");
+  }
+  nlohmann::json state = {{"step", step}};
   file.metadata.erase("engram.step");
   file.metadata["engram.train_state"] = state.dump();
 }
@@ -157,13 +163,13 @@ TrainSummary Trainer::run(int64_t stop_after) {
     const double loss_value = loss.item<double>();
     if (!std::isfinite(loss_value))
       throw Error("step " + std::to_string(s) + ": training loss is " + std::to_string(loss_value) + "; stopped, " +
-                  kept_checkpoint_note() + " (try a lower train.lr or train.grad_clip)");
+                  kept_checkpoint_note() + " (try a lower learning rate or tighter gradient clipping)");
     optimizer_.zero_grad();
     loss.backward();
     const double grad_norm = clip_grad_norm(params, config_.grad_clip);
     if (!std::isfinite(grad_norm))
       throw Error("step " + std::to_string(s) + ": gradient norm is " + std::to_string(grad_norm) + "; stopped, " +
-                  kept_checkpoint_note() + " (try a lower train.lr)");
+                  kept_checkpoint_note() + " (try a lower learning rate)");
     optimizer_.step(lr);
     step_ = s + 1;
 
@@ -192,15 +198,19 @@ TrainSummary Trainer::run(int64_t stop_after) {
       save(ckpt);
       window_items = 0;
       window_start = std::chrono::steady_clock::now();
-    } else if (step_ == stop_after || stop.requested()) {
+    }
+    // Read once: a signal that arrives after this point is handled after the next step, so the
+    // message below never claims a checkpoint that was not written.
+    const bool stopping = stop.requested();
+    if (!eval_now && (step_ == stop_after || stopping)) {
       seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
       save(ckpt);
       window_start = std::chrono::steady_clock::now();
     }
     if (job_.after_step) job_.after_step(step_, *this);
-    if (stop.requested())
-      throw Error(std::string(stop.name()) + " after step " + std::to_string(step_) +
-                  "; checkpoint saved, continue with --resume " + run_dir_);
+    if (stopping)
+      throw Error(std::string(stop.name()) + " after step " + std::to_string(step_) + "; checkpoint saved" +
+                  (job_.resume_command.empty() ? " in " + run_dir_ : ", continue with " + job_.resume_command));
     if (step_ == stop_after || (eval_now && config_.stop_accuracy > 0 && summary.val_accuracy >= config_.stop_accuracy))
       break;
     if (show_progress_) {
