@@ -17,6 +17,7 @@
 #include "engram/core/metrics.h"
 #include "engram/core/process.h"
 #include "engram/sim/demo_file.h"
+#include "support/blank_episode.h"
 #include "support/cli.h"
 #include "support/temp_dir.h"
 
@@ -240,15 +241,7 @@ TEST(Reliability, UsageErrorsAreOneLineWithExitCode2) {
 // 8. Non-finite data is an error naming the episode, for every command that reads it.
 TEST(Reliability, NonFiniteDemonstrationsAreRefusedByEveryCommand) {
   testing::TempDir dir;
-  Episode ep;
-  ep.obs_dim = 4;
-  ep.action_dim = 2;
-  ep.obs.assign(12 * 4, 0.f);
-  ep.actions.assign(12 * 2, 0.f);
-  ep.executed_actions.assign(12 * 2, 0.f);
-  ep.rewards.assign(12, 0.f);
-  ep.dones.assign(12, 0);
-  ep.dones.back() = 1;
+  Episode ep = testing::blank_episode(12, 4, 2);
   {
     DemoWriter w(dir.file("nan.h5"), {{"env_name", "slalom"}, {"obs_dim", 4}, {"action_dim", 2}, {"styles", {"s"}}});
     for (int64_t i = 0; i < 3; ++i) {

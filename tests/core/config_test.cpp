@@ -7,19 +7,13 @@
 #include "engram/core/error.h"
 #include "engram/seq/model.h"
 #include "engram/train/experiment.h"
+#include "support/error_of.h"
 #include "support/temp_dir.h"
 
 namespace engram {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::error_of;
 
 TEST(Config, ReadsValuesAndDefaults) {
   json j = {{"n", 3}, {"x", 0.5}, {"flag", true}, {"name", "rotary"}};

@@ -4,19 +4,13 @@
 #include "engram/core/config.h"
 #include "engram/core/error.h"
 #include "engram/core/json.h"
+#include "support/error_of.h"
 #include "support/temp_dir.h"
 
 namespace engram {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::error_of;
 
 std::string nested(int depth, char open, char close) { return std::string(depth, open) + std::string(depth, close); }
 

@@ -12,6 +12,7 @@
 #include "engram/sim/demo_file.h"
 #include "engram/sim/demo_generation.h"
 #include "engram/sim/render.h"
+#include "support/blank_episode.h"
 #include "support/shell.h"
 #include "support/slalom_demos.h"
 #include "support/temp_dir.h"
@@ -123,15 +124,8 @@ TEST(SimDemos, CorruptPartIsRedoneAndTruncatedFilesAreRefused) {
 
 TEST(SimDemos, ShapeMismatchIsNamed) {
   TempDir dir;
-  Episode ep;
+  Episode ep = testing::blank_episode(3, 4, 2);
   ep.index = 0;
-  ep.obs_dim = 4;
-  ep.action_dim = 2;
-  ep.obs.assign(3 * 4, 0.f);
-  ep.actions.assign(3 * 2, 0.f);
-  ep.executed_actions.assign(3 * 2, 0.f);
-  ep.rewards.assign(3, 0.f);
-  ep.dones = {0, 0, 1};
   {
     DemoWriter w(dir.file("bad.h5"), {{"obs_dim", 5}, {"action_dim", 2}});  // header disagrees with the data
     w.append(ep, "s");
@@ -147,14 +141,7 @@ TEST(SimDemos, ShapeMismatchIsNamed) {
 
 TEST(SimDemos, NonFiniteDataIsNamedByEpisodeAndStep) {
   TempDir dir;
-  Episode ep;
-  ep.obs_dim = 4;
-  ep.action_dim = 2;
-  ep.obs.assign(3 * 4, 0.f);
-  ep.actions.assign(3 * 2, 0.f);
-  ep.executed_actions.assign(3 * 2, 0.f);
-  ep.rewards.assign(3, 0.f);
-  ep.dones = {0, 0, 1};
+  Episode ep = testing::blank_episode(3, 4, 2);
   {
     DemoWriter w(dir.file("nan.h5"), {{"obs_dim", 4}, {"action_dim", 2}});
     ep.index = 0;

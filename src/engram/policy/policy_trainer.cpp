@@ -13,6 +13,7 @@
 #include "engram/core/json.h"
 #include "engram/core/safetensors.h"
 #include "engram/policy/chunk_dataset.h"
+#include "engram/train/checkpoint.h"
 #include "engram/train/trainer.h"
 
 namespace engram {
@@ -59,16 +60,9 @@ torch::Tensor flow_loss(MixerPolicy& policy, const torch::Tensor& obs, const tor
   return (policy.velocity(x, obs, tau) - (chunks - eps)).pow(2).mean();
 }
 
-NamedTensors policy_tensors(MixerPolicy& policy) {
-  NamedTensors out;
-  for (const auto& p : policy.named_parameters()) out.emplace_back(p.key(), p.value());
-  for (const auto& b : policy.named_buffers()) out.emplace_back(b.key(), b.value());
-  return out;
-}
-
 void load_weights(MixerPolicy& policy, const SafeTensors& file) {
   torch::NoGradGuard guard;
-  for (auto& [name, t] : policy_tensors(policy)) {
+  for (auto& [name, t] : module_tensors(policy)) {
     if (!file.contains(name)) throw Error(file.source + ": tensor '" + name + "' is missing (checkpoint of another policy?)");
     const auto& saved = file.at(name);
     if (saved.sizes() != t.sizes())
@@ -154,7 +148,7 @@ TrainSummary train_policy(const nlohmann::json& config_in, const PolicyRunOption
 
   TrainingJob job;
   for (const auto& p : policy->named_parameters()) job.parameters.emplace_back(p.key(), p.value());
-  job.weights = [policy] { return policy_tensors(*policy); };
+  job.weights = [policy] { return module_tensors(*policy); };
   job.load = [policy, model = config["model"]](const SafeTensors& file) {
     const auto saved = file.metadata.count("engram.policy_config")
                            ? parse_json(file.metadata.at("engram.policy_config"), file.source + ": policy config")

@@ -14,13 +14,14 @@ const char* kRng = "rng.";
 
 bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
-std::vector<std::pair<std::string, torch::Tensor>> model_tensors(SequenceModel& model) {
+}  // namespace
+
+std::vector<std::pair<std::string, torch::Tensor>> module_tensors(torch::nn::Module& module) {
   std::vector<std::pair<std::string, torch::Tensor>> out;
-  for (const auto& p : model.named_parameters()) out.emplace_back(p.key(), p.value());
-  for (const auto& b : model.named_buffers()) out.emplace_back(b.key(), b.value());
+  for (const auto& p : module.named_parameters()) out.emplace_back(p.key(), p.value());
+  for (const auto& b : module.named_buffers()) out.emplace_back(b.key(), b.value());
   return out;
 }
-}  // namespace
 
 std::map<std::string, std::string> checkpoint_metadata(SequenceModel& model, const CheckpointContents& contents) {
   std::map<std::string, std::string> meta{{"format", "pt"}, {"engram.model", model.config().dump()}};
@@ -30,13 +31,13 @@ std::map<std::string, std::string> checkpoint_metadata(SequenceModel& model, con
 }
 
 void save_checkpoint(const std::string& path, SequenceModel& model, const CheckpointContents& contents) {
-  save_safetensors(path, model_tensors(model), checkpoint_metadata(model, contents));
+  save_safetensors(path, module_tensors(model), checkpoint_metadata(model, contents));
 }
 
 void load_weights(SequenceModel& model, const SafeTensors& file) {
   torch::NoGradGuard no_grad;
   std::map<std::string, torch::Tensor> expected;
-  for (const auto& [name, t] : model_tensors(model)) expected[name] = t;
+  for (const auto& [name, t] : module_tensors(model)) expected[name] = t;
   const std::string where = "checkpoint " + file.source;
   for (const auto& [name, t] : file.tensors) {
     if (starts_with(name, kOptimizer) || starts_with(name, kRng)) continue;

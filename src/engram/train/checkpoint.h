@@ -25,6 +25,9 @@ struct CheckpointContents {
   std::string tokenizer;       // tokenizer JSON, "gpt2", or empty
 };
 
+// A module's parameters and buffers under their own names: what a checkpoint holds of a model.
+std::vector<std::pair<std::string, torch::Tensor>> module_tensors(torch::nn::Module& module);
+
 // The header metadata that lets load_checkpoint rebuild `model` (model config, experiment, tokenizer).
 std::map<std::string, std::string> checkpoint_metadata(SequenceModel& model, const CheckpointContents& contents);
 

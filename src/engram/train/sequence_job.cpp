@@ -64,20 +64,11 @@ torch::Tensor sequence_loss(const torch::Tensor& logits, const torch::Tensor& ta
   return (ce * m).sum() / m.sum().clamp_min(1.0);
 }
 
-namespace {
-NamedTensors model_tensors(SequenceModel& model) {
-  NamedTensors out;
-  for (const auto& p : model.named_parameters()) out.emplace_back(p.key(), p.value());
-  for (const auto& b : model.named_buffers()) out.emplace_back(b.key(), b.value());
-  return out;
-}
-}  // namespace
-
 TrainingJob sequence_job(std::shared_ptr<SequenceModel> model, const TrainConfig& config, BatchStream data,
                          const CheckpointContents& meta) {
   TrainingJob job;
   for (const auto& p : model->named_parameters()) job.parameters.emplace_back(p.key(), p.value());
-  job.weights = [model] { return model_tensors(*model); };
+  job.weights = [model] { return module_tensors(*model); };
   job.load = [model](const SafeTensors& file) { load_weights(*model, file); };
   job.loss = [model, data](int64_t step) {
     Batch b = data.train(step);
