@@ -2,10 +2,14 @@
 // [1, 10000000]"), where CLI11's own print bounds like 1.797693e+308 in full.
 #pragma once
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
+
+#include "engram/core/config.h"
 
 namespace engram::cli {
 
@@ -42,5 +46,28 @@ inline const CLI::Validator positive = CLI::Validator(
       return "";
     },
     "POSITIVE");
+
+// An option word (from names_of(E), limited to `allowed` when given) stored as the enum; any other
+// word is a usage error listing the words.
+template <class E>
+CLI::Option* add_choice(CLI::App* app, const std::string& flag, E& target, const std::string& help,
+                        const std::vector<E>& allowed = {}) {
+  std::vector<std::string> words;
+  std::string list;
+  for (const auto& [word, value] : names_of(E{}))
+    if (allowed.empty() || std::find(allowed.begin(), allowed.end(), value) != allowed.end()) {
+      words.push_back(word);
+      list += (list.empty() ? "" : " | ") + word;
+    }
+  auto* option = app->add_option_function<std::string>(
+      flag, [&target, flag](const std::string& word) { target = parse_name<E>(word, flag); }, help + ": " + list);
+  option->check(CLI::Validator(
+      [words, list](std::string& text) -> std::string {
+        if (std::find(words.begin(), words.end(), text) != words.end()) return "";
+        return text + " is not one of: " + list;
+      },
+      "WORD"));
+  return option;
+}
 
 }  // namespace engram::cli

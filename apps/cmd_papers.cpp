@@ -1,9 +1,11 @@
-// The papers' experiment drivers that need no config file: moons (Memory Mosaics E2), capacity
-// (ATLAS E1) and the quickstart.
+// The papers' experiment drivers with no training data: moons (Memory Mosaics E2), capacity (ATLAS
+// E1) and the quickstart. Moons and capacity take their settings as flags or --config FILE, the
+// same fields either way (their results.json records them under "options").
 #include <memory>
 
 #include "cli_checks.h"
 #include "commands.h"
+#include "config_flags.h"
 #include "engram/core/json.h"
 #include "engram/experiments/quickstart.h"
 #include "engram/experiments/capacity_experiment.h"
@@ -12,36 +14,39 @@
 namespace engram::cli {
 
 void add_paper_commands(CLI::App& app, Commands& commands) {
-  auto moons_options = std::make_shared<ThreeMoonsOptions>();
-  auto replot = std::make_shared<bool>(false);
+  struct MoonsArgs {
+    std::string out = ThreeMoonsOptions().out;
+    bool replot = false;
+    std::unique_ptr<ConfigFlags<ThreeMoonsOptions>> settings;
+  };
+  auto ma = std::make_shared<MoonsArgs>();
   auto* moons = app.add_subcommand("moons", "three moons: 1 vs 3 heads, predictive disentanglement (Memory Mosaics E2)");
-  auto& mo = *moons_options;
-  moons->add_option("--out", mo.out, "output folder (results.json, plots, weights)");
-  moons->add_option("--heads", mo.heads, "head counts to train (each divides 3)")->delimiter(',');
-  moons->add_option("--steps", mo.steps, "training iterations")->check(between(1, 1 << 24));
-  moons->add_option("--batch", mo.batch, "windows per iteration")->check(between(1, 1 << 16));
-  moons->add_option("--block", mo.block, "window length in steps")->check(between(30, 4000));
-  moons->add_option("--eval-sequences", mo.eval_sequences, "windows per evaluation split")->check(between(1, 1 << 16));
-  moons->add_option("--eval-every", mo.eval_every, "spacing of the context lengths evaluated")->check(between(1, 1000));
-  moons->add_option("--seed", mo.seed, "random seed");
-  moons->add_flag("--replot", *replot, "only redraw the plots from <out>/results.json");
-  commands.on(moons, [moons_options, replot] {
-    if (*replot) plot_three_moons(read_json_file(moons_options->out + "/results.json", "three-moons results"), moons_options->out);
-    else run_three_moons(*moons_options);
+  moons->add_option("--out", ma->out, "output folder (results.json, plots, weights)");
+  moons->add_flag("--replot", ma->replot, "only redraw the plots from <out>/results.json");
+  ma->settings = std::make_unique<ConfigFlags<ThreeMoonsOptions>>(moons);
+  commands.on(moons, [ma] {
+    if (ma->replot) {
+      plot_three_moons(read_json_file(ma->out + "/results.json", "three-moons results"), ma->out);
+      return 0;
+    }
+    ThreeMoonsOptions o = ma->settings->resolve();
+    o.out = ma->out;
+    run_three_moons(o);
     return 0;
   });
 
-  auto capacity_options = std::make_shared<CapacityOptions>();
-  auto& co = *capacity_options;
+  struct CapacityArgs {
+    std::string out = CapacityOptions().out;
+    std::unique_ptr<ConfigFlags<CapacityOptions>> settings;
+  };
+  auto ca = std::make_shared<CapacityArgs>();
   auto* capacity = app.add_subcommand("capacity", "ATLAS E1: key-value pairs a memory stores, by feature-map degree, Omega window and memory depth");
-  capacity->add_option("--out", co.out, "output folder (results.json, plots)");
-  capacity->add_option("--key-dim", co.key_dim, "key dimension d_k")->check(between(2, 16));
-  capacity->add_option("--trials", co.trials, "independent memories averaged")->check(between(1, 1024));
-  capacity->add_option("--depth-steps", co.depth_steps, "Adam steps per fit of the depth comparison (0 skips it)")->check(between(0, 1000000));
-  capacity->add_option("--fit-steps", co.fit_steps, "full-batch steps per fit of the optimiser comparison (0 skips it)")->check(between(0, 1000000));
-  capacity->add_option("--seed", co.seed, "random seed");
-  commands.on(capacity, [capacity_options] {
-    run_capacity(*capacity_options);
+  capacity->add_option("--out", ca->out, "output folder (results.json, plots)");
+  ca->settings = std::make_unique<ConfigFlags<CapacityOptions>>(capacity);
+  commands.on(capacity, [ca] {
+    CapacityOptions o = ca->settings->resolve();
+    o.out = ca->out;
+    run_capacity(o);
     return 0;
   });
 

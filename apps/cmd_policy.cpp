@@ -6,6 +6,7 @@
 
 #include "cli_checks.h"
 #include "commands.h"
+#include "config_flags.h"
 #include "engram/core/config.h"
 #include "engram/core/error.h"
 #include "engram/core/metrics.h"
@@ -63,33 +64,18 @@ void add_train(CLI::App& policy, Commands& commands) {
 void add_eval(CLI::App& policy, Commands& commands) {
   struct Args {
     std::string ckpt, script, weak, json;
-    DelayEvalOptions options;
-    CLI::Option* shift = nullptr;
+    std::unique_ptr<ConfigFlags<DelayEvalOptions>> settings;
   };
   auto a = std::make_shared<Args>();
-  auto& deo = a->options;
   auto* eval = policy.add_subcommand("eval", "solve rate under a simulated inference delay (RTC spec §5)");
   auto* ckpt_opt = eval->add_option("--ckpt", a->ckpt, "policy checkpoint");
   eval->add_option("--torchscript", a->script, "a TorchScript velocity network instead (signature: README, needs --task)")
       ->excludes(ckpt_opt);
-  eval->add_option("--task", deo.task, "task (default: the one the policy was trained on)");
-  eval->add_option("--method", deo.method, "naive | rtc | rtc-hard | bid | te | sync");
   eval->add_option("--weak", a->weak, "BID's weak checkpoint (default: weak.safetensors beside --ckpt)");
-  eval->add_option("--bid-samples", deo.bid_samples, "BID: N strong + N weak candidates")->check(between(1, 4096));
-  eval->add_option("--bid-contrast", deo.bid_contrast, "BID: K positives and negatives (0: backward coherence only)")
-      ->check(between(0, 4096));
-  eval->add_option("--te-decay", deo.te_decay, "temporal ensembling: weights exp(−m·i), oldest i = 0 (0: the mean)")
-      ->check(between(0.0, 100.0));
-  eval->add_option("--delay", deo.delay, "inference delay d in control ticks")->check(between(0, 1024));
-  a->shift = eval->add_option("--shift", deo.shift, "execution horizon s, d ≤ s ≤ H − d (default: max(d, 1))")
-                 ->check(between(1, 1024));
-  eval->add_option("--episodes", deo.episodes, "episodes")->check(between(1, 10000000));
-  eval->add_option("--batch", deo.batch, "episodes per batch")->check(between(1, 100000));
-  eval->add_option("--beta", deo.beta, "RTC guidance clip β")->check(between(0.0, 1e6));
-  eval->add_option("--seed", deo.seed, "evaluation seed (common random numbers across methods)");
   eval->add_option("--json", a->json, "append the result as one JSON line to this file");
+  a->settings = std::make_unique<ConfigFlags<DelayEvalOptions>>(eval);
   commands.on(eval, [a] {
-    DelayEvalOptions deo = a->options;
+    DelayEvalOptions deo = a->settings->resolve();
     if (a->ckpt.empty() == a->script.empty()) throw Error("policy eval: give --ckpt CKPT or --torchscript FILE");
     LoadedPolicy loaded;
     std::shared_ptr<FlowPolicy> policy;
@@ -102,7 +88,7 @@ void add_eval(CLI::App& policy, Commands& commands) {
       policy = loaded.policy;
     }
     LoadedPolicy weak;
-    if (deo.method == "bid" && deo.bid_contrast > 0) {
+    if (deo.method == ChunkMethod::kBid && deo.bid_contrast > 0) {
       std::string weak_path = a->weak;
       if (weak_path.empty() && a->ckpt.empty()) throw Error("policy eval: BID with --torchscript needs --weak or --bid-contrast 0");
       if (weak_path.empty()) {
@@ -114,9 +100,9 @@ void add_eval(CLI::App& policy, Commands& commands) {
       weak = load_policy(weak_path);
       deo.weak = weak.policy.get();
     }
-    if (a->shift->count() == 0) deo.shift = std::max(deo.delay, 1);  // as the delay plots choose it
+    if (!a->settings->given().contains("shift")) deo.shift = std::max(deo.delay, 1);  // as the delay plots choose it
     const auto r = evaluate_under_delay(*policy, deo);
-    std::printf("%s %s d=%d s=%d: solved %lld/%lld = %.3f (95%% %.3f–%.3f), %.1f s\n", deo.task.c_str(), deo.method.c_str(),
+    std::printf("%s %s d=%d s=%d: solved %lld/%lld = %.3f (95%% %.3f–%.3f), %.1f s\n", deo.task.c_str(), name_of(deo.method).c_str(),
                 deo.delay, deo.shift, static_cast<long long>(r.successes), static_cast<long long>(r.episodes), r.solve_rate(),
                 r.wilson_low, r.wilson_high, r.seconds);
     if (!a->json.empty()) MetricsLog(a->json).write(delay_result_row(a->ckpt.empty() ? a->script : a->ckpt, deo, r));
@@ -150,7 +136,8 @@ void add_run(CLI::App& policy, Commands& commands) {
   auto* run = policy.add_subcommand("run", "drive a task in wall-clock time: a control thread and an inference thread (RTC spec §4)");
   run->add_option("--ckpt", a->ckpt, "policy checkpoint")->required();
   run->add_option("--task", rto.task, "task (default: the one the policy was trained on)");
-  run->add_option("--method", rto.method, "rtc | rtc-hard | naive");
+  add_choice(run, "--method", rto.method, "how chunks are executed",
+             {ChunkMethod::kRtc, ChunkMethod::kRtcHard, ChunkMethod::kNaive});
   run->add_option("--hz", rto.hz, "control rate")->check(between(0.1, 1000.0));
   run->add_option("--latency-ms", rto.latency_ms, "pad every inference to at least this long (d ≈ latency / tick)")
       ->check(between(0.0, 60000.0));
@@ -171,7 +158,7 @@ void add_run(CLI::App& policy, Commands& commands) {
       if (r.delay_histogram[d]) histogram += " d=" + std::to_string(d) + ":" + std::to_string(r.delay_histogram[d]);
     std::printf("%s %s at %.0f Hz, latency %.0f ms: solved %d/%d; %lld ticks, %lld underruns; %lld chunks, measured delays%s\n"
                 "inference %.2f ms mean, %.2f max; tick lateness %.3f ms mean, %.3f p99, %.3f max; %.1f s\n",
-                rto.task.c_str(), rto.method.c_str(), rto.hz, rto.latency_ms, r.successes, r.episodes,
+                rto.task.c_str(), name_of(rto.method).c_str(), rto.hz, rto.latency_ms, r.successes, r.episodes,
                 static_cast<long long>(r.ticks), static_cast<long long>(r.underruns), static_cast<long long>(r.chunks),
                 histogram.c_str(), r.inference_ms_mean, r.inference_ms_max, r.late_ms_mean, r.late_ms_p99, r.late_ms_max,
                 r.wall_seconds);

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <filesystem>
 
+#include <nlohmann/json.hpp>
+
 #include "support/temp_dir.h"
 
 namespace engram {
@@ -220,6 +222,25 @@ TEST(Cli, SimCommandsWorkAndRefuseBadInput) {
   expect_clear_error(engram(dir, "policy run --ckpt " + ckpt + " --latency-ms 170"), "every chunk runs out");
   expect_clear_error(engram(dir, "policy eval --torchscript " + dir.file("text.h5") + " --task slalom"), "TorchScript module");
   expect_clear_error(engram(dir, "policy eval --torchscript " + dir.file("text.h5")), "--torchscript needs --task");
+}
+
+// Experiment settings come from defaults, then --config, then --set, then flags; results.json
+// records what ran, and a bad file is refused by the same checks as the flags.
+TEST(Cli, CapacitySettingsFromFileSetAndFlags) {
+  testing::TempDir dir;
+  const auto config = dir.write("cap.json", R"({"trials": 2, "depth_steps": 0, "fit_steps": 0, "haystack_lengths": [4, 16],
+                                                "needle_step_scales": [0.3], "degrees": [1, 2], "windows": [1, 4], "seed": 1})");
+  auto r = engram(dir, "capacity --out " + dir.file("cap") + " --config " + config + " --set seed=3 --trials 1");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto options = nlohmann::json::parse(testing::read_file(dir.file("cap/results.json")))["options"];
+  EXPECT_EQ(options["trials"], 1);                          // the flag over the file
+  EXPECT_EQ(options["seed"], 3);                            // --set over the file
+  EXPECT_EQ(options["windows"], nlohmann::json({1, 4}));   // the file over the default
+  EXPECT_EQ(options["key_dim"], 8);                         // the default
+  expect_clear_error(engram(dir, "capacity --out " + dir.file("c2") + " --config " + dir.write("bad.json", R"({"trials": 0})")),
+                     "config trials = 0 is out of range [1, 1024]");
+  expect_clear_error(engram(dir, "capacity --out " + dir.file("c2") + " --set trails=2"), "unknown key 'trails'");
+  EXPECT_FALSE(std::filesystem::exists(dir.file("c2")));
 }
 
 }  // namespace

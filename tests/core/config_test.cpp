@@ -44,6 +44,65 @@ TEST(Config, RejectsOutOfRangeAndWrongTypes) {
             std::string::npos);
 }
 
+// A config declared once: the same `fields` reads (with defaults and ranges), writes, and nests.
+enum class Shade { kLight, kDark };
+const Names<Shade>& names_of(Shade) {
+  static const Names<Shade> names = {{"light", Shade::kLight}, {"dark", Shade::kDark}};
+  return names;
+}
+struct Inner {
+  int64_t n = 2;
+  template <class F>
+  void fields(F& f) { f.field("n", n, 1, 5); }
+};
+struct Outer {
+  int64_t steps = 10;
+  double lr = 0.5;
+  Shade shade = Shade::kLight;
+  std::vector<int64_t> lengths = {1, 2};
+  Inner inner;
+  template <class F>
+  void fields(F& f) {
+    f.tag("type", "outer");
+    f.field("steps", steps, 1, 100);
+    f.field("lr", lr, 0.0, 1.0);
+    f.field("shade", shade);
+    f.field("lengths", lengths, 1, 9);
+    f.field("inner", inner);
+  }
+};
+
+TEST(Config, FieldsDeclaredOnceReadWriteAndCheck) {
+  const auto defaults = read_config<Outer>(json::object(), "x");
+  EXPECT_EQ(write_config(defaults), json::parse(R"({"type": "outer", "steps": 10, "lr": 0.5, "shade": "light",
+                                                   "lengths": [1, 2], "inner": {"n": 2}})"));
+  const json given = json::parse(R"({"type": "outer", "steps": 3, "lr": 0.25, "shade": "dark", "lengths": [4],
+                                     "inner": {"n": 5}})");
+  const auto o = read_config<Outer>(given, "x");
+  EXPECT_EQ(o.shade, Shade::kDark);
+  EXPECT_EQ(o.inner.n, 5);
+  EXPECT_EQ(write_config(o), given);  // what is written reads back to the same
+  EXPECT_EQ(error_of([] { read_config<Outer>({{"shade", "grey"}}, "x"); }), "config x.shade = \"grey\" is not one of: light, dark");
+  EXPECT_EQ(error_of([] { read_config<Outer>({{"inner", {{"n", 6}}}}, "x"); }), "config x.inner.n = 6 is out of range [1, 5]");
+  EXPECT_NE(error_of([] { read_config<Outer>({{"inner", {{"m", 1}}}}, "x"); }).find("unknown key 'x.inner.m'"), std::string::npos);
+  EXPECT_NE(error_of([] { read_config<Outer>({{"type", "other"}}, "x"); }).find("not one of: outer"), std::string::npos);
+}
+
+// Every model and task config writes what it reads: a run's saved config.json resumes the same model.
+TEST(Config, ModelAndTaskConfigsRoundTrip) {
+  for (const json& model : {json{{"type", "mosaic"}, {"ffn", "mlp"}, {"leaky_average", "matrix"}, {"value_mix", "shift"}},
+                            json{{"type", "atlas"}, {"memory", "linear"}, {"feature_map", "identity"}, {"optimizer", "gd"},
+                                 {"mode", "P"}, {"objective", "dot"}, {"retention", "none"}},
+                            json{{"type", "transformer"}, {"positions", "rotary"}}, json{{"type", "lstm"}}}) {
+    SCOPED_TRACE(model.dump());
+    json m = model;
+    m["vocab_size"] = 64;
+    const json resolved = resolve_model_config(m, "model");
+    for (const auto& [key, value] : m.items()) EXPECT_EQ(resolved[key], value) << key;
+    EXPECT_EQ(resolve_model_config(resolved, "model"), resolved);
+  }
+}
+
 TEST(Config, NaNIsOutOfRange) {
   json j = {{"lr", std::nan("")}};
   ConfigObject c(j, "train");

@@ -13,20 +13,20 @@ constexpr int64_t N = 3, T = 11, D = 5, DV = 4, H = 6;
 
 InnerMemoryConfig memory_config(const std::string& kind, bool layer_norm, const std::string& objective = "l2") {
   InnerMemoryConfig c;
-  c.kind = kind;
+  c.kind = parse_name<MemoryKind>(kind, "kind");
   c.input_dim = D;
   c.output_dim = DV;
   c.hidden = H;
   c.residual = true;
   c.layer_norm = layer_norm;
-  c.objective = objective;
+  c.objective = parse_name<InnerObjective>(objective, "objective");
   return c;
 }
 
 // The memory's prediction, written without InnerMemory.
 torch::Tensor naive_predict(const InnerMemoryConfig& c, const FastWeights& w, const torch::Tensor& x, const torch::Tensor& r,
                             const torch::Tensor& gain) {
-  torch::Tensor p = c.kind == "linear" ? torch::matmul(w[0], x) : torch::matmul(w[0], torch::gelu(torch::matmul(w[1], x)));
+  torch::Tensor p = c.kind == MemoryKind::kLinear ? torch::matmul(w[0], x) : torch::matmul(w[0], torch::gelu(torch::matmul(w[1], x)));
   if (c.layer_norm) {
     auto mu = p.mean(), var = (p - mu).square().mean();
     p = gain * (p - mu) / torch::sqrt(var + 1e-5);
@@ -37,7 +37,7 @@ torch::Tensor naive_predict(const InnerMemoryConfig& c, const FastWeights& w, co
 torch::Tensor naive_loss(const InnerMemoryConfig& c, const FastWeights& w, const torch::Tensor& x, const torch::Tensor& v,
                          const torch::Tensor& r, const torch::Tensor& gain) {
   auto y = naive_predict(c, w, x, r, gain);
-  return c.objective == "l2" ? (y - v).square().sum() : -(y * v).sum();
+  return c.objective == InnerObjective::kL2 ? (y - v).square().sum() : -(y * v).sum();
 }
 
 struct Problem {
@@ -140,8 +140,8 @@ TEST_P(InnerLoopMatchesNaive, SameReads) {
   const auto mc = memory_config(c.kind, c.kind == "mlp");
   InnerMemory memory(mc);
   InnerLoopConfig lc;
-  lc.optimizer = inner_optimizer(c.optimizer);
-  lc.mode = inner_mode(c.mode);
+  lc.optimizer = parse_name<InnerOptimizer>(c.optimizer, "optimizer");
+  lc.mode = parse_name<InnerMode>(c.mode, "mode");
   lc.window = c.window;
   lc.chunk = c.chunk;
   lc.ns_steps = 3;
@@ -195,7 +195,7 @@ TEST(InnerLoopDualForm, EqualsMaterialisedWeights) {
         const auto mc = memory_config(kind, std::string(kind) == "mlp");
         InnerMemory memory(mc);
         InnerLoopConfig lc;
-        lc.optimizer = inner_optimizer(optimizer), lc.window = window, lc.chunk = chunk;
+        lc.optimizer = parse_name<InnerOptimizer>(optimizer, "optimizer"), lc.window = window, lc.chunk = chunk;
         auto run = [&](bool dual, std::vector<torch::Tensor>& grads) {
           auto p = random_problem(memory, 3);
           if (tiny) {  // a gate near 0 (a log-space kernel would divide by it in the backward)
@@ -238,12 +238,12 @@ TEST(InnerLoopDualForm, EqualsMaterialisedWeights) {
 TEST(InnerLoopDualForm, EqualsMaterialisedWeightsAtModelShapes) {
   const int64_t n = 4, t = 40, d = 153, dv = 16, h = 32;
   InnerMemoryConfig mc;
-  mc.kind = "mlp", mc.input_dim = d, mc.output_dim = dv, mc.hidden = h, mc.residual = true, mc.layer_norm = true;
+  mc.kind = MemoryKind::kMlp, mc.input_dim = d, mc.output_dim = dv, mc.hidden = h, mc.residual = true, mc.layer_norm = true;
   InnerMemory memory(mc);
   for (const char* optimizer : {"gd", "momentum"})
     for (int64_t window : {1, 8}) {
       InnerLoopConfig lc;
-      lc.optimizer = inner_optimizer(optimizer), lc.window = window, lc.chunk = 16;
+      lc.optimizer = parse_name<InnerOptimizer>(optimizer, "optimizer"), lc.window = window, lc.chunk = 16;
       auto run = [&](bool dual, std::vector<torch::Tensor>& grads) {
         torch::manual_seed(5);
         InnerLoopInputs in;
@@ -291,7 +291,7 @@ InnerLoopInputs linear_inputs(int64_t n, int64_t t, int64_t d) {
 TEST(InnerLoopReduces, ToGatedLinearAttention) {
   torch::manual_seed(8);
   InnerMemoryConfig mc;
-  mc.kind = "linear", mc.input_dim = 4, mc.output_dim = 4, mc.objective = "dot";
+  mc.kind = MemoryKind::kLinear, mc.input_dim = 4, mc.output_dim = 4, mc.objective = InnerObjective::kDot;
   InnerMemory memory(mc);
   InnerLoopConfig lc;
   lc.optimizer = InnerOptimizer::kGd, lc.window = 1, lc.chunk = 5;
@@ -314,7 +314,7 @@ TEST(InnerLoopReduces, ToGatedLinearAttention) {
 TEST(InnerLoopReduces, ToDeltaNet) {
   torch::manual_seed(9);
   InnerMemoryConfig mc;
-  mc.kind = "linear", mc.input_dim = 4, mc.output_dim = 3;
+  mc.kind = MemoryKind::kLinear, mc.input_dim = 4, mc.output_dim = 3;
   InnerMemory memory(mc);
   InnerLoopConfig lc;
   lc.optimizer = InnerOptimizer::kGd, lc.window = 1, lc.chunk = 1;
@@ -340,7 +340,7 @@ TEST(InnerLoopConverges, ToLeastSquares) {
   torch::manual_seed(10);
   const int64_t m = 5, d = 8, reps = 80;
   InnerMemoryConfig mc;
-  mc.kind = "linear", mc.input_dim = d, mc.output_dim = 3;
+  mc.kind = MemoryKind::kLinear, mc.input_dim = d, mc.output_dim = 3;
   InnerMemory memory(mc);
   InnerLoopConfig lc;
   lc.optimizer = InnerOptimizer::kGd, lc.window = m, lc.chunk = 1;

@@ -43,11 +43,11 @@ TEST(DelayHarness, PilotSolvesWithoutDelayAndHardMaskAtZeroDelayIsNaive) {
   const auto naive = evaluate_under_delay(pilot, o);
   EXPECT_EQ(naive.episodes, 12);
   EXPECT_GE(naive.successes, 11);
-  o.method = "rtc-hard";
+  o.method = ChunkMethod::kRtcHard;
   const auto hard = evaluate_under_delay(pilot, o);
   EXPECT_EQ(hard.successes, naive.successes);
   // Common random numbers: the same cell evaluated twice gives the same episodes.
-  o.method = "naive";
+  o.method = ChunkMethod::kNaive;
   o.delay = 3;
   o.shift = 4;
   const auto a = evaluate_under_delay(pilot, o), b = evaluate_under_delay(pilot, o);
@@ -81,7 +81,7 @@ std::vector<std::pair<double, double>> counting_trace(const std::string& method,
   CountingPolicy policy;
   DelayEvalOptions o;
   o.task = "slalom";
-  o.method = method;
+  o.method = parse_name<ChunkMethod>(method, "method");
   o.delay = d;
   o.shift = s;
   o.episodes = 1;
@@ -151,7 +151,7 @@ TEST(DelayHarness, SynchronousExecutionPausesDTicksThenRunsTheNewChunkFromItsFir
   o.episodes = 6;
   o.shift = 3;
   const auto naive = evaluate_under_delay(pilot, o);
-  o.method = "sync";
+  o.method = ChunkMethod::kSync;
   EXPECT_EQ(evaluate_under_delay(pilot, o).successes, naive.successes);
 }
 
@@ -161,7 +161,7 @@ TEST(DelayHarness, BidWithIdenticalCandidatesActsLikeThePolicy) {
   o.task = "slalom";
   o.episodes = 6;
   const auto naive = evaluate_under_delay(pilot, o);
-  o.method = "bid";
+  o.method = ChunkMethod::kBid;
   EXPECT_THROW(evaluate_under_delay(pilot, o), Error);  // K = 3 needs a weak checkpoint
   o.weak = &weak;
   const auto bid = evaluate_under_delay(pilot, o);
@@ -184,9 +184,17 @@ TEST(DelayHarness, ImpossibleCellsAndMismatchedTasksAreRefused) {
   o.shift = 1;
   o.task = "lander";  // 9-D observations
   EXPECT_THROW(evaluate_under_delay(pilot, o), Error);
-  o.task = "slalom";
-  o.method = "magic";
-  EXPECT_THROW(evaluate_under_delay(pilot, o), Error);
+}
+
+TEST(DelayHarness, MethodWordsAreParsedOnceWithTheirList) {
+  EXPECT_EQ(parse_name<ChunkMethod>("rtc-hard", "--method"), ChunkMethod::kRtcHard);
+  EXPECT_EQ(name_of(ChunkMethod::kTe), "te");
+  try {
+    parse_name<ChunkMethod>("magic", "--method");
+    ADD_FAILURE() << "an unknown method was accepted";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "--method = \"magic\" is not one of: naive, rtc, rtc-hard, bid, te, sync");
+  }
 }
 
 }  // namespace

@@ -153,7 +153,7 @@ TEST(RealtimeRunner, RefusesDelaysThatMustRunOutOfActions) {
   o.latency_ms = 170;  // d = 5 ticks of 33 ms: 5 + 5 > H = 8
   EXPECT_THROW(run_realtime(*policy, o), Error);
   o.latency_ms = 0;
-  o.method = "ensemble";
+  o.method = ChunkMethod::kBid;  // needs candidates from every chunk: not a real-time method here
   EXPECT_THROW(run_realtime(*policy, o), Error);
 }
 

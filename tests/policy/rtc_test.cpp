@@ -35,14 +35,14 @@ TEST(RtcMask, MatchesTheSpecTableForH8) {
       {4, 4, {1, 1, 1, 1, 0, 0, 0, 0}},                           {1, 3, {1, 0.571, 0.287, 0.114, 0.026, 0, 0, 0}},
       {1, 5, {1, 0.368, 0.077, 0, 0, 0, 0, 0}},                   {1, 7, {1, 0, 0, 0, 0, 0, 0, 0}}};
   for (const auto& [d, s, expect] : table) {
-    const auto w = rtc_mask(8, d, s, "exp");
+    const auto w = rtc_mask(8, d, s, MaskSchedule::kExp);
     for (size_t i = 0; i < 8; ++i) EXPECT_NEAR(w[i], expect[i], 6e-4) << "d=" << d << " s=" << s << " i=" << i;
   }
-  EXPECT_EQ(rtc_mask(8, 0, 1, "zeros"), std::vector<double>(8, 0.0));  // d = 0: the hard mask is empty
-  EXPECT_EQ(rtc_mask(8, 2, 3, "zeros"), (std::vector<double>{1, 1, 0, 0, 0, 0, 0, 0}));
-  EXPECT_EQ(rtc_mask(8, 2, 3, "ones"), (std::vector<double>{1, 1, 1, 1, 1, 0, 0, 0}));
-  EXPECT_THROW(rtc_mask(8, 5, 4, "exp"), Error);  // d > H − s
-  EXPECT_THROW(rtc_mask(8, 1, 1, "cosine"), Error);
+  EXPECT_EQ(rtc_mask(8, 0, 1, MaskSchedule::kZeros), std::vector<double>(8, 0.0));  // d = 0: the hard mask is empty
+  EXPECT_EQ(rtc_mask(8, 2, 3, MaskSchedule::kZeros), (std::vector<double>{1, 1, 0, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(rtc_mask(8, 2, 3, MaskSchedule::kOnes), (std::vector<double>{1, 1, 1, 1, 1, 0, 0, 0}));
+  EXPECT_THROW(rtc_mask(8, 5, 4, MaskSchedule::kExp), Error);  // d > H − s
+  EXPECT_THROW(parse_name<MaskSchedule>("cosine", "schedule"), Error);
 }
 
 TEST(RtcGuidance, WeightsMatchTheSpecTableForFiveSteps) {
@@ -57,7 +57,7 @@ TEST(RtcGuidance, VjpMatchesCentralFiniteDifferences) {
   torch::manual_seed(1);
   const auto x = torch::randn({2, 8, 3}, torch::kFloat64), obs = torch::randn({2, 5}, torch::kFloat64);
   const auto y = torch::randn({2, 8, 3}, torch::kFloat64);
-  const auto w = torch::tensor(rtc_mask(8, 2, 2, "exp"), torch::kFloat64);
+  const auto w = torch::tensor(rtc_mask(8, 2, 2, MaskSchedule::kExp), torch::kFloat64);
   const double tau = 0.4;
   auto [v, g] = guided_velocity(*policy, x, obs, tau, y, w);
   // g = Jᵀe with e = W ⊙ (Y − Â¹(x)) held fixed: check uᵀg = eᵀ(J u) along random directions u.
@@ -81,7 +81,7 @@ TEST(RtcSampling, ZeroWeightsReduceToPlainSamplingBitForBit) {
   torch::NoGradGuard no_grad;  // as a caller at run time would hold; guidance must still work
   const auto plain = sample_chunk(*policy, obs, noise, 5);
   RtcOptions hard;
-  hard.schedule = "zeros";
+  hard.schedule = MaskSchedule::kZeros;
   const auto rtc = rtc_sample_chunk(*policy, obs, noise, prev, 0, 2, hard);  // d = 0: W ≡ 0
   EXPECT_TRUE(torch::equal(plain, rtc));
 }

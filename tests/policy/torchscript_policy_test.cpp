@@ -71,7 +71,7 @@ TEST(TorchScriptPolicy, SamplesAndRtcMatchTheSameNetworkInCpp) {
   // And the delay harness runs on it.
   DelayEvalOptions o;
   o.task = "slalom";
-  o.method = "rtc";
+  o.method = ChunkMethod::kRtc;
   o.delay = 1;
   o.episodes = 2;
   EXPECT_EQ(evaluate_under_delay(scripted, o).episodes, 2);

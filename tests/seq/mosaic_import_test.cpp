@@ -56,7 +56,7 @@ TEST_P(ImportMatchesPyTorch, SameLogits) {
   const double scale = expected.abs().max().item<double>();
   const double err = (logits - expected).abs().max().item<double>();
   EXPECT_LT(err, 2e-5 * std::max(1.0, scale)) << "max |logit| " << scale;
-  EXPECT_EQ(imported.config.variant, "nano");
+  EXPECT_EQ(imported.config.variant, MosaicVariant::kNano);
   EXPECT_EQ(imported.config.bias, GetParam().find("--bias") != std::string::npos);
 
   // Incremental decoding of the imported model agrees with its full forward.

@@ -15,7 +15,7 @@ constexpr int64_t kNeedle = 2, kQuery = 3, kAnswer = 4;
 
 NiahTask task(const std::string& haystack) {
   NiahConfig c;
-  c.haystack = haystack;
+  c.haystack = parse_name<Haystack>(haystack, "haystack");
   c.eval_lengths = {128, 700};
   c.eval_samples = 30;
   return NiahTask(c);

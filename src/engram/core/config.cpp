@@ -53,6 +53,24 @@ std::vector<int64_t> ConfigObject::integers(const std::string& key, const std::v
   return out;
 }
 
+std::vector<double> ConfigObject::numbers(const std::string& key, const std::vector<double>& fallback, double lo, double hi) {
+  const json* v = value(key);
+  if (!v) return fallback;
+  if (!v->is_array() || v->empty()) throw Error("config " + path(key) + ": expected a non-empty array of numbers, found " + v->dump());
+  std::vector<double> out;
+  for (const auto& x : *v) {
+    if (!x.is_number()) throw Error("config " + path(key) + ": expected numbers, found " + x.dump());
+    const double d = x.get<double>();
+    if (!(d >= lo && d <= hi)) {
+      std::ostringstream s;
+      s << "config " << path(key) << " holds " << d << ", out of range [" << lo << ", " << hi << "]";
+      throw Error(s.str());
+    }
+    out.push_back(d);
+  }
+  return out;
+}
+
 double ConfigObject::number(const std::string& key, double fallback, double lo, double hi) {
   const json* v = value(key);
   double x = fallback;

@@ -15,22 +15,15 @@ namespace engram {
 namespace fs = std::filesystem;
 
 DataConfig DataConfig::from_json(const nlohmann::json& j, const std::string& where) {
-  ConfigObject c(j, where);
+  ConfigReader c(j, where);
   DataConfig d;
-  d.train = c.string("train", d.train);
-  d.valid = c.string("valid", d.valid);
-  d.valid_fraction = c.number("valid_fraction", d.valid_fraction, 0.001, 0.5);
-  d.tokenizer = c.string("tokenizer", d.tokenizer);
-  d.vocab_size = c.integer("vocab_size", d.vocab_size, 257, 1 << 20);
+  d.fields(c);
   c.finish();
   if (d.train.empty()) throw Error("config " + c.path("train") + " is required: a text file or token shard to train on");
   return d;
 }
 
-nlohmann::json DataConfig::to_json() const {
-  return {{"train", train}, {"valid", valid}, {"valid_fraction", valid_fraction},
-          {"tokenizer", tokenizer}, {"vocab_size", vocab_size}};
-}
+nlohmann::json DataConfig::to_json() const { return write_config(*this); }
 
 std::string gpt2_dir() {
   std::string dir;

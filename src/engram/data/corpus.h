@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engram/core/config.h"
 #include "engram/data/tokenizer.h"
 
 namespace engram {
@@ -15,6 +16,15 @@ struct DataConfig {
   double valid_fraction = 0.05;
   std::string tokenizer = "bpe";  // "gpt2", "bpe" (trained on `train`), or a tokenizer .json file
   int64_t vocab_size = 1024;      // for "bpe"
+
+  template <class F>
+  void fields(F& f) {
+    f.field("train", train);
+    f.field("valid", valid);
+    f.field("valid_fraction", valid_fraction, 0.001, 0.5);
+    f.field("tokenizer", tokenizer);
+    f.field("vocab_size", vocab_size, 257, 1 << 20);
+  }
 
   static DataConfig from_json(const nlohmann::json& j, const std::string& where);
   nlohmann::json to_json() const;

@@ -123,7 +123,7 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
   std::filesystem::create_directories(o.out);
   torch::manual_seed(o.seed);
   const std::vector<double> fractions{0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0};
-  nlohmann::json results = {{"key_dim", o.key_dim}, {"value_dim", o.value_dim}, {"trials", o.trials}};
+  nlohmann::json results = {{"options", write_config(o)}};
   // float64 throughout: on the unit sphere φ_p has exact linear dependencies (‖x‖² = 1), which
   // float32 rounding would hide behind tiny singular values that pinv then inverts.
   auto draw = [&](int64_t n) {
@@ -136,7 +136,7 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
   PlotSpec fit = error_plot(o.out + "/least-squares.png", "linear memory on φ_p: least-squares recall", "pairs stored / dim φ_p",
                             "relative recall error");
   for (int64_t p : o.degrees) {
-    FeatureMap phi("polynomial", o.key_dim, p);
+    FeatureMap phi(FeatureKind::kPolynomial, o.key_dim, p);
     const int64_t D = phi.output_dim();
     // Rank of φ_p on the sphere: the monomials of degree ≤ p − 2 times (‖x‖² − 1) vanish there.
     const int64_t rank = p >= 2 ? D - binomial(o.key_dim + p - 2, p - 2) : D;
@@ -171,12 +171,12 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
 
   // (b) streaming: one GD step per arriving pair on an Omega window of c pairs, then recall of all.
   rows.clear();
-  FeatureMap phi("polynomial", o.key_dim, 2);
+  FeatureMap phi(FeatureKind::kPolynomial, o.key_dim, 2);
   const int64_t D = phi.output_dim();
   PlotSpec stream = error_plot(o.out + "/streaming.png", "streaming storage, linear memory on φ_2 (dim " + std::to_string(D) + ")",
                                "pairs streamed", "relative recall error of all pairs");
   InnerMemoryConfig mc;
-  mc.kind = "linear";
+  mc.kind = MemoryKind::kLinear;
   mc.input_dim = D;
   mc.output_dim = o.value_dim;
   InnerMemory memory(mc);
@@ -218,7 +218,7 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
     rows.clear();
     PlotSpec deep = error_plot(o.out + "/depth.png", "memory depth at about equal weights (fitted by Adam)", "pairs stored",
                                "relative recall error");
-    FeatureMap phi1("polynomial", o.key_dim, 1), phi2("polynomial", o.key_dim, 2);
+    FeatureMap phi1(FeatureKind::kPolynomial, o.key_dim, 1), phi2(FeatureKind::kPolynomial, o.key_dim, 2);
     const int64_t D2 = phi2.output_dim();
     struct Memory { std::string name; FeatureMap* phi; int64_t depth, hidden; };
     const int64_t matched2 = (D2 * o.value_dim) / (phi1.output_dim() + o.value_dim);  // depth 2, weights ≈ linear on φ_2
@@ -289,7 +289,7 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
                                   {"Muon θ = 0.9", InnerOptimizer::kMuon, 0.9, 1},
                                   {"GD, blocks of 8", InnerOptimizer::kGd, 0.0, 8},
                                   {"Muon θ = 0, blocks of 8", InnerOptimizer::kMuon, 0.0, 8}};
-    for (const std::string kind : {"linear", "mlp"}) {
+    for (const MemoryKind kind : {MemoryKind::kLinear, MemoryKind::kMlp}) {
       InnerMemoryConfig nc;
       nc.kind = kind;
       nc.input_dim = dk;
@@ -298,7 +298,7 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
       InnerMemory mem(nc);
       FastWeights m0;  // linear: empty; MLP: Xavier-uniform, as the model initialises M0
       for (const auto& [rows_, cols] : mem.shapes()) {
-        const double bound = kind == "linear" ? 0.0 : std::sqrt(6.0 / static_cast<double>(rows_ + cols));
+        const double bound = kind == MemoryKind::kLinear ? 0.0 : std::sqrt(6.0 / static_cast<double>(rows_ + cols));
         m0.push_back(torch::empty({rows_, cols}, f64).uniform_(-bound, bound));
       }
       for (const auto& rule : rules) {
@@ -325,19 +325,19 @@ nlohmann::json run_capacity(const CapacityOptions& o) {
             done = n;
           }
           const double hay_error = relative_error(mem.read(state.weights, {hay_k, {}, {}, {}}), hay_v);
-          const std::string name = kind + " memory, " + rule.name;
+          const std::string name = name_of(kind) + " memory, " + rule.name;
           std::string note = "0: " + fmt(errors[0]);
           nlohmann::json curve = nlohmann::json::array({{{"haystack", 0}, {"relative_error", errors[0]}}});
           PlotSeries s;
           s.label = name;
-          s.style = kind == "linear" ? "s--" : "o-";
+          s.style = kind == MemoryKind::kLinear ? "s--" : "o-";
           for (size_t i = 0; i < o.haystack_lengths.size(); ++i) {
             s.x.push_back(static_cast<double>(o.haystack_lengths[i]));
             s.y.push_back(std::max(errors[i + 1], 1e-16));
             curve.push_back({{"haystack", o.haystack_lengths[i]}, {"relative_error", errors[i + 1]}});
             note += " | " + std::to_string(o.haystack_lengths[i]) + ": " + fmt(errors[i + 1]);
           }
-          results["needle"][kind][rule.name][fmt(scale)] = {{"eta", eta}, {"haystack_error", hay_error}, {"curve", curve}};
+          results["needle"][name_of(kind)][rule.name][fmt(scale)] = {{"eta", eta}, {"haystack_error", hay_error}, {"curve", curve}};
           const bool middle = scale == o.needle_step_scales[o.needle_step_scales.size() / 2];
           if (middle) needle.series.push_back(s);
           if (!o.brief || middle) rows.push_back({name, fmt(scale), fmt(hay_error), note});

@@ -20,6 +20,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engram/core/config.h"
+
 namespace engram {
 
 struct CapacityOptions {
@@ -38,6 +40,23 @@ struct CapacityOptions {
   uint64_t seed = 0;
   bool plots = true;
   bool brief = false;  // tables keep the rows a newcomer reads first (needle: the middle step size only)
+
+  // The experiment's settings (not where it writes or what it prints).
+  template <class F>
+  void fields(F& f) {
+    f.field("key_dim", key_dim, 2, 16, "key dimension d_k");
+    f.field("value_dim", value_dim, 1, 256, "value dimension");
+    f.field("degrees", degrees, 1, 4, "polynomial degrees of (a)");
+    f.field("windows", windows, 1, 256, "Omega windows of (b)");
+    f.field("trials", trials, 1, 1024, "independent memories averaged");
+    f.field("depth_steps", depth_steps, 0, 1000000, "Adam steps per fit of the depth comparison (0 skips it)");
+    f.field("needle_key_dim", needle_key_dim, 2, 64, "(d): key dimension of the needle test");
+    f.field("haystack_pairs", haystack_pairs, 1, 4096, "(d): pairs the repeated haystack cycles through");
+    f.field("haystack_lengths", haystack_lengths, 1, 1 << 20, "(d): haystack lengths the needle is recalled after");
+    f.field("needle_step_scales", needle_step_scales, 1e-6, 100.0, "(d): step sizes as multiples of an exact write");
+    f.field("fit_steps", fit_steps, 0, 1000000, "full-batch steps per fit of the optimiser comparison (0 skips it)");
+    f.field("seed", seed, 0, INT64_MAX, "random seed");
+  }
 };
 
 // Runs (a), (b), (c) (unless depth_steps is 0), (d) and (e) (unless fit_steps is 0), prints tables, writes <out>/results.json and plots. Returns the results.

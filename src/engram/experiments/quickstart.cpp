@@ -136,7 +136,7 @@ int run_quickstart(const QuickstartOptions& o) {
   auto trained = load_policy(policy_run + "/checkpoint.safetensors");
   std::vector<DelayCell> cells;
   for (int d : {0, 2}) {
-    for (const char* method : {"naive", "rtc"}) {
+    for (const ChunkMethod method : {ChunkMethod::kNaive, ChunkMethod::kRtc}) {
       DelayEvalOptions eval;
       eval.task = "slalom";
       eval.method = method;
@@ -144,8 +144,8 @@ int run_quickstart(const QuickstartOptions& o) {
       eval.shift = std::max(d, 1);
       eval.episodes = o.policy_episodes;
       const auto r = evaluate_under_delay(*trained.policy, eval);
-      cells.push_back({method, d, eval.shift, r.successes, r.episodes, 1});
-      std::printf("slalom %-5s d=%d s=%d: solved %lld/%lld = %.3f (95%% %.3f–%.3f)\n", method, d, eval.shift,
+      cells.push_back({name_of(method), d, eval.shift, r.successes, r.episodes, 1});
+      std::printf("slalom %-5s d=%d s=%d: solved %lld/%lld = %.3f (95%% %.3f–%.3f)\n", name_of(method).c_str(), d, eval.shift,
                   static_cast<long long>(r.successes), static_cast<long long>(r.episodes), r.solve_rate(), r.wilson_low,
                   r.wilson_high);
     }
@@ -174,7 +174,7 @@ int run_quickstart(const QuickstartOptions& o) {
   for (const auto& c : cells) {
     char value[32];
     std::snprintf(value, sizeof value, "%.1f", 100.0 * static_cast<double>(c.successes) / static_cast<double>(c.episodes));
-    rows.push_back({"slalom, " + std::string(c.method == "rtc" ? "RTC" : "naive") + " d=" + std::to_string(c.delay), value,
+    rows.push_back({"slalom, " + std::string(c.method == name_of(ChunkMethod::kRtc) ? "RTC" : "naive") + " d=" + std::to_string(c.delay), value,
                     "% solved", std::to_string(c.episodes) + " episodes, inference delay " + std::to_string(c.delay) + " ticks"});
   }
   print_table(rows, {"what", "value", "unit", "note"});

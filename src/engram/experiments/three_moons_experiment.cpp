@@ -100,9 +100,7 @@ nlohmann::json run_three_moons(const ThreeMoonsOptions& o) {
                                            std::to_string(o.horizon) + "-step rollout");
   std::filesystem::create_directories(o.out);
   const MoonSystems systems = moon_systems();
-  nlohmann::json results = {{"options", {{"steps", o.steps}, {"batch", o.batch}, {"block", o.block}, {"lr", o.lr},
-                                         {"final_lr", o.final_lr}, {"seed", o.seed}, {"eval_sequences", o.eval_sequences},
-                                         {"horizon", o.horizon}}},
+  nlohmann::json results = {{"options", write_config(o)},
                             {"held_out_system", systems.held_out},
                             {"train_systems", systems.train},
                             {"models", nlohmann::json::object()}};

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "engram/core/config.h"
+
 #include <nlohmann/json.hpp>
 
 namespace engram {
@@ -24,6 +26,21 @@ struct ThreeMoonsOptions {
   int64_t eval_every = 10;       // context lengths 1, e, 2e, … < block − horizon
   int64_t horizon = 25;          // generated steps scored per context length
   bool verbose = true;
+
+  // The experiment's settings (not where it writes or how much it prints).
+  template <class F>
+  void fields(F& f) {
+    f.field("heads", heads, 1, 3, "head counts to train (each divides 3)");
+    f.field("steps", steps, 1, 1 << 24, "training iterations");
+    f.field("batch", batch, 1, 1 << 16, "windows per iteration");
+    f.field("block", block, 30, 4000, "window length in steps");
+    f.field("lr", lr, 1e-8, 10.0, "peak learning rate");
+    f.field("final_lr", final_lr, 0.0, 10.0, "learning rate at the last step (linear decay)");
+    f.field("seed", seed, 0, INT64_MAX, "random seed");
+    f.field("eval_sequences", eval_sequences, 1, 1 << 16, "windows per evaluation split");
+    f.field("eval_every", eval_every, 1, 1000, "spacing of the context lengths evaluated");
+    f.field("horizon", horizon, 1, 1000, "generated steps scored per context length");
+  }
 };
 
 // Trains and evaluates every head count; writes <out>/results.json, <out>/memory-<H>heads.safetensors

@@ -30,13 +30,17 @@ void tuples(int64_t d, int64_t j, std::vector<int64_t>& current, std::vector<std
 double factorial(int64_t n) { return std::tgamma(static_cast<double>(n) + 1.0); }
 }  // namespace
 
-FeatureMap::FeatureMap(std::string kind, int64_t input_dim, int64_t degree)
-    : kind_(std::move(kind)), input_dim_(input_dim), degree_(degree) {
-  if (kind_ == "identity") {
+const Names<FeatureKind>& names_of(FeatureKind) {
+  static const Names<FeatureKind> names = {{"identity", FeatureKind::kIdentity}, {"polynomial", FeatureKind::kPolynomial}};
+  return names;
+}
+
+FeatureMap::FeatureMap(FeatureKind kind, int64_t input_dim, int64_t degree)
+    : kind_(kind), input_dim_(input_dim), degree_(degree) {
+  if (kind_ == FeatureKind::kIdentity) {
     output_dim_ = input_dim;
     return;
   }
-  if (kind_ != "polynomial") throw Error("feature map \"" + kind_ + "\" is not known (identity, polynomial)");
   if (degree < 1 || degree > 4) throw Error("polynomial feature map: degree " + std::to_string(degree) + " is outside 1 … 4");
   output_dim_ = binomial(input_dim + degree, degree);
   std::vector<float> init;
@@ -62,7 +66,7 @@ FeatureMap::FeatureMap(std::string kind, int64_t input_dim, int64_t degree)
 }
 
 torch::Tensor FeatureMap::forward(const torch::Tensor& x) {
-  if (kind_ == "identity") return x;
+  if (kind_ == FeatureKind::kIdentity) return x;
   std::vector<torch::Tensor> blocks{coefficients[0] * torch::ones_like(x.narrow(-1, 0, 1))};
   for (int64_t j = 1; j <= degree_; ++j) {
     const auto& idx = index_[static_cast<size_t>(j - 1)].to(x.device());
@@ -74,7 +78,7 @@ torch::Tensor FeatureMap::forward(const torch::Tensor& x) {
 }
 
 torch::Tensor FeatureMap::linear_part(const torch::Tensor& x) const {
-  return kind_ == "identity" ? x : coefficients[1] * x;
+  return kind_ == FeatureKind::kIdentity ? x : coefficients[1] * x;
 }
 
 }  // namespace engram

@@ -11,12 +11,17 @@
 
 #include <torch/torch.h>
 
+#include "engram/core/config.h"
+
 namespace engram {
+
+enum class FeatureKind { kIdentity, kPolynomial };  // "identity" | "polynomial"
+const Names<FeatureKind>& names_of(FeatureKind);
 
 class FeatureMap : public torch::nn::Module {
  public:
-  // kind "identity" (degree ignored) or "polynomial" (degree 1 … 4).
-  FeatureMap(std::string kind, int64_t input_dim, int64_t degree);
+  // degree 1 … 4 (ignored by the identity).
+  FeatureMap(FeatureKind kind, int64_t input_dim, int64_t degree);
 
   torch::Tensor forward(const torch::Tensor& x);  // [..., d] -> [..., output_dim()]
   int64_t output_dim() const { return output_dim_; }
@@ -26,7 +31,7 @@ class FeatureMap : public torch::nn::Module {
   torch::Tensor coefficients;  // √a_j, j = 0 … p (polynomial only)
 
  private:
-  std::string kind_;
+  FeatureKind kind_;
   int64_t input_dim_, degree_, output_dim_;
   std::vector<torch::Tensor> index_;   // per degree j ≥ 1: [n_j, j] factor indices (non-decreasing)
   std::vector<torch::Tensor> weight_;  // per degree j ≥ 1: [n_j] √multinomial

@@ -69,17 +69,15 @@ InnerLoopState initial_inner_state(const InnerMemory& memory, const FastWeights&
   return s;
 }
 
-InnerOptimizer inner_optimizer(const std::string& name) {
-  if (name == "gd") return InnerOptimizer::kGd;
-  if (name == "momentum") return InnerOptimizer::kMomentum;
-  if (name == "muon") return InnerOptimizer::kMuon;
-  throw Error("inner optimizer \"" + name + "\" is not known (gd, momentum, muon)");
+const Names<InnerOptimizer>& names_of(InnerOptimizer) {
+  static const Names<InnerOptimizer> names = {
+      {"gd", InnerOptimizer::kGd}, {"momentum", InnerOptimizer::kMomentum}, {"muon", InnerOptimizer::kMuon}};
+  return names;
 }
 
-InnerMode inner_mode(const std::string& name) {
-  if (name == "P") return InnerMode::kPerToken;
-  if (name == "B") return InnerMode::kBlock;
-  throw Error("inner loop mode \"" + name + "\" is not known (P, B)");
+const Names<InnerMode>& names_of(InnerMode) {
+  static const Names<InnerMode> names = {{"P", InnerMode::kPerToken}, {"B", InnerMode::kBlock}};
+  return names;
 }
 
 torch::Tensor run_inner_loop(const InnerMemory& memory, const InnerLoopConfig& cfg, const InnerLoopInputs& in,

@@ -18,16 +18,13 @@
 
 namespace engram {
 
-// Parsed from the config's spellings at its boundary ("gd" | "momentum" | "muon", "P" | "B"), so the
-// loop itself never compares strings.
-enum class InnerOptimizer { kGd, kMomentum, kMuon };
+enum class InnerOptimizer { kGd, kMomentum, kMuon };  // "gd" | "momentum" | "muon"
 enum class InnerMode {
   kPerToken,  // "P": a step per token, reads within a chunk from the chunk-start reference weights
   kBlock,     // "B": one step per block of `chunk` tokens
 };
-// Throw engram::Error naming the spellings that exist.
-InnerOptimizer inner_optimizer(const std::string& name);
-InnerMode inner_mode(const std::string& name);
+const Names<InnerOptimizer>& names_of(InnerOptimizer);
+const Names<InnerMode>& names_of(InnerMode);
 
 struct InnerLoopConfig {
   InnerOptimizer optimizer = InnerOptimizer::kMuon;

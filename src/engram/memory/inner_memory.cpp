@@ -6,6 +6,15 @@
 #include "engram/core/error.h"
 
 namespace engram {
+
+const Names<MemoryKind>& names_of(MemoryKind) {
+  static const Names<MemoryKind> names = {{"linear", MemoryKind::kLinear}, {"mlp", MemoryKind::kMlp}};
+  return names;
+}
+const Names<InnerObjective>& names_of(InnerObjective) {
+  static const Names<InnerObjective> names = {{"l2", InnerObjective::kL2}, {"dot", InnerObjective::kDot}};
+  return names;
+}
 namespace {
 
 constexpr double kLnEps = 1e-5;
@@ -47,7 +56,7 @@ struct Forward {
 // The memory's forward pass, with `apply(m, x)` the product of weight matrix m and inputs x.
 Forward run(const InnerMemoryConfig& c, const Apply& apply, const MemoryBatch& b) {
   Forward f;
-  if (c.kind == "linear") {
+  if (c.kind == MemoryKind::kLinear) {
     f.p = apply(0, b.x);
   } else {
     f.z = apply(1, b.x);
@@ -69,15 +78,11 @@ Forward run(const InnerMemoryConfig& c, const Apply& apply, const MemoryBatch& b
 }  // namespace
 
 InnerMemory::InnerMemory(InnerMemoryConfig config) : config_(std::move(config)) {
-  if (config_.kind != "linear" && config_.kind != "mlp")
-    throw Error("memory kind \"" + config_.kind + "\" is not known (linear, mlp)");
-  if (config_.objective != "l2" && config_.objective != "dot")
-    throw Error("memory objective \"" + config_.objective + "\" is not known (l2, dot)");
 }
 
 std::vector<std::pair<int64_t, int64_t>> InnerMemory::shapes() const {
   const auto& c = config_;
-  if (c.kind == "linear") return {{c.output_dim, c.input_dim}};
+  if (c.kind == MemoryKind::kLinear) return {{c.output_dim, c.input_dim}};
   return {{c.output_dim, c.hidden}, {c.hidden, c.input_dim}};
 }
 
@@ -93,13 +98,13 @@ std::vector<std::pair<torch::Tensor, torch::Tensor>> InnerMemory::gradient_facto
                                                                                    const MemoryBatch& b) const {
   const auto& c = config_;
   const Forward f = run(c, explicit_weights(w), b);
-  auto e = c.objective == "l2" ? 2 * (f.y - b.v) : -b.v;  // ∂ℓ/∂ŷ
+  auto e = c.objective == InnerObjective::kL2 ? 2 * (f.y - b.v) : -b.v;  // ∂ℓ/∂ŷ
   auto g = e;                                              // ∂ℓ/∂p
   if (c.layer_norm) {
     auto e2 = b.gain.defined() ? e * b.gain : e;
     g = f.inv_std * (e2 - e2.mean(-1, true) - f.p_hat * (e2 * f.p_hat).mean(-1, true));
   }
-  if (c.kind == "linear") return {{g, b.x}};
+  if (c.kind == MemoryKind::kLinear) return {{g, b.x}};
   auto delta = torch::matmul(g, w[0]) * gelu_grad(f.z);  // (W1ᵀ g) ⊙ σ'(z)
   return {{g, f.a}, {delta, b.x}};
 }

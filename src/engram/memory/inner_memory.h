@@ -10,16 +10,23 @@
 
 #include <torch/torch.h>
 
+#include "engram/core/config.h"
+
 namespace engram {
 
+enum class MemoryKind { kLinear, kMlp };    // "linear": ŷ = M x | "mlp": ŷ = W1 σ(W2 x), σ = exact GELU
+enum class InnerObjective { kL2, kDot };    // "l2": ℓ = ‖ŷ − v‖² | "dot": ℓ = −⟨ŷ, v⟩ (Hebbian)
+const Names<MemoryKind>& names_of(MemoryKind);
+const Names<InnerObjective>& names_of(InnerObjective);
+
 struct InnerMemoryConfig {
-  std::string kind = "mlp";       // "linear": ŷ = M x | "mlp": ŷ = W1 σ(W2 x), σ = exact GELU
+  MemoryKind kind = MemoryKind::kMlp;
   int64_t input_dim = 16;         // D (the feature-mapped key size)
   int64_t output_dim = 16;        // d_v
   int64_t hidden = 32;            // MLP width
   bool residual = false;          // ŷ = r + … with r supplied by the caller (spec §3.4)
   bool layer_norm = false;        // ŷ = r + gain ⊙ LN(p) on the prediction p (TTT-style, spec §3.3 (a))
-  std::string objective = "l2";   // "l2": ℓ = ‖ŷ − v‖² | "dot": ℓ = −⟨ŷ, v⟩ (Hebbian)
+  InnerObjective objective = InnerObjective::kL2;
 };
 
 // The fast weights of N memories. linear: {M [N, d_v, D]}; mlp: {W1 [N, d_v, h], W2 [N, h, D]}.

@@ -52,7 +52,7 @@ torch::Tensor bid_sample_chunk(FlowPolicy& strong, FlowPolicy* weak, const torch
   const auto flat = noise.reshape({B * N, H, M});
   const auto a = sample_chunk(strong, obs_n, flat, o.steps).view({B, N, H, M});
   const auto b = o.contrast > 0 ? sample_chunk(*weak, obs_n, flat, o.steps).view({B, N, H, M}) : torch::Tensor();
-  const auto w = torch::tensor(rtc_mask(static_cast<int>(H), delay, shift, "exp"), noise.options());
+  const auto w = torch::tensor(rtc_mask(static_cast<int>(H), delay, shift, MaskSchedule::kExp), noise.options());
   const auto chosen = bid_select(a, b, target, w, o.contrast);
   return a.gather(1, chosen.view({B, 1, 1, 1}).expand({B, 1, H, M})).squeeze(1);
 }

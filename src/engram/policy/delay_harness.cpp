@@ -27,14 +27,11 @@ torch::Tensor chunk_noise(uint64_t seed, int64_t episode, int64_t call, int64_t 
 
 }  // namespace
 
-ChunkMethod chunk_method(const std::string& name) {
-  if (name == "naive") return ChunkMethod::kNaive;
-  if (name == "rtc") return ChunkMethod::kRtc;
-  if (name == "rtc-hard") return ChunkMethod::kRtcHard;
-  if (name == "bid") return ChunkMethod::kBid;
-  if (name == "te") return ChunkMethod::kTe;
-  if (name == "sync") return ChunkMethod::kSync;
-  throw Error("policy eval: unknown method '" + name + "' (naive, rtc, rtc-hard, bid, te, sync)");
+const Names<ChunkMethod>& names_of(ChunkMethod) {
+  static const Names<ChunkMethod> names = {{"naive", ChunkMethod::kNaive}, {"rtc", ChunkMethod::kRtc},
+                                           {"rtc-hard", ChunkMethod::kRtcHard}, {"bid", ChunkMethod::kBid},
+                                           {"te", ChunkMethod::kTe}, {"sync", ChunkMethod::kSync}};
+  return names;
 }
 
 DelayEvalResult evaluate_under_delay(FlowPolicy& policy, const DelayEvalOptions& o) {
@@ -42,7 +39,7 @@ DelayEvalResult evaluate_under_delay(FlowPolicy& policy, const DelayEvalOptions&
   if (o.shift < 1 || o.delay < 0 || o.delay > o.shift || o.shift > H - o.delay)
     throw Error("policy eval: need d ≤ s ≤ H − d (got d = " + std::to_string(o.delay) + ", s = " + std::to_string(o.shift) +
                 ", H = " + std::to_string(H) + ")");
-  const ChunkMethod method = chunk_method(o.method);
+  const ChunkMethod method = o.method;
   if (method == ChunkMethod::kBid && o.bid_contrast > 0 && !o.weak)
     throw Error("policy eval: BID's forward contrast (K = " + std::to_string(o.bid_contrast) + ") needs a weak checkpoint");
   if (o.weak && (o.weak->horizon() != H || o.weak->action_dim() != M || o.weak->obs_dim() != policy.obs_dim()))
@@ -55,7 +52,7 @@ DelayEvalResult evaluate_under_delay(FlowPolicy& policy, const DelayEvalOptions&
   RtcOptions rtc;
   rtc.steps = o.steps;
   rtc.beta = o.beta;
-  rtc.schedule = method == ChunkMethod::kRtcHard ? "zeros" : "exp";
+  rtc.schedule = method == ChunkMethod::kRtcHard ? MaskSchedule::kZeros : MaskSchedule::kExp;
   if (method == ChunkMethod::kBid && (o.bid_samples < 1 || o.bid_contrast < 0 || o.bid_contrast > o.bid_samples))
     throw Error("policy eval: BID needs 0 ≤ K ≤ N and N ≥ 1 (got K = " + std::to_string(o.bid_contrast) + ", N = " +
                 std::to_string(o.bid_samples) + ")");

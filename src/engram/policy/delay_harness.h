@@ -17,18 +17,19 @@
 #include <string>
 #include <vector>
 
+#include "engram/core/config.h"
 #include "engram/policy/flow_policy.h"
 
 namespace engram {
 
-// How chunks are executed (spec §6), parsed from its spelling once where an evaluation starts.
+// How chunks are executed (spec §6): "naive" | "rtc" (soft exp mask) | "rtc-hard" (zeros mask) |
+// "bid" | "te" | "sync".
 enum class ChunkMethod { kNaive, kRtc, kRtcHard, kBid, kTe, kSync };
-// "naive" | "rtc" | "rtc-hard" | "bid" | "te" | "sync"; throws engram::Error listing them.
-ChunkMethod chunk_method(const std::string& name);
+const Names<ChunkMethod>& names_of(ChunkMethod);
 
 struct DelayEvalOptions {
   std::string task;
-  std::string method = "naive";  // naive | rtc (soft exp mask) | rtc-hard (zeros mask) | bid | te | sync
+  ChunkMethod method = ChunkMethod::kNaive;
   int delay = 0;                 // d
   int shift = 1;                 // s, with d ≤ s ≤ H − d
   int64_t episodes = 256;
@@ -42,6 +43,22 @@ struct DelayEvalOptions {
   double te_decay = 0;           // temporal ensembling weights exp(−m·i), i = 0 the oldest; 0: the mean
   // Sees every action sent to an environment (before noise), for tracing the bookkeeping.
   std::function<void(int64_t episode, int tick, const std::vector<double>& action)> on_action;
+
+  template <class F>
+  void fields(F& f) {
+    f.field("task", task, "task (default: the one the policy was trained on)");
+    f.field("method", method, "how chunks are executed");
+    f.field("delay", delay, 0, 1024, "inference delay d in control ticks");
+    f.field("shift", shift, 1, 1024, "execution horizon s, d ≤ s ≤ H − d (default: max(d, 1))");
+    f.field("episodes", episodes, 1, 10000000, "episodes");
+    f.field("batch", batch, 1, 100000, "episodes per batch");
+    f.field("steps", steps, 1, 1000, "Euler steps per chunk");
+    f.field("beta", beta, 0.0, 1e6, "RTC guidance clip β");
+    f.field("seed", seed, 0, INT64_MAX, "evaluation seed (common random numbers across methods)");
+    f.field("bid_samples", bid_samples, 1, 4096, "BID: N strong + N weak candidates");
+    f.field("bid_contrast", bid_contrast, 0, 4096, "BID: K positives and negatives (0: backward coherence only)");
+    f.field("te_decay", te_decay, 0.0, 100.0, "temporal ensembling: weights exp(−m·i), oldest i = 0 (0: the mean)");
+  }
 };
 
 struct DelayEvalResult {

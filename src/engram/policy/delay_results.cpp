@@ -7,7 +7,7 @@ namespace engram {
 nlohmann::json delay_result_row(const std::string& ckpt, const DelayEvalOptions& o, const DelayEvalResult& r) {
   nlohmann::json row{{"ckpt", ckpt},
                      {"task", o.task},
-                     {"method", o.method},
+                     {"method", name_of(o.method)},
                      {"delay", o.delay},
                      {"shift", o.shift},
                      {"episodes", r.episodes},
@@ -18,8 +18,8 @@ nlohmann::json delay_result_row(const std::string& ckpt, const DelayEvalOptions&
                      {"seed", o.seed},
                      {"seconds", r.seconds},
                      {"policy_calls", r.policy_calls}};
-  if (o.method == "bid") row.update({{"bid_samples", o.bid_samples}, {"bid_contrast", o.bid_contrast}});
-  if (o.method == "te") row["te_decay"] = o.te_decay;
+  if (o.method == ChunkMethod::kBid) row.update({{"bid_samples", o.bid_samples}, {"bid_contrast", o.bid_contrast}});
+  if (o.method == ChunkMethod::kTe) row["te_decay"] = o.te_decay;
   return row;
 }
 
@@ -47,7 +47,7 @@ DelayCell delay_cell(const nlohmann::json& r, const std::string& where) {
 nlohmann::json realtime_result_row(const std::string& ckpt, const RealtimeOptions& o, const RealtimeReport& r) {
   return {{"ckpt", ckpt},
           {"task", o.task},
-          {"method", o.method},
+          {"method", name_of(o.method)},
           {"hz", o.hz},
           {"latency_ms", o.latency_ms},
           {"min_shift", o.min_shift},

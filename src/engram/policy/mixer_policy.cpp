@@ -10,25 +10,15 @@
 namespace engram {
 
 MixerPolicyConfig MixerPolicyConfig::from_json(const nlohmann::json& j, const std::string& where) {
-  ConfigObject c(j, where);
+  ConfigReader c(j, where);
   MixerPolicyConfig m;
-  c.choice("type", "mixer", {"mixer"});
-  m.obs_dim = c.integer("obs_dim", m.obs_dim, 1, 1 << 16);
-  m.action_dim = c.integer("action_dim", m.action_dim, 1, 1 << 12);
-  m.horizon = c.integer("horizon", m.horizon, 1, 1 << 12);
-  m.channels = c.integer("channels", m.channels, 2, 1 << 14);
-  m.channel_hidden = c.integer("channel_hidden", m.channel_hidden, 1, 1 << 16);
-  m.token_hidden = c.integer("token_hidden", m.token_hidden, 1, 1 << 14);
-  m.blocks = c.integer("blocks", m.blocks, 1, 256);
+  m.fields(c);
   c.finish();
   if (m.channels % 2) throw Error("config " + c.path("channels") + " must be even (sines and cosines of the time)");
   return m;
 }
 
-nlohmann::json MixerPolicyConfig::to_json() const {
-  return {{"type", "mixer"}, {"obs_dim", obs_dim}, {"action_dim", action_dim}, {"horizon", horizon}, {"channels", channels},
-          {"channel_hidden", channel_hidden}, {"token_hidden", token_hidden}, {"blocks", blocks}};
-}
+nlohmann::json MixerPolicyConfig::to_json() const { return write_config(*this); }
 
 namespace {
 

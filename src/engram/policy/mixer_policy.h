@@ -8,6 +8,7 @@
 #include <torch/nn/module.h>
 #include <torch/nn/modules/linear.h>
 
+#include "engram/core/config.h"
 #include "engram/policy/flow_policy.h"
 
 namespace engram {
@@ -20,6 +21,18 @@ struct MixerPolicyConfig {
   int64_t channel_hidden = 256;  // (512)
   int64_t token_hidden = 32;     // (64)
   int64_t blocks = 3;            // (4)
+
+  template <class F>
+  void fields(F& f) {
+    f.tag("type", "mixer");
+    f.field("obs_dim", obs_dim, 1, 1 << 16);
+    f.field("action_dim", action_dim, 1, 1 << 12);
+    f.field("horizon", horizon, 1, 1 << 12);
+    f.field("channels", channels, 2, 1 << 14);
+    f.field("channel_hidden", channel_hidden, 1, 1 << 16);
+    f.field("token_hidden", token_hidden, 1, 1 << 14);
+    f.field("blocks", blocks, 1, 256);
+  }
 
   static MixerPolicyConfig from_json(const nlohmann::json& j, const std::string& where);
   nlohmann::json to_json() const;

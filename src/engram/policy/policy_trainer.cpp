@@ -19,30 +19,15 @@
 namespace engram {
 
 PolicyTrainConfig PolicyTrainConfig::from_json(const nlohmann::json& j, const std::string& where) {
-  ConfigObject c(j, where);
+  ConfigReader c(j, where);
   PolicyTrainConfig t;
-  t.data = c.string("data", t.data);
-  t.steps = c.integer("steps", t.steps, 1, 100000000);
-  t.batch_size = c.integer("batch_size", t.batch_size, 1, 1 << 20);
-  t.lr = c.number("lr", t.lr, 0, 1);
-  t.warmup = c.integer("warmup", t.warmup, 0, 100000000);
-  t.weight_decay = c.number("weight_decay", t.weight_decay, 0, 10);
-  t.grad_clip = c.number("grad_clip", t.grad_clip, 0, 1e9);
-  t.holdout_every = c.integer("holdout_every", t.holdout_every, 0, 1 << 30);
-  t.eval_interval = c.integer("eval_interval", t.eval_interval, 1, 100000000);
-  t.weak_step = c.integer("weak_step", t.weak_step, 0, 100000000);
-  t.log_interval = c.integer("log_interval", t.log_interval, 1, 100000000);
-  t.seed = c.integer("seed", t.seed, 0, INT64_MAX);
+  t.fields(c);
   c.finish();
   if (t.data.empty()) throw Error("config " + c.path("data") + " is required: the demonstration dataset (.h5)");
   return t;
 }
 
-nlohmann::json PolicyTrainConfig::to_json() const {
-  return {{"data", data}, {"steps", steps}, {"batch_size", batch_size}, {"lr", lr}, {"warmup", warmup},
-          {"weight_decay", weight_decay}, {"grad_clip", grad_clip}, {"holdout_every", holdout_every},
-          {"eval_interval", eval_interval}, {"weak_step", weak_step}, {"log_interval", log_interval}, {"seed", seed}};
-}
+nlohmann::json PolicyTrainConfig::to_json() const { return write_config(*this); }
 
 namespace {
 

@@ -30,6 +30,22 @@ struct PolicyTrainConfig {
   int64_t log_interval = 50;
   int64_t seed = 0;
 
+  template <class F>
+  void fields(F& f) {
+    f.field("data", data);
+    f.field("steps", steps, 1, 100000000);
+    f.field("batch_size", batch_size, 1, 1 << 20);
+    f.field("lr", lr, 0, 1);
+    f.field("warmup", warmup, 0, 100000000);
+    f.field("weight_decay", weight_decay, 0, 10);
+    f.field("grad_clip", grad_clip, 0, 1e9);
+    f.field("holdout_every", holdout_every, 0, 1 << 30);
+    f.field("eval_interval", eval_interval, 1, 100000000);
+    f.field("weak_step", weak_step, 0, 100000000);
+    f.field("log_interval", log_interval, 1, 100000000);
+    f.field("seed", seed, 0, INT64_MAX);
+  }
+
   static PolicyTrainConfig from_json(const nlohmann::json& j, const std::string& where);
   nlohmann::json to_json() const;
 };

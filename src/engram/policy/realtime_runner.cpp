@@ -35,7 +35,7 @@ void inference_loop(FlowPolicy& policy, ChunkScheduler& scheduler, const Realtim
   RtcOptions rtc;
   rtc.steps = o.steps;
   rtc.beta = o.beta;
-  rtc.schedule = method == ChunkMethod::kRtcHard ? "zeros" : "exp";
+  rtc.schedule = method == ChunkMethod::kRtcHard ? MaskSchedule::kZeros : MaskSchedule::kExp;
   while (auto request = scheduler.next_request()) {
     const auto t0 = Clock::now();
     const auto noise = torch::randn({1, H, M}, gen, torch::kFloat32);
@@ -62,9 +62,9 @@ void inference_loop(FlowPolicy& policy, ChunkScheduler& scheduler, const Realtim
 RealtimeReport run_realtime(FlowPolicy& policy, const RealtimeOptions& o) {
   const int64_t H = policy.horizon();
   if (!(o.hz > 0 && o.hz <= 1000)) throw Error("policy run: --hz must be within (0, 1000]");
-  if (o.method != "naive" && o.method != "rtc" && o.method != "rtc-hard")
-    throw Error("policy run: unknown method '" + o.method + "' (naive, rtc, rtc-hard)");
-  const ChunkMethod method = chunk_method(o.method);
+  const ChunkMethod method = o.method;
+  if (method != ChunkMethod::kNaive && method != ChunkMethod::kRtc && method != ChunkMethod::kRtcHard)
+    throw Error("policy run: method '" + name_of(method) + "' does not run in real time (naive, rtc, rtc-hard)");
   if (o.min_shift < 1 || o.min_shift > H) throw Error("policy run: s_min must be within 1…H = " + std::to_string(H));
   if (o.latency_ms < 0 || o.episodes < 1 || o.queue_length < 1 || o.steps < 1)
     throw Error("policy run: latency must be ≥ 0, episodes, queue length and Euler steps ≥ 1");

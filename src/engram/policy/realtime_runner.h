@@ -17,13 +17,14 @@
 #include <vector>
 
 #include "engram/policy/chunk_scheduler.h"
+#include "engram/policy/delay_harness.h"
 #include "engram/policy/flow_policy.h"
 
 namespace engram {
 
 struct RealtimeOptions {
   std::string task;
-  std::string method = "rtc";  // rtc (soft exp mask) | rtc-hard | naive
+  ChunkMethod method = ChunkMethod::kRtc;  // rtc, rtc-hard or naive
   double hz = 30;
   int min_shift = 1;           // s_min: the inference thread starts once this many actions ran
   int queue_length = 10;       // b: the planned delay is the max of the last b measured delays

@@ -31,7 +31,13 @@ torch::Tensor sample_chunk(FlowPolicy& policy, const torch::Tensor& obs, const t
   return a;
 }
 
-std::vector<double> rtc_mask(int H, int d, int s, const std::string& schedule) {
+const Names<MaskSchedule>& names_of(MaskSchedule) {
+  static const Names<MaskSchedule> names = {
+      {"exp", MaskSchedule::kExp}, {"linear", MaskSchedule::kLinear}, {"zeros", MaskSchedule::kZeros}, {"ones", MaskSchedule::kOnes}};
+  return names;
+}
+
+std::vector<double> rtc_mask(int H, int d, int s, MaskSchedule schedule) {
   if (d < 0 || s < 1 || s > H || d > H - s)
     throw Error("rtc: need 0 ≤ d ≤ H − s and 1 ≤ s ≤ H (got H = " + std::to_string(H) + ", d = " + std::to_string(d) +
                 ", s = " + std::to_string(s) + ")");
@@ -40,16 +46,11 @@ std::vector<double> rtc_mask(int H, int d, int s, const std::string& schedule) {
   for (int i = 0; i < end; ++i) {
     const double ramp = std::clamp(static_cast<double>(end - i) / (end - start + 1), 0.0, 1.0);
     double v = 0;
-    if (schedule == "exp") {
-      v = ramp * std::expm1(ramp) / std::expm1(1.0);
-    } else if (schedule == "linear") {
-      v = ramp;
-    } else if (schedule == "zeros") {
-      v = i < d ? 1.0 : 0.0;
-    } else if (schedule == "ones") {
-      v = 1.0;
-    } else {
-      throw Error("rtc: unknown mask schedule '" + schedule + "' (exp, linear, zeros, ones)");
+    switch (schedule) {
+      case MaskSchedule::kExp: v = ramp * std::expm1(ramp) / std::expm1(1.0); break;
+      case MaskSchedule::kLinear: v = ramp; break;
+      case MaskSchedule::kZeros: v = i < d ? 1.0 : 0.0; break;
+      case MaskSchedule::kOnes: v = 1.0; break;
     }
     w[static_cast<size_t>(i)] = v;
   }

@@ -8,6 +8,7 @@
 
 #include <torch/types.h>
 
+#include "engram/core/config.h"
 #include "engram/policy/flow_policy.h"
 
 namespace engram {
@@ -18,7 +19,9 @@ torch::Tensor sample_chunk(FlowPolicy& policy, const torch::Tensor& obs, const t
 // Guidance weights W_0…W_{H−1} for delay d and execution horizon s (spec §3.3): 1 on the frozen
 // prefix i < d, 0 from H − s on, and in between "exp" (the paper's Eq. 5), "linear", "zeros" (the
 // hard mask) or "ones".
-std::vector<double> rtc_mask(int horizon, int delay, int shift, const std::string& schedule);
+enum class MaskSchedule { kExp, kLinear, kZeros, kOnes };
+const Names<MaskSchedule>& names_of(MaskSchedule);
+std::vector<double> rtc_mask(int horizon, int delay, int shift, MaskSchedule schedule);
 
 // γ_τ = min(β, (τ² + (1 − τ)²) / (τ(1 − τ))), and β at τ = 0 (spec §3.2).
 double guidance_weight(double tau, double beta);
@@ -26,7 +29,7 @@ double guidance_weight(double tau, double beta);
 struct RtcOptions {
   int steps = 5;
   double beta = 5.0;               // the clip on γ_τ
-  std::string schedule = "exp";
+  MaskSchedule schedule = MaskSchedule::kExp;
 };
 
 // One RTC chunk. `previous` [B, H − s, M] holds the not-yet-executed actions of the previous chunk,

@@ -9,46 +9,24 @@
 
 namespace engram {
 
+const Names<Retention>& names_of(Retention) {
+  static const Names<Retention> names = {{"learned", Retention::kLearned}, {"none", Retention::kNone}};
+  return names;
+}
+
 AtlasConfig AtlasConfig::from_json(const nlohmann::json& j, const std::string& where) {
-  ConfigObject c(j, where);
+  ConfigReader c(j, where);
   AtlasConfig a;
-  c.choice("type", "atlas", {"atlas"});
-  a.vocab_size = c.integer("vocab_size", a.vocab_size, 2, 1 << 24);
-  a.n_layer = c.integer("n_layer", a.n_layer, 1, 64);
-  a.n_head = c.integer("n_head", a.n_head, 1, 64);
-  a.n_embd = c.integer("n_embd", a.n_embd, 1, 1 << 14);
-  a.block_size = c.integer("block_size", a.block_size, 1, 1 << 24);
-  a.memory = c.choice("memory", a.memory, {"mlp", "linear"});
-  a.memory_expansion = c.integer("memory_expansion", a.memory_expansion, 1, 16);
-  a.feature_map = c.choice("feature_map", a.feature_map, {"identity", "polynomial"});
-  a.degree = c.integer("degree", a.degree, 1, 4);
-  a.objective = c.choice("objective", a.objective, {"l2", "dot"});
-  a.optimizer = c.choice("optimizer", a.optimizer, {"gd", "momentum", "muon"});
-  a.mode = c.choice("mode", a.mode, {"P", "B"});
-  a.window = c.integer("window", a.window, 1, 4096);
-  a.chunk = c.integer("chunk", a.chunk, 1, 4096);
-  a.ns_steps = c.integer("ns_steps", a.ns_steps, 0, 20);
-  a.dual_form = c.boolean("dual_form", a.dual_form);
-  a.eta_max = c.number("eta_max", a.eta_max, 1e-6, 100.0);
-  a.theta_init = c.number("theta_init", a.theta_init, 1e-4, 1 - 1e-4);
-  a.retention = c.choice("retention", a.retention, {"learned", "none"});
-  a.memory_norm = c.boolean("memory_norm", a.memory_norm);
-  a.conv = c.integer("conv", a.conv, 0, 64);
+  a.fields(c);
   c.finish();
   c.require_divisible("n_embd", a.n_embd, "n_head", a.n_head);
-  if (a.memory == "mlp" && a.feature_map == "polynomial" && a.degree > 3 && a.n_embd / a.n_head > 16)
+  if (a.memory == MemoryKind::kMlp && a.feature_map == FeatureKind::kPolynomial && a.degree > 3 && a.n_embd / a.n_head > 16)
     throw Error("config " + c.path("degree") + " = " + std::to_string(a.degree) + " with head size " +
                 std::to_string(a.n_embd / a.n_head) + " gives a feature map too large for this machine");
   return a;
 }
 
-nlohmann::json AtlasConfig::to_json() const {
-  return {{"type", "atlas"},         {"vocab_size", vocab_size}, {"n_layer", n_layer},   {"n_head", n_head},
-          {"n_embd", n_embd},        {"block_size", block_size}, {"memory", memory},     {"memory_expansion", memory_expansion},
-          {"feature_map", feature_map}, {"degree", degree},      {"objective", objective}, {"optimizer", optimizer},
-          {"mode", mode},            {"window", window},         {"chunk", chunk},       {"ns_steps", ns_steps}, {"dual_form", dual_form},
-          {"eta_max", eta_max},      {"theta_init", theta_init}, {"retention", retention},   {"memory_norm", memory_norm}, {"conv", conv}};
-}
+nlohmann::json AtlasConfig::to_json() const { return write_config(*this); }
 
 namespace {
 
@@ -86,7 +64,7 @@ struct Atlas::Block : torch::nn::Module {
     mc.input_dim = features->output_dim();
     mc.output_dim = dh;
     mc.hidden = c.memory_expansion * dh;
-    mc.residual = c.memory == "mlp";  // M(x) = x + …: the degree-1 block of φ(k) (spec §3.4)
+    mc.residual = c.memory == MemoryKind::kMlp;  // M(x) = x + …: the degree-1 block of φ(k) (spec §3.4)
     mc.layer_norm = c.memory_norm;
     mc.objective = c.objective;
     memory = std::make_shared<InnerMemory>(mc);
@@ -102,8 +80,8 @@ struct Atlas::Block : torch::nn::Module {
     w_gate = register_module("w_gate", torch::nn::Linear(torch::nn::LinearOptions(d, ffn).bias(false)));
     w_up = register_module("w_up", torch::nn::Linear(torch::nn::LinearOptions(d, ffn).bias(false)));
     w_down = register_module("w_down", torch::nn::Linear(torch::nn::LinearOptions(ffn, d).bias(false)));
-    loop.optimizer = inner_optimizer(c.optimizer);
-    loop.mode = inner_mode(c.mode);
+    loop.optimizer = c.optimizer;
+    loop.mode = c.mode;
     loop.window = c.window;
     loop.chunk = c.chunk;
     loop.ns_steps = c.ns_steps;
@@ -148,13 +126,13 @@ struct Atlas::Block : torch::nn::Module {
     InnerLoopInputs in;
     torch::Tensor gain;
     if (memory_gain.defined()) gain = (1 + memory_gain).unsqueeze(0).expand({B, H, dh}).reshape({B * H, 1, dh});
-    const bool residual = cfg.memory == "mlp";
+    const bool residual = cfg.memory == MemoryKind::kMlp;
     in.keys = {features->forward(k), v, residual ? features->linear_part(k) : torch::Tensor(), gain};
     in.queries = features->forward(q);
     if (residual) in.query_residual = features->linear_part(q);
     in.gamma = g[0];
     in.eta = cfg.eta_max * g[1];
-    in.alpha = cfg.retention == "learned" ? g[2] : torch::ones_like(g[2]);
+    in.alpha = cfg.retention == Retention::kLearned ? g[2] : torch::ones_like(g[2]);
     in.theta = g[3];
     auto y = run_inner_loop(*memory, loop, in, s.memory);  // [N, T, dh]
     check_finite(y.view({B, H, T, dh}), s.memory.position - T);
@@ -254,11 +232,12 @@ ModelDescription Atlas::describe() const {
   // (2·|θ_M|) and, for muon, the Newton–Schulz rounds on each step's momentum. Approximate.
   double per_layer = 2 * 5 * D * D + 2 * 3 * D * static_cast<double>(8 * c.n_embd / 3);
   double memory = (4 * static_cast<double>(c.window) + 2) * fast;
-  if (c.optimizer == "muon") memory += static_cast<double>(c.ns_steps) * 6 * fast * static_cast<double>(c.n_embd / c.n_head);
+  if (c.optimizer == InnerOptimizer::kMuon) memory += static_cast<double>(c.ns_steps) * 6 * fast * static_cast<double>(c.n_embd / c.n_head);
   d.flops_per_token = c.n_layer * (per_layer + c.n_head * memory) + 2 * D * c.vocab_size;
   d.summary = "atlas " + std::to_string(c.n_layer) + "x" + std::to_string(c.n_embd) + ", " + std::to_string(c.n_head) +
-              " heads, " + c.memory + " memory, " + c.feature_map + (c.feature_map == "polynomial" ? std::to_string(c.degree) : "") +
-              ", " + c.optimizer + ", c=" + std::to_string(c.window) + ", mode " + c.mode + " b=" + std::to_string(c.chunk);
+              " heads, " + name_of(c.memory) + " memory, " + name_of(c.feature_map) +
+              (c.feature_map == FeatureKind::kPolynomial ? std::to_string(c.degree) : "") + ", " + name_of(c.optimizer) +
+              ", c=" + std::to_string(c.window) + ", mode " + name_of(c.mode) + " b=" + std::to_string(c.chunk);
   return d;
 }
 

@@ -6,22 +6,14 @@
 namespace engram {
 
 LstmConfig LstmConfig::from_json(const nlohmann::json& j, const std::string& where) {
-  ConfigObject c(j, where);
+  ConfigReader c(j, where);
   LstmConfig m;
-  c.choice("type", "lstm", {"lstm"});
-  m.vocab_size = c.integer("vocab_size", m.vocab_size, 2, 1 << 24);
-  m.n_layer = c.integer("n_layer", m.n_layer, 1, 64);
-  m.n_embd = c.integer("n_embd", m.n_embd, 1, 1 << 16);
-  m.block_size = c.integer("block_size", m.block_size, 1, 1 << 24);
-  m.dropout = c.number("dropout", m.dropout, 0.0, 0.95);
+  m.fields(c);
   c.finish();
   return m;
 }
 
-nlohmann::json LstmConfig::to_json() const {
-  return {{"type", "lstm"}, {"vocab_size", vocab_size}, {"n_layer", n_layer}, {"n_embd", n_embd},
-          {"block_size", block_size}, {"dropout", dropout}};
-}
+nlohmann::json LstmConfig::to_json() const { return write_config(*this); }
 
 namespace {
 struct LstmState : DecodeState {

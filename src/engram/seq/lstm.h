@@ -13,6 +13,16 @@ struct LstmConfig {
   int64_t block_size = 256; // training context: only the FLOP count uses it
   double dropout = 0.0;     // between layers and before the head
 
+  template <class F>
+  void fields(F& f) {
+    f.tag("type", "lstm");
+    f.field("vocab_size", vocab_size, 2, 1 << 24);
+    f.field("n_layer", n_layer, 1, 64);
+    f.field("n_embd", n_embd, 1, 1 << 16);
+    f.field("block_size", block_size, 1, 1 << 24);
+    f.field("dropout", dropout, 0.0, 0.95);
+  }
+
   static LstmConfig from_json(const nlohmann::json& j, const std::string& where);
   nlohmann::json to_json() const;
 };

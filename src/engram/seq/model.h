@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "engram/core/config.h"
+
 namespace engram {
 
 // Size and cost of a model, for `engram bench`, model FLOP utilisation and run logs.

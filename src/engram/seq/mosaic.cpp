@@ -11,39 +11,35 @@
 
 namespace engram {
 
+const Names<MosaicFfn>& names_of(MosaicFfn) {
+  static const Names<MosaicFfn> names = {{"pmem", MosaicFfn::kPmem}, {"mlp", MosaicFfn::kMlp}, {"none", MosaicFfn::kNone}};
+  return names;
+}
+const Names<ValueMix>& names_of(ValueMix) {
+  static const Names<ValueMix> names = {{"learned", ValueMix::kLearned}, {"shift", ValueMix::kShift}};
+  return names;
+}
+const Names<LeakyAverage>& names_of(LeakyAverage) {
+  static const Names<LeakyAverage> names = {{"scan", LeakyAverage::kScan}, {"matrix", LeakyAverage::kMatrix}};
+  return names;
+}
+const Names<MosaicVariant>& names_of(MosaicVariant) {
+  static const Names<MosaicVariant> names = {{"library", MosaicVariant::kLibrary}, {"nano", MosaicVariant::kNano}};
+  return names;
+}
+
 MosaicConfig MosaicConfig::from_json(const nlohmann::json& j, const std::string& where) {
-  ConfigObject c(j, where);
+  ConfigReader c(j, where);
   MosaicConfig m;
-  c.choice("type", "mosaic", {"mosaic"});
-  m.vocab_size = c.integer("vocab_size", m.vocab_size, 2, 1 << 24);
-  m.n_layer = c.integer("n_layer", m.n_layer, 1, 256);
-  m.n_head = c.integer("n_head", m.n_head, 1, 256);
-  m.n_embd = c.integer("n_embd", m.n_embd, 1, 1 << 16);
-  m.block_size = c.integer("block_size", m.block_size, 1, 1 << 24);
-  m.ffn = c.choice("ffn", m.ffn, {"pmem", "mlp", "none"});
-  m.pmem_size = c.integer("pmem_size", m.pmem_size, 0, 1 << 20);
-  m.pmem_count = c.integer("pmem_count", m.pmem_count, 1, 64);
-  m.attn_dropout = c.number("attn_dropout", m.attn_dropout, 0.0, 0.95);
-  m.pmem_dropout = c.number("pmem_dropout", m.pmem_dropout, 0.0, 0.95);
-  m.resid_dropout = c.number("resid_dropout", m.resid_dropout, 0.0, 0.95);
-  m.value_mix = c.choice("value_mix", m.value_mix, {"learned", "shift"});
-  m.leaky_average = c.choice("leaky_average", m.leaky_average, {"scan", "matrix"});
-  m.variant = c.choice("variant", m.variant, {"library", "nano"});
-  m.bias = c.boolean("bias", m.bias);
+  m.fields(c);
   c.finish();
   c.require_divisible("n_embd", m.n_embd, "n_head", m.n_head);
-  if (m.bias && m.variant != "nano")
+  if (m.bias && m.variant != MosaicVariant::kNano)
     throw Error("config " + c.path("bias") + " = true exists only in the nano variant (set model.variant=nano)");
   return m;
 }
 
-nlohmann::json MosaicConfig::to_json() const {
-  return {{"type", "mosaic"}, {"vocab_size", vocab_size}, {"n_layer", n_layer}, {"n_head", n_head},
-          {"n_embd", n_embd}, {"block_size", block_size}, {"ffn", ffn}, {"pmem_size", pmem_size},
-          {"pmem_count", pmem_count}, {"attn_dropout", attn_dropout}, {"pmem_dropout", pmem_dropout},
-          {"resid_dropout", resid_dropout}, {"value_mix", value_mix}, {"leaky_average", leaky_average},
-          {"variant", variant}, {"bias", bias}};
-}
+nlohmann::json MosaicConfig::to_json() const { return write_config(*this); }
 
 namespace {
 
@@ -56,7 +52,7 @@ struct Variant {
 };
 
 Variant variant_of(const MosaicConfig& c) {
-  if (c.variant == "nano") return {1e-10, std::log(65535.0), false, false};
+  if (c.variant == MosaicVariant::kNano) return {1e-10, std::log(65535.0), false, false};
   return {1e-6, 5.0, true, true};
 }
 
@@ -85,7 +81,7 @@ struct KeyFeaturizer : torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x) {
     const int64_t B = x.size(0), T = x.size(1), H = cfg.n_head;
     auto k = W_k(x).view({B, T, H, cfg.n_embd / H});
-    auto kbar = cfg.leaky_average == "scan" ? leaky_average_scan(k, lambda()) : leaky_average_matrix(k, lambda());
+    auto kbar = cfg.leaky_average == LeakyAverage::kScan ? leaky_average_scan(k, lambda()) : leaky_average_matrix(k, lambda());
     return normalise(kbar);
   }
 
@@ -126,7 +122,7 @@ struct ContextMemory : torch::nn::Module {
     const int64_t d = c.n_embd, H = c.n_head;
     keys = register_module("keys", std::make_shared<KeyFeaturizer>(c, 1));
     W_v = register_module("W_v", torch::nn::Linear(torch::nn::LinearOptions(d, d).bias(c.bias)));
-    if (c.value_mix == "learned") value_mix = register_parameter("value_mix", torch::rand({H}));  // γ ~ U(0,1)
+    if (c.value_mix == ValueMix::kLearned) value_mix = register_parameter("value_mix", torch::rand({H}));  // γ ~ U(0,1)
     value_scale = register_parameter("value_scale", torch::full({H}, -0.05));  // a = e^{−0.5}
     c_proj = register_module("c_proj", torch::nn::Linear(torch::nn::LinearOptions(d, d).bias(c.bias)));
   }
@@ -251,9 +247,9 @@ struct MemoryMosaic::Block : torch::nn::Module {
     const int64_t d = c.n_embd;
     ln_1 = register_module("ln_1", std::make_shared<MosaicNorm>(d, c.bias));
     cmem = register_module("cmem", std::make_shared<ContextMemory>(c));
-    if (c.ffn != "none") ln_2 = register_module("ln_2", std::make_shared<MosaicNorm>(d, c.bias));
-    if (c.ffn == "pmem") pmem = register_module("pmem", std::make_shared<PersistentMemory>(c));
-    if (c.ffn == "mlp") {
+    if (c.ffn != MosaicFfn::kNone) ln_2 = register_module("ln_2", std::make_shared<MosaicNorm>(d, c.bias));
+    if (c.ffn == MosaicFfn::kPmem) pmem = register_module("pmem", std::make_shared<PersistentMemory>(c));
+    if (c.ffn == MosaicFfn::kMlp) {
       c_fc = register_module("c_fc", torch::nn::Linear(torch::nn::LinearOptions(d, 4 * d).bias(c.bias)));
       mlp_proj = register_module("mlp_proj", torch::nn::Linear(torch::nn::LinearOptions(4 * d, d).bias(c.bias)));
     }
@@ -265,15 +261,15 @@ struct MemoryMosaic::Block : torch::nn::Module {
 
   torch::Tensor forward(torch::Tensor x) {
     x = x + torch::dropout(cmem->forward(ln_1->forward(x)), cfg.resid_dropout, is_training());
-    if (cfg.ffn != "none")
+    if (cfg.ffn != MosaicFfn::kNone)
       x = x + torch::dropout(ffn(ln_2->forward(x)), cfg.resid_dropout, is_training());
     return x;
   }
 
   torch::Tensor step(torch::Tensor x, LayerCache& s, int64_t t) {
     x = x + cmem->step(ln_1->forward(x), s, t);
-    if (cfg.ffn == "pmem") x = x + pmem->step(ln_2->forward(x), s, t);
-    if (cfg.ffn == "mlp") x = x + ffn(ln_2->forward(x));
+    if (cfg.ffn == MosaicFfn::kPmem) x = x + pmem->step(ln_2->forward(x), s, t);
+    if (cfg.ffn == MosaicFfn::kMlp) x = x + ffn(ln_2->forward(x));
     return x;
   }
 
@@ -299,7 +295,7 @@ MemoryMosaic::MemoryMosaic(const MosaicConfig& config) : config_(config) {
   // Slots and the per-head scalars were set where they were made.
   torch::NoGradGuard no_grad;
   const double d = static_cast<double>(c.n_embd), L = static_cast<double>(c.n_layer);
-  const bool library = c.variant == "library";
+  const bool library = c.variant == MosaicVariant::kLibrary;
   for (auto& p : named_parameters()) {
     const std::string& name = p.key();
     auto& t = p.value();
@@ -365,12 +361,12 @@ ModelDescription MemoryMosaic::describe() const {
   // C-mem: W_k, W_v, c_proj and retrieval (scores + mixing over T pairs); P-mem: W_k, c_proj and
   // two products with the P slots per bank; MLP: 8d².
   double per_layer = 2 * 3 * D * D + 4 * T * D;
-  if (c.ffn == "pmem") per_layer += 2 * 2 * D * D + 4 * c.pmem_count * static_cast<double>(c.slots()) * D;
-  if (c.ffn == "mlp") per_layer += 2 * 8 * D * D;
+  if (c.ffn == MosaicFfn::kPmem) per_layer += 2 * 2 * D * D + 4 * c.pmem_count * static_cast<double>(c.slots()) * D;
+  if (c.ffn == MosaicFfn::kMlp) per_layer += 2 * 8 * D * D;
   d.flops_per_token = c.n_layer * per_layer + 2 * D * c.vocab_size;
   d.summary = "mosaic " + std::to_string(c.n_layer) + "x" + std::to_string(c.n_embd) + ", " +
-              std::to_string(c.n_head) + " heads, ffn " + c.ffn + (c.ffn == "pmem" ? " (" + std::to_string(c.slots()) + " slots)" : "") +
-              ", " + c.variant;
+              std::to_string(c.n_head) + " heads, ffn " + name_of(c.ffn) + (c.ffn == MosaicFfn::kPmem ? " (" + std::to_string(c.slots()) + " slots)" : "") +
+              ", " + name_of(c.variant);
   return d;
 }
 

@@ -8,11 +8,21 @@
 // "nano" switches to the nanoGPT-style reference (memory-mosaics-import.md) for `engram import`.
 #pragma once
 
+#include "engram/core/config.h"
 #include "engram/seq/model.h"
 
 namespace engram {
 
 struct MosaicNorm;
+
+enum class MosaicFfn { kPmem, kMlp, kNone };      // "pmem" | "mlp" (GELU, 4d) | "none" (C-mem-only blocks)
+enum class ValueMix { kLearned, kShift };         // "learned": v̄_t = (1−γ)ṽ_{t+1} + γṽ_t | "shift": γ = 0
+enum class LeakyAverage { kScan, kMatrix };       // "scan" (O(T)) | "matrix" (O(T²), the reference)
+enum class MosaicVariant { kLibrary, kNano };     // "library" | "nano" (see memory-mosaics-import.md)
+const Names<MosaicFfn>& names_of(MosaicFfn);
+const Names<ValueMix>& names_of(ValueMix);
+const Names<LeakyAverage>& names_of(LeakyAverage);
+const Names<MosaicVariant>& names_of(MosaicVariant);
 
 struct MosaicConfig {
   int64_t vocab_size = 50257;
@@ -20,16 +30,36 @@ struct MosaicConfig {
   int64_t n_head = 4;
   int64_t n_embd = 128;
   int64_t block_size = 256;          // training context: only the FLOP count uses it
-  std::string ffn = "pmem";          // "pmem" | "mlp" (GELU, 4d) | "none" (C-mem-only blocks)
+  MosaicFfn ffn = MosaicFfn::kPmem;
   int64_t pmem_size = 0;             // slots per head; 0 = 3.5·n_embd (parameter parity with GPT-2)
   int64_t pmem_count = 1;            // independent slot banks, averaged
   double attn_dropout = 0.05;        // on C-mem retrieval weights
   double pmem_dropout = 0.05;        // on P-mem slot weights
   double resid_dropout = 0.05;       // on each block output
-  std::string value_mix = "learned"; // "learned": v̄_t = (1−γ)ṽ_{t+1} + γṽ_t; "shift": γ = 0
-  std::string leaky_average = "scan";  // "scan" (O(T)) | "matrix" (O(T²), the reference)
-  std::string variant = "library";   // "library" | "nano" (see memory-mosaics-import.md)
+  ValueMix value_mix = ValueMix::kLearned;
+  LeakyAverage leaky_average = LeakyAverage::kScan;
+  MosaicVariant variant = MosaicVariant::kLibrary;
   bool bias = false;                 // nano only: biases on projections and LayerNorms
+
+  template <class F>
+  void fields(F& f) {
+    f.tag("type", "mosaic");
+    f.field("vocab_size", vocab_size, 2, 1 << 24);
+    f.field("n_layer", n_layer, 1, 256);
+    f.field("n_head", n_head, 1, 256);
+    f.field("n_embd", n_embd, 1, 1 << 16);
+    f.field("block_size", block_size, 1, 1 << 24);
+    f.field("ffn", ffn);
+    f.field("pmem_size", pmem_size, 0, 1 << 20);
+    f.field("pmem_count", pmem_count, 1, 64);
+    f.field("attn_dropout", attn_dropout, 0.0, 0.95);
+    f.field("pmem_dropout", pmem_dropout, 0.0, 0.95);
+    f.field("resid_dropout", resid_dropout, 0.0, 0.95);
+    f.field("value_mix", value_mix);
+    f.field("leaky_average", leaky_average);
+    f.field("variant", variant);
+    f.field("bias", bias);
+  }
 
   static MosaicConfig from_json(const nlohmann::json& j, const std::string& where);
   nlohmann::json to_json() const;

@@ -60,9 +60,9 @@ class StateDict {
 
 MosaicConfig infer_config(const StateDict& sd, const PyRef& model_args) {
   MosaicConfig c;
-  c.variant = "nano";
-  c.value_mix = "learned";
-  c.ffn = "pmem";
+  c.variant = MosaicVariant::kNano;
+  c.value_mix = ValueMix::kLearned;
+  c.ffn = MosaicFfn::kPmem;
   const Shape wte = sd.shape("mosaic.wte.weight");
   if (wte.size() != 2) throw Error(sd.source() + ": key 'mosaic.wte.weight' must be 2-D (vocab, n_embd)");
   c.vocab_size = wte[0];

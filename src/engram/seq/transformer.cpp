@@ -8,34 +8,24 @@
 
 namespace engram {
 
+const Names<Positions>& names_of(Positions) {
+  static const Names<Positions> names = {{"learned", Positions::kLearned}, {"rotary", Positions::kRotary}};
+  return names;
+}
+
 TransformerConfig TransformerConfig::from_json(const nlohmann::json& j, const std::string& where) {
-  ConfigObject c(j, where);
+  ConfigReader c(j, where);
   TransformerConfig t;
-  c.choice("type", "transformer", {"transformer"});
-  t.vocab_size = c.integer("vocab_size", t.vocab_size, 2, 1 << 24);
-  t.n_layer = c.integer("n_layer", t.n_layer, 1, 256);
-  t.n_head = c.integer("n_head", t.n_head, 1, 256);
-  t.n_embd = c.integer("n_embd", t.n_embd, 1, 1 << 16);
-  t.block_size = c.integer("block_size", t.block_size, 1, 1 << 20);
-  t.positions = c.choice("positions", t.positions, {"learned", "rotary"});
-  t.rotary_base = c.number("rotary_base", t.rotary_base, 1.0, 1e9);
-  t.mlp_ratio = c.integer("mlp_ratio", t.mlp_ratio, 0, 64);  // 0: attention-only blocks
-  t.dropout = c.number("dropout", t.dropout, 0.0, 0.95);
-  t.bias = c.boolean("bias", t.bias);
+  t.fields(c);
   c.finish();
   c.require_divisible("n_embd", t.n_embd, "n_head", t.n_head);
-  if (t.positions == "rotary" && (t.n_embd / t.n_head) % 2 != 0)
+  if (t.positions == Positions::kRotary && (t.n_embd / t.n_head) % 2 != 0)
     throw Error("config " + c.path("positions") + " = rotary needs an even head size, got " +
                 std::to_string(t.n_embd / t.n_head));
   return t;
 }
 
-nlohmann::json TransformerConfig::to_json() const {
-  return {{"type", "transformer"}, {"vocab_size", vocab_size}, {"n_layer", n_layer},
-          {"n_head", n_head},      {"n_embd", n_embd},         {"block_size", block_size},
-          {"positions", positions}, {"rotary_base", rotary_base}, {"mlp_ratio", mlp_ratio},
-          {"dropout", dropout},    {"bias", bias}};
-}
+nlohmann::json TransformerConfig::to_json() const { return write_config(*this); }
 
 namespace {
 
@@ -83,7 +73,7 @@ struct Transformer::Block : torch::nn::Module {
     const int64_t B = x.size(0), T = x.size(1), H = cfg.n_head, hd = cfg.n_embd / cfg.n_head;
     auto qkv = c_attn(x).view({B, T, 3, H, hd}).permute({2, 0, 3, 1, 4});  // [3, B, H, T, hd]
     auto q = qkv[0], k = qkv[1], v = qkv[2];
-    if (cfg.positions == "rotary") {
+    if (cfg.positions == Positions::kRotary) {
       q = rotate(q, offset, cfg.rotary_base);
       k = rotate(k, offset, cfg.rotary_base);
     }
@@ -119,7 +109,7 @@ struct Transformer::Block : torch::nn::Module {
 Transformer::Transformer(const TransformerConfig& config) : config_(config) {
   const auto& c = config_;
   wte_ = register_module("wte", torch::nn::Embedding(c.vocab_size, c.n_embd));
-  if (c.positions == "learned") wpe_ = register_module("wpe", torch::nn::Embedding(c.block_size, c.n_embd));
+  if (c.positions == Positions::kLearned) wpe_ = register_module("wpe", torch::nn::Embedding(c.block_size, c.n_embd));
   drop_ = register_module("drop", torch::nn::Dropout(c.dropout));
   // Tensor names follow nanoGPT ("blocks.0.c_attn.weight"), so checkpoints read naturally in Python.
   auto list = register_module("blocks", torch::nn::ModuleList());
@@ -202,7 +192,7 @@ ModelDescription Transformer::describe() const {
   const double per_layer = (3 * D * D + D * D + 2 * c.mlp_ratio * D * D);
   d.flops_per_token = 2 * (c.n_layer * per_layer + D * c.vocab_size) + 4.0 * c.n_layer * D * c.block_size;
   d.summary = "transformer " + std::to_string(c.n_layer) + "x" + std::to_string(c.n_embd) + ", " +
-              std::to_string(c.n_head) + " heads, " + c.positions + " positions";
+              std::to_string(c.n_head) + " heads, " + name_of(c.positions) + " positions";
   return d;
 }
 

@@ -7,17 +7,35 @@
 
 namespace engram {
 
+enum class Positions { kLearned, kRotary };  // "learned" | "rotary" (rotary extrapolates past block_size)
+const Names<Positions>& names_of(Positions);
+
 struct TransformerConfig {
   int64_t vocab_size = 50257;
   int64_t n_layer = 4;
   int64_t n_head = 4;
   int64_t n_embd = 128;
   int64_t block_size = 256;         // training context; the limit of learned positions
-  std::string positions = "learned";  // "learned" | "rotary" (rotary extrapolates past block_size)
+  Positions positions = Positions::kLearned;
   double rotary_base = 10000.0;
   int64_t mlp_ratio = 4;             // MLP hidden size / n_embd; 0 = attention-only blocks
   double dropout = 0.0;
   bool bias = true;
+
+  template <class F>
+  void fields(F& f) {
+    f.tag("type", "transformer");
+    f.field("vocab_size", vocab_size, 2, 1 << 24);
+    f.field("n_layer", n_layer, 1, 256);
+    f.field("n_head", n_head, 1, 256);
+    f.field("n_embd", n_embd, 1, 1 << 16);
+    f.field("block_size", block_size, 1, 1 << 20);
+    f.field("positions", positions);
+    f.field("rotary_base", rotary_base, 1.0, 1e9);
+    f.field("mlp_ratio", mlp_ratio, 0, 64);  // 0: attention-only blocks
+    f.field("dropout", dropout, 0.0, 0.95);
+    f.field("bias", bias);
+  }
 
   static TransformerConfig from_json(const nlohmann::json& j, const std::string& where);
   nlohmann::json to_json() const;
@@ -35,7 +53,7 @@ class Transformer : public SequenceModel {
   ModelDescription describe() const override;
   nlohmann::json config() const override { return config_.to_json(); }
   int64_t vocab_size() const override { return config_.vocab_size; }
-  int64_t max_context() const override { return config_.positions == "learned" ? config_.block_size : -1; }
+  int64_t max_context() const override { return config_.positions == Positions::kLearned ? config_.block_size : -1; }
 
  private:
   struct Block;

@@ -8,13 +8,9 @@
 namespace engram {
 
 InductionConfig InductionConfig::from_json(const nlohmann::json& j, const std::string& where) {
-  ConfigObject c(j, where);
+  ConfigReader c(j, where);
   InductionConfig t;
-  c.choice("name", "induction", {"induction"});
-  t.length = c.integer("length", t.length, 4, 1 << 20);
-  t.vocab = c.integer("vocab", t.vocab, 2, 1 << 20);
-  t.min_copy = c.integer("min_copy", t.min_copy, 2, 1 << 20);
-  t.max_copy = c.integer("max_copy", t.max_copy, 2, 1 << 20);
+  t.fields(c);
   c.finish();
   if (t.min_copy > t.max_copy) throw Error("config " + c.path("min_copy") + " exceeds " + c.path("max_copy"));
   // Both copies and one token of target past the end must fit: the sequence holds T+1 tokens.
@@ -24,9 +20,7 @@ InductionConfig InductionConfig::from_json(const nlohmann::json& j, const std::s
   return t;
 }
 
-nlohmann::json InductionConfig::to_json() const {
-  return {{"name", "induction"}, {"length", length}, {"vocab", vocab}, {"min_copy", min_copy}, {"max_copy", max_copy}};
-}
+nlohmann::json InductionConfig::to_json() const { return write_config(*this); }
 
 Batch InductionTask::sample(int64_t batch, std::mt19937_64& rng) const {
   const int64_t T = config_.length, n = T + 1;  // n tokens give T inputs and T targets

@@ -13,6 +13,15 @@ struct InductionConfig {
   int64_t vocab = 64;     // V
   int64_t min_copy = 10;  // segment length s ∈ [min_copy, max_copy]
   int64_t max_copy = 20;
+  template <class F>
+  void fields(F& f) {
+    f.tag("name", "induction");
+    f.field("length", length, 4, 1 << 20);
+    f.field("vocab", vocab, 2, 1 << 20);
+    f.field("min_copy", min_copy, 2, 1 << 20);
+    f.field("max_copy", max_copy, 2, 1 << 20);
+  }
+
   static InductionConfig from_json(const nlohmann::json& j, const std::string& where);
   nlohmann::json to_json() const;
 };

@@ -12,13 +12,9 @@
 namespace engram {
 
 MqarConfig MqarConfig::from_json(const nlohmann::json& j, const std::string& where) {
-  ConfigObject c(j, where);
+  ConfigReader c(j, where);
   MqarConfig m;
-  c.choice("name", "mqar", {"mqar"});
-  m.length = c.integer("length", m.length, 8, 1 << 20);
-  m.vocab = c.integer("vocab", m.vocab, 8, 1 << 20);
-  m.kv_pairs = c.integer("kv_pairs", m.kv_pairs, 1, 1 << 16);
-  m.power_a = c.number("power_a", m.power_a, 1e-6, 1.0);
+  m.fields(c);
   c.finish();
   if (m.vocab % 2) throw Error("config " + c.path("vocab") + " must be even (keys below half, values above)");
   if (m.kv_pairs > m.vocab / 2) throw Error("config " + c.path("kv_pairs") + " exceeds the vocab/2 distinct keys");
@@ -27,9 +23,7 @@ MqarConfig MqarConfig::from_json(const nlohmann::json& j, const std::string& whe
   return m;
 }
 
-nlohmann::json MqarConfig::to_json() const {
-  return {{"name", "mqar"}, {"length", length}, {"vocab", vocab}, {"kv_pairs", kv_pairs}, {"power_a", power_a}};
-}
+nlohmann::json MqarConfig::to_json() const { return write_config(*this); }
 
 MqarTask::MqarTask(const MqarConfig& config) : config_(config) {
   const int64_t slots = (config.length - 2 * config.kv_pairs) / 2;

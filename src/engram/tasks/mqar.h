@@ -13,6 +13,15 @@ struct MqarConfig {
   int64_t vocab = 256;     // V (even)
   int64_t kv_pairs = 8;    // kv
   double power_a = 0.01;   // p(gap) ∝ gap^(a − 1)
+  template <class F>
+  void fields(F& f) {
+    f.tag("name", "mqar");
+    f.field("length", length, 8, 1 << 20);
+    f.field("vocab", vocab, 8, 1 << 20);
+    f.field("kv_pairs", kv_pairs, 1, 1 << 16);
+    f.field("power_a", power_a, 1e-6, 1.0);
+  }
+
   static MqarConfig from_json(const nlohmann::json& j, const std::string& where);
   nlohmann::json to_json() const;
 };

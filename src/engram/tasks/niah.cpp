@@ -24,37 +24,33 @@ constexpr int64_t kDepths = 20;
 int64_t uniform(std::mt19937_64& rng, int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); }
 
 // "w" haystacks carry 8-token values and up to 3 distractor needles; the others 4 tokens, one needle.
-int64_t value_tokens(const std::string& haystack) { return haystack == "w" ? 8 : 4; }
-int64_t most_needles(const std::string& haystack) { return haystack == "w" ? 4 : 1; }
+int64_t value_tokens(Haystack haystack) { return haystack == Haystack::kDistractors ? 8 : 4; }
+int64_t most_needles(Haystack haystack) { return haystack == Haystack::kDistractors ? 4 : 1; }
 
 }  // namespace
 
+const Names<Haystack>& names_of(Haystack) {
+  static const Names<Haystack> names = {{"pk", Haystack::kPattern}, {"n", Haystack::kMarkov}, {"w", Haystack::kDistractors}};
+  return names;
+}
+
 NiahConfig NiahConfig::from_json(const nlohmann::json& j, const std::string& where) {
-  ConfigObject c(j, where);
+  ConfigReader c(j, where);
   NiahConfig n;
-  c.choice("name", "niah", {"niah"});
-  n.haystack = c.choice("haystack", n.haystack, {"pk", "n", "w"});
-  n.min_length = c.integer("min_length", n.min_length, 1, 1 << 20);
-  n.max_length = c.integer("max_length", n.max_length, n.min_length, 1 << 20);
-  n.eval_lengths = c.integers("eval_lengths", n.eval_lengths, 1, 1 << 20);
-  n.eval_samples = c.integer("eval_samples", n.eval_samples, 1, 1 << 20);
-  n.seed = c.integer("seed", n.seed, 0, INT64_MAX);
+  n.fields(c);
   c.finish();
   // The shortest sequence must hold BOS, every needle and the query with its answer.
   const int64_t value = value_tokens(n.haystack);
   const int64_t least = 1 + most_needles(n.haystack) * (3 + value) + 4 + value - 1;
   for (int64_t L : n.eval_lengths)
-    if (L < least) throw Error("config " + c.path("eval_lengths") + " holds " + std::to_string(L) + "; the " + n.haystack + " haystack needs length ≥ " + std::to_string(least));
+    if (L < least) throw Error("config " + c.path("eval_lengths") + " holds " + std::to_string(L) + "; the " + name_of(n.haystack) + " haystack needs length ≥ " + std::to_string(least));
   if (n.min_length < least)
-    throw Error("config " + c.path("min_length") + " = " + std::to_string(n.min_length) + "; the " + n.haystack +
+    throw Error("config " + c.path("min_length") + " = " + std::to_string(n.min_length) + "; the " + name_of(n.haystack) +
                 " haystack needs length ≥ " + std::to_string(least));
   return n;
 }
 
-nlohmann::json NiahConfig::to_json() const {
-  return {{"name", "niah"},           {"haystack", haystack},         {"min_length", min_length}, {"max_length", max_length},
-          {"eval_lengths", eval_lengths}, {"eval_samples", eval_samples}, {"seed", seed}};
-}
+nlohmann::json NiahConfig::to_json() const { return write_config(*this); }
 
 NiahTask::NiahTask(const NiahConfig& config) : config_(config) {
   std::mt19937_64 rng(static_cast<uint64_t>(config.seed) ^ 0x5eedbeefULL);
@@ -73,7 +69,7 @@ int64_t NiahTask::vocab_size() const { return kVocab; }
 int64_t NiahTask::value_length() const { return value_tokens(config_.haystack); }
 
 void NiahTask::fill_haystack(int64_t* out, int64_t n, std::mt19937_64& rng) const {
-  if (config_.haystack == "pk") {
+  if (config_.haystack == Haystack::kPattern) {
     for (int64_t i = 0; i < n; ++i) out[i] = pattern_[static_cast<size_t>(i % 8)];
     return;
   }
@@ -91,7 +87,7 @@ Batch NiahTask::sample(int64_t batch, std::mt19937_64& rng) const {
 
 Batch NiahTask::sample_length(int64_t batch, int64_t length, std::mt19937_64& rng) const {
   const int64_t m = value_length(), needle_len = 3 + m;
-  const bool w = config_.haystack == "w";
+  const bool w = config_.haystack == Haystack::kDistractors;
   auto tokens = torch::empty({batch, length + 1}, torch::kLong);
   auto score = torch::zeros({batch, length}, torch::kBool);
   for (int64_t b = 0; b < batch; ++b) {

@@ -15,13 +15,28 @@
 
 namespace engram {
 
+enum class Haystack { kPattern, kMarkov, kDistractors };  // "pk" | "n" | "w", as described above
+const Names<Haystack>& names_of(Haystack);
+
 struct NiahConfig {
-  std::string haystack = "n";  // "pk" | "n" | "w"
+  Haystack haystack = Haystack::kMarkov;
   int64_t min_length = 64;     // training lengths, drawn per batch from [min_length, max_length]
   int64_t max_length = 256;
   std::vector<int64_t> eval_lengths = {256, 1024, 4096};
   int64_t eval_samples = 200;  // per evaluation length
   int64_t seed = 0;            // fixes the haystack pattern / Markov chain
+
+  template <class F>
+  void fields(F& f) {
+    f.tag("name", "niah");
+    f.field("haystack", haystack);
+    f.field("min_length", min_length, 1, 1 << 20);
+    f.field("max_length", max_length, min_length, 1 << 20);
+    f.field("eval_lengths", eval_lengths, 1, 1 << 20);
+    f.field("eval_samples", eval_samples, 1, 1 << 20);
+    f.field("seed", seed, 0, INT64_MAX);
+  }
+
   static NiahConfig from_json(const nlohmann::json& j, const std::string& where);
   nlohmann::json to_json() const;
 };

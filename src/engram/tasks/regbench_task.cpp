@@ -11,24 +11,16 @@
 namespace engram {
 
 RegBenchTaskConfig RegBenchTaskConfig::from_json(const nlohmann::json& j, const std::string& where) {
-  ConfigObject c(j, where);
+  ConfigReader c(j, where);
   RegBenchTaskConfig t;
-  c.choice("name", "regbench", {"regbench"});
-  t.data.train_languages = c.integer("train_languages", t.data.train_languages, 1, 1 << 24);
-  t.data.test_languages = c.integer("test_languages", t.data.test_languages, 2, 1 << 24);
-  t.data.seed = static_cast<uint64_t>(c.integer("seed", static_cast<int64_t>(t.data.seed), 0, INT64_MAX));
-  t.data.max_chars = c.integer("max_chars", t.data.max_chars, 3, 1 << 24);
-  t.length = c.integer("length", t.length, 2, 1 << 20);
+  t.fields(c);
   c.finish();
   if (t.data.test_languages % 2)
     throw Error("config " + c.path("test_languages") + " must be even (half test, half validation)");
   return t;
 }
 
-nlohmann::json RegBenchTaskConfig::to_json() const {
-  return {{"name", "regbench"},        {"train_languages", data.train_languages}, {"test_languages", data.test_languages},
-          {"seed", data.seed},         {"max_chars", data.max_chars},             {"length", length}};
-}
+nlohmann::json RegBenchTaskConfig::to_json() const { return write_config(*this); }
 
 RegBenchTask::RegBenchTask(const RegBenchTaskConfig& config) : config_(config), data_(make_regbench(config.data)) {}
 

@@ -16,6 +16,17 @@ namespace engram {
 struct RegBenchTaskConfig {
   RegBenchConfig data;
   int64_t length = 256;  // tokens per sequence used (inputs are length − 1 of them)
+
+  template <class F>
+  void fields(F& f) {
+    f.tag("name", "regbench");
+    f.field("train_languages", data.train_languages, 1, 1 << 24);
+    f.field("test_languages", data.test_languages, 2, 1 << 24);
+    f.field("seed", data.seed, 0, INT64_MAX);
+    f.field("max_chars", data.max_chars, 3, 1 << 24);
+    f.field("length", length, 2, 1 << 20);
+  }
+
   static RegBenchTaskConfig from_json(const nlohmann::json& j, const std::string& where);
   nlohmann::json to_json() const;
 };

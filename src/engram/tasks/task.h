@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engram/core/config.h"
 #include "engram/data/batch.h"
 
 namespace engram {

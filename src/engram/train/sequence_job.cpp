@@ -9,35 +9,15 @@
 namespace engram {
 
 TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& where) {
-  ConfigObject c(j, where);
+  ConfigReader c(j, where);
   TrainConfig t;
-  t.steps = c.integer("steps", t.steps, 1, int64_t{1} << 40);
-  t.batch_size = c.integer("batch_size", t.batch_size, 1, 1 << 20);
-  t.block_size = c.integer("block_size", t.block_size, 1, 1 << 24);
-  t.lr = c.number("lr", t.lr, 0.0, 1e3);
-  t.min_lr = c.number("min_lr", t.min_lr, 0.0, 1e3);
-  t.warmup = c.integer("warmup", t.warmup, 0, int64_t{1} << 40);
-  t.weight_decay = c.number("weight_decay", t.weight_decay, 0.0, 10.0);
-  t.beta1 = c.number("beta1", t.beta1, 0.0, 0.999999);
-  t.beta2 = c.number("beta2", t.beta2, 0.0, 0.999999);
-  t.grad_clip = c.number("grad_clip", t.grad_clip, 0.0, 1e6);
-  t.eval_interval = c.integer("eval_interval", t.eval_interval, 1, int64_t{1} << 40);
-  t.stop_accuracy = c.number("stop_accuracy", t.stop_accuracy, 0.0, 1.0);
-  t.eval_batches = c.integer("eval_batches", t.eval_batches, 1, 1 << 20);
-  t.log_interval = c.integer("log_interval", t.log_interval, 1, int64_t{1} << 40);
-  t.seed = c.integer("seed", t.seed, 0, std::numeric_limits<int64_t>::max());
-  t.device = c.string("device", t.device);
+  t.fields(c);
   c.finish();
   if (t.min_lr > t.lr) throw Error("config " + c.path("min_lr") + " must not exceed " + c.path("lr"));
   return t;
 }
 
-nlohmann::json TrainConfig::to_json() const {
-  return {{"steps", steps}, {"batch_size", batch_size}, {"block_size", block_size}, {"lr", lr},
-          {"min_lr", min_lr}, {"warmup", warmup}, {"weight_decay", weight_decay}, {"beta1", beta1},
-          {"beta2", beta2}, {"grad_clip", grad_clip}, {"eval_interval", eval_interval},
-          {"stop_accuracy", stop_accuracy}, {"eval_batches", eval_batches}, {"log_interval", log_interval}, {"seed", seed}, {"device", device}};
-}
+nlohmann::json TrainConfig::to_json() const { return write_config(*this); }
 
 LoopConfig TrainConfig::loop() const {
   LoopConfig l;

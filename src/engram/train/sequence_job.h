@@ -32,6 +32,26 @@ struct TrainConfig {
   int64_t seed = 1337;
   std::string device = "cpu";
 
+  template <class F>
+  void fields(F& f) {
+    f.field("steps", steps, 1, int64_t{1} << 40);
+    f.field("batch_size", batch_size, 1, 1 << 20);
+    f.field("block_size", block_size, 1, 1 << 24);
+    f.field("lr", lr, 0.0, 1e3);
+    f.field("min_lr", min_lr, 0.0, 1e3);
+    f.field("warmup", warmup, 0, int64_t{1} << 40);
+    f.field("weight_decay", weight_decay, 0.0, 10.0);
+    f.field("beta1", beta1, 0.0, 0.999999);
+    f.field("beta2", beta2, 0.0, 0.999999);
+    f.field("grad_clip", grad_clip, 0.0, 1e6);
+    f.field("eval_interval", eval_interval, 1, int64_t{1} << 40);
+    f.field("stop_accuracy", stop_accuracy, 0.0, 1.0);
+    f.field("eval_batches", eval_batches, 1, 1 << 20);
+    f.field("log_interval", log_interval, 1, int64_t{1} << 40);
+    f.field("seed", seed, 0, std::numeric_limits<int64_t>::max());
+    f.field("device", device);
+  }
+
   static TrainConfig from_json(const nlohmann::json& j, const std::string& where);
   nlohmann::json to_json() const;
   // The loop's part of it: AdamW (nanoGPT's decay groups), warm-up + cosine, clipping, intervals.
