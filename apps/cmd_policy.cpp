@@ -64,6 +64,7 @@ void add_train(CLI::App& policy, Commands& commands) {
 void add_eval(CLI::App& policy, Commands& commands) {
   struct Args {
     std::string ckpt, script, weak, json;
+    bool skip_done = false;
     std::unique_ptr<ConfigFlags<DelayEvalOptions>> settings;
   };
   auto a = std::make_shared<Args>();
@@ -73,6 +74,7 @@ void add_eval(CLI::App& policy, Commands& commands) {
       ->excludes(ckpt_opt);
   eval->add_option("--weak", a->weak, "BID's weak checkpoint (default: weak.safetensors beside --ckpt)");
   eval->add_option("--json", a->json, "append the result as one JSON line to this file");
+  eval->add_flag("--skip-done", a->skip_done, "do nothing when --json already holds this evaluation (scripts resume with it)");
   a->settings = std::make_unique<ConfigFlags<DelayEvalOptions>>(eval);
   commands.on(eval, [a] {
     DelayEvalOptions deo = a->settings->resolve();
@@ -101,11 +103,17 @@ void add_eval(CLI::App& policy, Commands& commands) {
       deo.weak = weak.policy.get();
     }
     if (!a->settings->given().contains("shift")) deo.shift = std::max(deo.delay, 1);  // as the delay plots choose it
+    const std::string source = a->ckpt.empty() ? a->script : a->ckpt;
+    if (a->skip_done && !a->json.empty() && has_delay_result(a->json, source, deo)) {
+      std::printf("%s %s d=%d s=%d: already in %s\n", deo.task.c_str(), name_of(deo.method).c_str(), deo.delay, deo.shift,
+                  a->json.c_str());
+      return 0;
+    }
     const auto r = evaluate_under_delay(*policy, deo);
     std::printf("%s %s d=%d s=%d: solved %lld/%lld = %.3f (95%% %.3f–%.3f), %.1f s\n", deo.task.c_str(), name_of(deo.method).c_str(),
                 deo.delay, deo.shift, static_cast<long long>(r.successes), static_cast<long long>(r.episodes), r.solve_rate(),
                 r.wilson_low, r.wilson_high, r.seconds);
-    if (!a->json.empty()) MetricsLog(a->json).write(delay_result_row(a->ckpt.empty() ? a->script : a->ckpt, deo, r));
+    if (!a->json.empty()) MetricsLog(a->json).write(delay_result_row(source, deo, r));
     return 0;
   });
 }

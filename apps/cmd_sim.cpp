@@ -22,6 +22,7 @@ void add_expert(CLI::App& sim, Commands& commands) {
   struct Args {
     std::string task, json;
     int episodes = 100, style = -1, workers = 2;
+    bool skip_done = false;
   };
   auto a = std::make_shared<Args>();
   auto* expert = sim.add_subcommand("expert", "success rate of each MPPI expert style under actuation noise");
@@ -30,13 +31,20 @@ void add_expert(CLI::App& sim, Commands& commands) {
   expert->add_option("--style", a->style, "only this style (default: all)")->check(between(0, 64));
   expert->add_option("--workers", a->workers, "worker threads")->check(between(1, 256));
   expert->add_option("--json", a->json, "append one JSON line per style to this file");
+  expert->add_flag("--skip-done", a->skip_done, "do nothing when --json already holds this task (scripts resume with it)");
   commands.on(expert, [a] {
+    if (a->skip_done && !a->json.empty() && has_expert_report(a->json, a->task, a->episodes, a->style)) {
+      std::printf("%s: already in %s\n", a->task.c_str(), a->json.c_str());
+      return 0;
+    }
     const auto reports = evaluate_expert(a->task, a->episodes, a->style, a->workers, true);
     std::printf("%-16s %-26s %9s %17s %8s %9s\n", "task", "style", "success", "95% interval", "length", "ms/step");
-    for (const auto& r : reports) {
+    for (const auto& r : reports)
       std::printf("%-16s %-26s %4d/%-4d %7.3f–%-7.3f %8.1f %9.2f\n", r.task.c_str(), r.style.c_str(), r.successes, r.episodes,
                   r.wilson_low, r.wilson_high, r.mean_length, r.ms_per_step);
-      if (!a->json.empty()) MetricsLog(a->json).write(to_json(r));
+    if (!a->json.empty()) {  // all rows together, after every style ran: a stopped run leaves none
+      MetricsLog log(a->json);
+      for (const auto& r : reports) log.write(to_json(r));
     }
     return 0;
   });

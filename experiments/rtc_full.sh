@@ -13,17 +13,9 @@ task=${1:?usage: experiments/rtc_full.sh TASK}
 run=runs/policy/$task
 results=runs/policy/$task-delay.jsonl
 [ -f "$run/done" ] || { echo "train the policy first: experiments/rtc_minimal.sh $task" >&2; exit 1; }
-done_cell() {  # method d s
-  [ -f "$results" ] && python3 - "$results" "$@" <<'PY'
-import json, sys
-path, method, d, s = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-rows = [json.loads(l) for l in open(path) if l.strip()]
-sys.exit(0 if any(r["method"] == method and r["delay"] == d and r["shift"] == s and r["episodes"] == 256 for r in rows) else 1)
-PY
-}
 cell() {  # method d s
-  done_cell "$@" && return 0
-  "$engram" policy eval --ckpt "$run/checkpoint.safetensors" --method "$1" --delay "$2" --shift "$3" --episodes 256 --json "$results"
+  "$engram" policy eval --ckpt "$run/checkpoint.safetensors" --method "$1" --delay "$2" --shift "$3" --episodes 256 \
+    --json "$results" --skip-done
 }
 for d in 0 1 2 3 4; do
   s=$(( d > 1 ? d : 1 ))

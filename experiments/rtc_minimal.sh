@@ -28,7 +28,7 @@ results=$run-delay.jsonl
 for d in 0 1 2 3 4; do
   s=$(( d > 1 ? d : 1 ))
   for m in naive rtc; do
-    if [ -f "$results" ] && grep -q "\"delay\":$d,\"episodes\":256,.*\"method\":\"$m\"" "$results"; then continue; fi
-    "$engram" policy eval --ckpt "$run/checkpoint.safetensors" --method "$m" --delay "$d" --shift "$s" --episodes 256 --json "$results"
+    "$engram" policy eval --ckpt "$run/checkpoint.safetensors" --method "$m" --delay "$d" --shift "$s" --episodes 256 \
+      --json "$results" --skip-done
   done
 done

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 5 evidence: each task's MPPI expert styles under actuation noise (≥ 100 episodes per style),
 # the simulation benchmark, and a contact sheet + GIF of each task with the expert acting.
-# Resumable: a task whose rows are already in runs/sim/experts.jsonl is skipped.
+# Resumable: a task whose rows are already in runs/sim/experts.jsonl is skipped (--skip-done).
 #
 #   experiments/sim_experts.sh [episodes per style] [workers]
 set -euo pipefail
@@ -11,9 +11,7 @@ episodes=${1:-100}
 workers=${2:-1}
 mkdir -p runs/sim docs/figures
 for task in slalom cartpole_thrust lander unicycle chain_lander; do
-  if [ -f runs/sim/experts.jsonl ] && grep -q "\"task\":\"$task\"" runs/sim/experts.jsonl; then continue; fi
-  "$engram" sim expert --task "$task" --episodes "$episodes" --workers "$workers" --json runs/sim/experts.jsonl.part
-  cat runs/sim/experts.jsonl.part >> runs/sim/experts.jsonl && rm runs/sim/experts.jsonl.part
+  "$engram" sim expert --task "$task" --episodes "$episodes" --workers "$workers" --json runs/sim/experts.jsonl --skip-done
 done
 for task in slalom cartpole_thrust lander unicycle chain_lander; do
   [ -f "docs/figures/sim-$task.png" ] || "$engram" sim play --task "$task" --expert --size 160 \

@@ -1,6 +1,7 @@
 #include "engram/policy/delay_results.h"
 
 #include "engram/core/error.h"
+#include "engram/core/metrics.h"
 
 namespace engram {
 
@@ -42,6 +43,19 @@ DelayCell delay_cell(const nlohmann::json& r, const std::string& where) {
   }
   c.tasks = 1;
   return c;
+}
+
+bool has_delay_result(const std::string& path, const std::string& ckpt, const DelayEvalOptions& o) {
+  DelayEvalResult planned;
+  planned.episodes = o.episodes;  // a row records the episodes that ran
+  const nlohmann::json wanted = delay_result_row(ckpt, o, planned);
+  for (const auto& row : read_metrics(path)) {
+    bool same = true;
+    for (const char* key : {"ckpt", "task", "method", "delay", "shift", "episodes", "seed", "bid_samples", "bid_contrast", "te_decay"})
+      same = same && row.value(key, nlohmann::json()) == wanted.value(key, nlohmann::json());
+    if (same) return true;
+  }
+  return false;
 }
 
 nlohmann::json realtime_result_row(const std::string& ckpt, const RealtimeOptions& o, const RealtimeReport& r) {

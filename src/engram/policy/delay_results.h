@@ -23,6 +23,11 @@ nlohmann::json delay_result_row(const std::string& ckpt, const DelayEvalOptions&
 // throws engram::Error naming `where` when the row is not a delay-evaluation row.
 DelayCell delay_cell(const nlohmann::json& row, const std::string& where);
 
+// Whether the results file at `path` already holds the row these settings would write (same
+// checkpoint, task, method with its BID/TE settings, delay, shift, episodes and seed): how
+// experiment scripts resume (`policy eval --skip-done`). A missing file holds nothing.
+bool has_delay_result(const std::string& path, const std::string& ckpt, const DelayEvalOptions& options);
+
 nlohmann::json realtime_result_row(const std::string& ckpt, const RealtimeOptions& options, const RealtimeReport& report);
 
 }  // namespace engram

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "engram/core/error.h"
+#include "engram/core/metrics.h"
 #include "engram/core/progress.h"
 #include "engram/sim/episode.h"
 
@@ -17,6 +18,14 @@ nlohmann::json to_json(const StyleReport& r) {
           {"episodes", r.episodes},   {"successes", r.successes},   {"success_rate", r.success_rate()},
           {"wilson_low", r.wilson_low}, {"wilson_high", r.wilson_high}, {"mean_length", r.mean_length},
           {"ms_per_step", r.ms_per_step}};
+}
+
+bool has_expert_report(const std::string& path, const std::string& task, int episodes, int style) {
+  for (const auto& row : read_metrics(path))
+    if (row.value("task", std::string()) == task && row.value("episodes", -1) == episodes &&
+        (style < 0 || row.value("style_index", -1) == style))
+      return true;
+  return false;
 }
 
 std::vector<StyleReport> evaluate_expert(const std::string& task, int episodes, int style, int workers, bool progress) {

@@ -24,6 +24,10 @@ struct StyleReport {
 // One JSON row (the --json output of `engram sim expert`).
 nlohmann::json to_json(const StyleReport& report);
 
+// Whether the results file at `path` already holds a row of `task` with this many episodes (and
+// this style, when `style` ≥ 0): how experiment scripts resume (`sim expert --skip-done`).
+bool has_expert_report(const std::string& path, const std::string& task, int episodes, int style);
+
 // Runs `episodes` noisy episodes of each style (all styles when `style` < 0) on `workers` threads.
 std::vector<StyleReport> evaluate_expert(const std::string& task, int episodes, int style, int workers, bool progress);
 
