@@ -243,5 +243,29 @@ TEST(Cli, CapacitySettingsFromFileSetAndFlags) {
   EXPECT_FALSE(std::filesystem::exists(dir.file("c2")));
 }
 
+// FAST from the command line: fit on demonstrations, encode a chunk, decode it back; broken
+// token sequences and tokenizer files are one-line errors.
+TEST(Cli, FastFitEncodeDecode) {
+  testing::TempDir dir;
+  ASSERT_EQ(engram(dir, "sim demos --task slalom --episodes 6 --workers 1 --out " + dir.file("d.h5")).code, 0);
+  auto r = engram(dir, "fast fit --data " + dir.file("d.h5") + " --out " + dir.file("fast.json") + " --vocab 200");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("0 decode failures"), std::string::npos) << r.out;
+  r = engram(dir, "fast encode --tokenizer " + dir.file("fast.json") + " --data " + dir.file("d.h5") + " --chunk 3");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string ids = r.out.substr(0, r.out.find('\n'));
+  r = engram(dir, "fast decode --tokenizer " + dir.file("fast.json") + " " + ids);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(lines(r.out), 16u);  // H lines of D actions
+  expect_clear_error(engram(dir, "fast decode --tokenizer " + dir.file("fast.json") + " " + ids.substr(0, ids.rfind(' '))),
+                     "a chunk has 32");
+  expect_clear_error(engram(dir, "fast decode --tokenizer " + dir.file("fast.json") + " 1 100000"), "outside the vocabulary");
+  expect_clear_error(engram(dir, "fast decode --tokenizer " + dir.write("bad.json", "{\"format\": \"engram-fast-1\"}") + " 1"),
+                     "bad.json: not a FAST tokenizer");
+  expect_clear_error(engram(dir, "fast fit --data " + dir.file("d.h5") + " --out " + dir.file("x.json") + " --gamma 100 --vocab 64"),
+                     "raise the vocabulary or lower γ");
+  EXPECT_FALSE(std::filesystem::exists(dir.file("x.json")));
+}
+
 }  // namespace
 }  // namespace engram
