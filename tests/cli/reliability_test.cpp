@@ -216,6 +216,11 @@ TEST(Reliability, UsageErrorsAreOneLineWithExitCode2) {
       {{"compare"}, "engram compare"},
       {{"position-loss"}, "engram position-loss"},
       {{"quickstart", "--steps", "-1"}, "engram quickstart"},
+      {{"fast"}, "a command is required"},
+      {{"fast", "fit", "--data", f}, "engram fast fit"},
+      {{"fast", "stats", "--data", f, "--gammas", "0"}, "engram fast stats"},
+      {{"fast", "encode", "--tokenizer", f}, "engram fast encode"},
+      {{"fast", "decode", "--tokenizer", f}, "engram fast decode"},
   };
   for (const auto& [args, needle] : cases) {
     const auto r = engram_argv(args);
