@@ -7,6 +7,7 @@
 
 #include "cli_checks.h"
 #include "commands.h"
+#include "engram/distributed/local_group.h"
 #include "engram/core/config.h"
 #include "engram/core/error.h"
 #include "engram/data/corpus.h"
@@ -28,9 +29,12 @@ void add_train(CLI::App& app, Commands& commands) {
     std::vector<std::string> sets;
     bool quiet = false;
     int64_t stop_after = -1;
+    int nproc = 1;
   };
   auto a = std::make_shared<Args>();
   auto* train = app.add_subcommand("train", "train a model from a JSON config into a run directory");
+  train->add_option("--nproc", a->nproc, "train data-parallel in this many local processes (as torchrun --nproc_per_node)")
+      ->check(between(1, 1024));
   train->add_option("--config", a->config, "experiment config (JSON: model, train, data)");
   train->add_option("--set", a->sets, "override a config key, e.g. --set model.n_layer=4 (repeatable)");
   train->add_option("--out", a->out, "run directory (default runs/<model type>)");
@@ -38,7 +42,8 @@ void add_train(CLI::App& app, Commands& commands) {
   train->add_flag("--quiet", a->quiet, "no progress bar");
   train->add_option("--stop-after", a->stop_after, "stop with a checkpoint after this step (continue later with --resume)")
       ->check(positive);
-  commands.on(train, [a] {
+  commands.on(train, [a, &commands] {
+    if (a->nproc > 1) return run_local_group(a->nproc, arguments_without_nproc(commands.argc(), commands.argv()));
     RunOptions ro;
     ro.verbose = !a->quiet;
     ro.resume = !a->resume.empty();

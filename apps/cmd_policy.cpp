@@ -7,6 +7,7 @@
 #include "cli_checks.h"
 #include "commands.h"
 #include "config_flags.h"
+#include "engram/distributed/local_group.h"
 #include "engram/core/config.h"
 #include "engram/core/error.h"
 #include "engram/core/metrics.h"
@@ -28,6 +29,7 @@ void add_train(CLI::App& policy, Commands& commands) {
     std::vector<std::string> sets;
     bool quiet = false;
     int64_t stop_after = -1;
+    int nproc = 1;
   };
   auto a = std::make_shared<Args>();
   auto* train = policy.add_subcommand("train", "flow matching on a demonstration dataset into a run directory");
@@ -39,7 +41,10 @@ void add_train(CLI::App& policy, Commands& commands) {
   train->add_flag("--quiet", a->quiet, "no progress bar");
   train->add_option("--stop-after", a->stop_after, "stop with a checkpoint after this step (continue later with --resume)")
       ->check(positive);
-  commands.on(train, [a] {
+  train->add_option("--nproc", a->nproc, "train data-parallel in this many local processes (as torchrun --nproc_per_node)")
+      ->check(between(1, 1024));
+  commands.on(train, [a, &commands] {
+    if (a->nproc > 1) return run_local_group(a->nproc, arguments_without_nproc(commands.argc(), commands.argv()));
     PolicyRunOptions ro;
     ro.verbose = !a->quiet;
     ro.stop_after = a->stop_after;

@@ -13,6 +13,11 @@ namespace engram::cli {
 
 class Commands {
  public:
+  explicit Commands(int argc, const char* const* argv) : argc_(argc), argv_(argv) {}
+  // The command line, for commands that start copies of themselves (--nproc).
+  int argc() const { return argc_; }
+  const char* const* argv() const { return argv_; }
+
   // What runs when `command` was chosen; it returns the process's exit code.
   void on(CLI::App* command, std::function<int()> run) { actions_.emplace_back(command, std::move(run)); }
   // Runs the chosen command (the parsed leaf).
@@ -24,6 +29,8 @@ class Commands {
 
  private:
   std::vector<std::pair<CLI::App*, std::function<int()>>> actions_;
+  int argc_;
+  const char* const* argv_;
 };
 
 void add_info_command(CLI::App& app, Commands& commands);       // cmd_info.cpp

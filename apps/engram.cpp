@@ -10,6 +10,7 @@
 #include "engram/core/error.h"
 #include "engram/core/memory.h"
 #include "engram/core/threads.h"
+#include "engram/distributed/world.h"
 
 using namespace engram;
 
@@ -49,7 +50,7 @@ int main(int argc, char** argv) {
   CLI::App app{"engram: associative-memory sequence models and real-time flow policies"};
   app.require_subcommand(1);
   app.set_version_flag("--version", ENGRAM_VERSION);
-  cli::Commands commands;
+  cli::Commands commands(argc, argv);
   cli::add_info_command(app, commands);
   cli::add_lm_commands(app, commands);
   cli::add_paper_commands(app, commands);
@@ -67,6 +68,8 @@ int main(int argc, char** argv) {
 
   try {
     apply_thread_policy(default_thread_policy());
+    // Ranks other than 0 of a distributed run print nothing on stdout (errors still go to stderr).
+    if (const WorldInfo w = world_from_environment(); w.distributed() && !w.primary()) std::freopen("/dev/null", "w", stdout);
     return commands.run_chosen();
   } catch (const Error& e) {
     std::fprintf(stderr, "engram: error: %s\n", e.what());

@@ -36,6 +36,10 @@ ThreadPolicy default_thread_policy() {
   // Measured on the 2-core machine (docs/RESULTS.md, "Thread policy"): with passive OpenMP
   // waiting, both pools at the core count train fastest; with spinning OpenMP threads it is the slowest.
   ThreadPolicy p{cores, cores};
+  // Ranks of a distributed run that share this machine share its cores (torchrun and engram
+  // --nproc set LOCAL_WORLD_SIZE; Slurm SLURM_NTASKS_PER_NODE).
+  const int local = std::max({1, env_int("LOCAL_WORLD_SIZE"), env_int("SLURM_NTASKS_PER_NODE")});
+  p.torch_threads = p.blas_threads = std::max(1, cores / local);
   if (int t = env_int("ENGRAM_TORCH_THREADS")) p.torch_threads = t;
   if (int b = env_int("ENGRAM_BLAS_THREADS")) p.blas_threads = b;
   return p;

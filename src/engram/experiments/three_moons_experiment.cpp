@@ -121,7 +121,7 @@ nlohmann::json run_three_moons(const ThreeMoonsOptions& o) {
       for (const auto& p : memory->named_parameters()) out.emplace_back(p.key(), p.value());
       return out;
     };
-    job.loss = [memory, &systems, &o](int64_t step) {
+    job.loss = [memory, &systems, &o](int64_t step, const Shard&) {  // one process: the shard is the batch
       std::mt19937_64 rng(mix_seed(o.seed, static_cast<uint64_t>(step)));
       auto batch = moon_batch(systems.train, o.batch, o.block, rng);
       auto predicted = memory->forward(batch.narrow(1, 0, o.block));

@@ -11,6 +11,7 @@
 #include "engram/core/error.h"
 #include "engram/core/finite.h"
 #include "engram/core/json.h"
+#include "engram/distributed/collective.h"
 #include "engram/core/safetensors.h"
 #include "engram/policy/chunk_dataset.h"
 #include "engram/train/checkpoint.h"
@@ -35,14 +36,19 @@ namespace fs = std::filesystem;
 
 torch::Generator generator(uint64_t seed) { return at::detail::createCPUGenerator(seed); }
 
-// The flow-matching loss of a batch; `gen` draws ε and τ.
-torch::Tensor flow_loss(MixerPolicy& policy, const torch::Tensor& obs, const torch::Tensor& chunks, torch::Generator& gen) {
-  const int64_t B = chunks.size(0);
-  auto eps = torch::randn(chunks.sizes(), gen, torch::kFloat32);
-  auto tau = torch::rand({B}, gen, torch::kFloat32);
-  auto t = tau.view({B, 1, 1});
+// The flow-matching loss at noise `eps` [B, H, M] and times `tau` [B].
+torch::Tensor flow_loss(MixerPolicy& policy, const torch::Tensor& obs, const torch::Tensor& chunks, const torch::Tensor& eps,
+                        const torch::Tensor& tau) {
+  const auto t = tau.view({chunks.size(0), 1, 1});
   auto x = (1 - t) * eps + t * chunks;
   return (policy.velocity(x, obs, tau) - (chunks - eps)).pow(2).mean();
+}
+
+// The noise and times of a batch of B chunks, drawn in this order from `gen`.
+std::pair<torch::Tensor, torch::Tensor> flow_noise(const torch::Tensor& chunks, torch::Generator& gen) {
+  auto eps = torch::randn(chunks.sizes(), gen, torch::kFloat32);
+  auto tau = torch::rand({chunks.size(0)}, gen, torch::kFloat32);
+  return {eps, tau};
 }
 
 void load_weights(MixerPolicy& policy, const SafeTensors& file) {
@@ -100,7 +106,9 @@ std::string weak_checkpoint_beside(const std::string& checkpoint) {
 
 TrainSummary train_policy(const nlohmann::json& config_in, const PolicyRunOptions& o) {
   nlohmann::json config = config_in;
-  if (o.resume) {  // the run's own config (less the dataset's env section, derived again) under the overrides
+  // Under torchrun with restarts, a restarted group goes on from the last checkpoint by itself.
+  const bool resume = o.resume || (world_from_environment().restart_count > 0 && fs::exists(o.out + "/checkpoint.safetensors"));
+  if (resume) {  // the run's own config (less the dataset's env section, derived again) under the overrides
     const std::string saved = o.out + "/config.json";
     if (!fs::exists(saved)) throw Error("cannot resume: " + saved + " does not exist");
     config = read_json_file(saved, "run config");
@@ -122,10 +130,15 @@ TrainSummary train_policy(const nlohmann::json& config_in, const PolicyRunOption
   config = {{"model", model_config.to_json()}, {"train", train.to_json()}, {"env", data->env_args}};
 
   const std::string ckpt = o.out + "/checkpoint.safetensors";
-  if (o.resume && !fs::exists(ckpt)) throw Error("cannot resume: " + ckpt + " does not exist");
-  if (!o.resume && fs::exists(ckpt))
+  if (resume && !fs::exists(ckpt)) throw Error("cannot resume: " + ckpt + " does not exist");
+  if (!resume && fs::exists(ckpt))
     throw Error("run directory " + o.out + " already holds a policy; use --resume " + o.out + " to continue it, or choose another --out");
+  // One rank of several (torchrun, Slurm, --nproc): rank 0 makes the run directory first.
+  const auto group = join_group(config.dump());
+  const bool primary = !group || group->world().primary();
+  if (!primary) group->barrier();
   fs::create_directories(o.out);
+  if (group && primary) group->barrier();
   torch::manual_seed(static_cast<uint64_t>(train.seed));
   auto policy = std::make_shared<MixerPolicy>(model_config);
   // Standardise observations with the training data's statistics (a harmless deviation, spec §12.3).
@@ -146,12 +159,15 @@ TrainSummary train_policy(const nlohmann::json& config_in, const PolicyRunOption
   batches->samples = data->obs.size(0);
   batches->batch_size = train.batch_size;
   batches->seed = static_cast<uint64_t>(train.seed);
-  job.loss = [policy, data, batches, seed = static_cast<uint64_t>(train.seed)](int64_t step) {
-    // Every random draw of a step comes from (seed, step): resuming replays the same stream.
+  job.loss = [policy, data, batches, seed = static_cast<uint64_t>(train.seed)](int64_t step, const Shard& shard) {
+    // Every random draw of a step comes from (seed, step), for the whole batch: resuming replays
+    // the same stream, and any number of ranks shares out the same batch.
     auto gen = generator(seed * 1000003ull + static_cast<uint64_t>(step));
     const auto idx = batches->indices(step);
-    return TrainingJob::StepLoss{flow_loss(*policy, data->obs.index_select(0, idx), data->chunks.index_select(0, idx), gen),
-                                 idx.size(0)};
+    const auto chunks = data->chunks.index_select(0, idx);
+    const auto [eps, tau] = flow_noise(chunks, gen);
+    const auto obs = shard.rows(data->obs.index_select(0, idx));
+    return TrainingJob::StepLoss{flow_loss(*policy, obs, shard.rows(chunks), shard.rows(eps), shard.rows(tau)), obs.size(0)};
   };
   job.items = "samples";
   job.loss_name = "flow-matching loss (velocity MSE)";
@@ -161,7 +177,11 @@ TrainSummary train_policy(const nlohmann::json& config_in, const PolicyRunOption
       auto vgen = generator(12345);
       const int64_t n = std::min<int64_t>(valid->obs.size(0), 4096);
       return nlohmann::json{
-          {"val_loss", flow_loss(*policy, valid->obs.slice(0, 0, n), valid->chunks.slice(0, 0, n), vgen).item<double>()}};
+          {"val_loss", [&] {
+            const auto chunks = valid->chunks.slice(0, 0, n);
+            const auto [eps, tau] = flow_noise(chunks, vgen);
+            return flow_loss(*policy, valid->obs.slice(0, 0, n), chunks, eps, tau).item<double>();
+          }()}};
     };
   }
   job.metadata = {{"engram.policy_config", config.dump()}};
@@ -182,11 +202,12 @@ TrainSummary train_policy(const nlohmann::json& config_in, const PolicyRunOption
   loop.grad_clip = train.grad_clip;
   loop.eval_interval = train.eval_interval;
   loop.log_interval = train.log_interval;
-  Trainer trainer(job, loop, o.out, o.verbose, "policy");
+  Trainer trainer(job, loop, o.out, o.verbose && primary, "policy");
+  trainer.distribute(group.get());
   // As for `engram train`: the config is saved once the checkpoint has loaded, so a later plain
   // --resume continues with the same overrides (a raised train.steps, say).
-  if (o.resume) trainer.resume();
-  if (!trainer.finished()) write_text_atomically(o.out + "/config.json", config.dump(2) + "\n");
+  if (resume) trainer.resume();
+  if (!trainer.finished() && primary) write_text_atomically(o.out + "/config.json", config.dump(2) + "\n");
   return trainer.run(o.stop_after);
 }
 

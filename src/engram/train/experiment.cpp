@@ -9,6 +9,7 @@
 #include "engram/core/error.h"
 #include "engram/core/seed.h"
 #include "engram/data/shards.h"
+#include "engram/distributed/collective.h"
 #include "engram/seq/model.h"
 #include "engram/tasks/task.h"
 
@@ -47,7 +48,9 @@ nlohmann::json load_config(const std::string& path, const std::vector<std::strin
 TrainSummary run_experiment(const nlohmann::json& config, const std::string& run_dir, const RunOptions& options) {
   const std::string ckpt = run_dir + "/checkpoint.safetensors";
   nlohmann::json resolved = config;
-  if (options.resume) {
+  // Under torchrun with restarts, a restarted group goes on from the last checkpoint by itself.
+  const bool restarted = world_from_environment().restart_count > 0 && fs::exists(ckpt);
+  if (options.resume || restarted) {
     if (!fs::exists(ckpt)) throw Error("cannot resume: " + ckpt + " does not exist");
     resolved = read_json_file(run_dir + "/config.json");
     merge_json(resolved, config);
@@ -75,6 +78,11 @@ TrainSummary run_experiment(const nlohmann::json& config, const std::string& run
                   " exceeds model.block_size = " + m["block_size"].dump() + " (the reach of learned positions)");
   }
   if (exp.task.is_null()) check_data_sources(exp.data);
+  // One rank of several (torchrun, Slurm, --nproc): rank 0 makes the run directory and prepares
+  // the data while the others wait; then they read what it made.
+  const auto group = join_group(resolved.dump());
+  const bool primary = !group || group->world().primary();
+  if (!primary) group->barrier();
   if (fs::exists(run_dir) && !fs::is_directory(run_dir))
     throw Error("run directory " + run_dir + " is a file; choose another --out");
   // From here on files are written. A failure before training starts removes a run directory
@@ -108,7 +116,7 @@ TrainSummary run_experiment(const nlohmann::json& config, const std::string& run
       return task->sample_valid(t.batch_size, rng).to(device);
     };
   } else {
-    PreparedData data = prepare_data(exp.data, run_dir, options.verbose, options.resume);
+    PreparedData data = prepare_data(exp.data, run_dir, options.verbose && primary, options.resume || restarted);
     vocab_size = data.vocab_size;
     tokenizer_spec = data.tokenizer_spec;
     // The shards live as long as the trainer: BatchStream captures them.
@@ -122,6 +130,7 @@ TrainSummary run_experiment(const nlohmann::json& config, const std::string& run
     stream.train = [=](int64_t step) { return sample_batch(*train_shard, t.batch_size, t.block_size, seed, step).to(device); };
     stream.valid = [=](int64_t k) { return sample_batch(*valid_shard, t.batch_size, t.block_size, valid_seed, k).to(device); };
   }
+  if (group && primary) group->barrier();
   if (!exp.model.contains("vocab_size")) exp.model["vocab_size"] = vocab_size;
   if (exp.model["vocab_size"].is_number_integer() && exp.model["vocab_size"].get<int64_t>() < vocab_size)
     throw Error("config model.vocab_size = " + exp.model["vocab_size"].dump() + " is smaller than the " +
@@ -133,21 +142,22 @@ TrainSummary run_experiment(const nlohmann::json& config, const std::string& run
   exp.model = model->config();
   model->to(device);
 
-  if (options.verbose)
+  if (options.verbose && primary)
     std::fprintf(stderr, "model: %s, %s parameters; run directory %s\n", model->describe().summary.c_str(),
                  std::to_string(model->describe().parameters).c_str(), run_dir.c_str());
   TrainingJob job = sequence_job(model, exp.train, stream, {exp.to_json(), nullptr, tokenizer_spec});
   job.resume_command = "engram train --resume " + run_dir;
-  Trainer trainer(job, exp.train.loop(), run_dir, options.verbose);
+  Trainer trainer(job, exp.train.loop(), run_dir, options.verbose && primary);
+  trainer.distribute(group.get());
   // A resume that fails (a checkpoint that does not fit the changed config) must not save that config.
-  if (options.resume) trainer.resume();
-  if (!trainer.finished()) write_text_atomically(run_dir + "/config.json", exp.to_json().dump(2) + "\n");
+  if (options.resume || restarted) trainer.resume();
+  if (!trainer.finished() && primary) write_text_atomically(run_dir + "/config.json", exp.to_json().dump(2) + "\n");
   cleanup.keep = true;
   TrainSummary summary = trainer.run(options.stop_after);
   const std::string score_path = run_dir + "/score.json";
   if (task && summary.already_finished && fs::exists(score_path)) {
     summary.task_score = read_json_file(score_path, "task score");
-  } else if (task && summary.steps == exp.train.steps) {
+  } else if (task && primary && summary.steps == exp.train.steps) {
     summary.task_score = task->score(*model);
     if (!summary.task_score.empty()) write_text_atomically(score_path, summary.task_score.dump(2) + "\n");
   }

@@ -50,9 +50,13 @@ TrainingJob sequence_job(std::shared_ptr<SequenceModel> model, const TrainConfig
   for (const auto& p : model->named_parameters()) job.parameters.emplace_back(p.key(), p.value());
   job.weights = [model] { return module_tensors(*model); };
   job.load = [model](const SafeTensors& file) { load_weights(*model, file); };
-  job.loss = [model, data](int64_t step) {
-    Batch b = data.train(step);
-    return TrainingJob::StepLoss{sequence_loss(model->forward(b.inputs), b.targets, b.mask), b.inputs.numel()};
+  job.loss = [model, data](int64_t step, const Shard& shard) {
+    const Batch whole = data.train(step);
+    const auto rows = [&](const torch::Tensor& t) { return t.defined() ? shard.rows(t) : t; };
+    const Batch b{rows(whole.inputs), rows(whole.targets), rows(whole.mask), rows(whole.score_mask)};
+    // The loss is a mean over the scored targets, so a shard weighs as many as it scores.
+    const double weight = b.mask.defined() ? b.mask.sum().item<double>() : static_cast<double>(b.inputs.numel());
+    return TrainingJob::StepLoss{sequence_loss(model->forward(b.inputs), b.targets, b.mask), b.inputs.numel(), weight};
   };
   job.evaluate = [model, data, batches = config.eval_batches] {
     torch::NoGradGuard no_grad;

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 #include "engram/core/error.h"
 #include "engram/core/json.h"
@@ -13,6 +14,7 @@
 #include "engram/core/progress.h"
 #include "engram/core/seed.h"
 #include "engram/core/stop_signal.h"
+#include "engram/distributed/collective.h"
 
 namespace engram {
 
@@ -44,6 +46,15 @@ double number_or_nan(const nlohmann::json& row, const char* key) {
   return row.contains(key) && row[key].is_number() ? row[key].get<double>() : std::nan("");
 }
 }  // namespace
+
+torch::Tensor Shard::rows(const torch::Tensor& batch) const {
+  if (count == 1) return batch;
+  const int64_t B = batch.size(0);
+  if (B % count != 0)
+    throw Error("a batch of " + std::to_string(B) + " rows cannot be split evenly across " + std::to_string(count) +
+                " ranks: make the batch size a multiple of the number of ranks");
+  return batch.narrow(0, index * (B / count), B / count);
+}
 
 double scheduled_lr(const LoopConfig& c, int64_t step) {
   switch (c.schedule) {
@@ -81,7 +92,13 @@ Trainer::Trainer(TrainingJob job, LoopConfig config, std::string run_dir, bool s
     : job_(std::move(job)), config_(config), run_dir_(std::move(run_dir)), show_progress_(show_progress),
       label_(std::move(label)), optimizer_(job_.parameters, config_.adam) {}
 
+void Trainer::distribute(Collective* group) {
+  group_ = group;
+  if (group_ && !group_->world().primary()) show_progress_ = false;
+}
+
 void Trainer::save(const std::string& path) const {
+  if (group_ && !group_->world().primary()) return;
   NamedTensors tensors = job_.weights();
   for (const auto& [name, t] : optimizer_.state()) tensors.emplace_back(kOptimizer + name, t);
   tensors.emplace_back(kRng + "torch_cpu", torch_rng_state());
@@ -144,10 +161,22 @@ TrainSummary Trainer::run(int64_t stop_after) {
     }
     return summary;
   }
-  MetricsLog log(run_dir_ + "/metrics.jsonl", step_);
+  const bool primary = !group_ || group_->world().primary();
+  std::optional<MetricsLog> log;  // rank 0 writes, the others only compute
+  if (primary) log.emplace(run_dir_ + "/metrics.jsonl", step_);
   Progress progress(label_, config_.steps, step_);
   std::vector<torch::Tensor> params;
   for (const auto& [name, p] : job_.parameters) params.push_back(p);
+  Shard shard;
+  if (group_) {
+    shard = {group_->world().rank, group_->world().world_size};
+    group_->broadcast(params);
+    double checksum = 0;
+    for (const auto& p : params) checksum += p.to(torch::kFloat64).abs().sum().item<double>();
+    char text[64];
+    std::snprintf(text, sizeof text, "%.17g", checksum);
+    group_->require_same("the parameters after the broadcast", text);
+  }
   if (job_.set_training) job_.set_training(true);
 
   int64_t window_items = 0;
@@ -159,13 +188,34 @@ TrainSummary Trainer::run(int64_t stop_after) {
   for (StopSignal stop; step_ < config_.steps;) {
     const int64_t s = step_;  // this update's index
     const double lr = scheduled_lr(config_, s);
-    auto [loss, items] = job_.loss(s);
-    const double loss_value = loss.item<double>();
+    auto [loss, items, weight] = job_.loss(s, shard);
+    double loss_value = loss.item<double>();
+    // Read once: a signal that arrives after this point is handled after the next step, so the
+    // message below never claims a checkpoint that was not written.
+    bool stopping = stop.requested();
+    if (group_) {
+      // Every rank sees the whole batch's loss, item count and any rank's stop request, so all of
+      // them take the same decisions; each weights its gradient by its share of the batch.
+      const double w = weight > 0 ? weight : static_cast<double>(items);
+      const auto total = group_->sum({loss_value * w, w, static_cast<double>(items), stopping ? 1.0 : 0.0});
+      loss_value = total[0] / total[1];
+      loss = loss * (w * group_->world().world_size / total[1]);
+      items = static_cast<int64_t>(total[2]);
+      stopping = total[3] > 0;
+    }
     if (!std::isfinite(loss_value))
       throw Error("step " + std::to_string(s) + ": training loss is " + std::to_string(loss_value) + "; stopped, " +
                   kept_checkpoint_note() + " (try a lower learning rate or tighter gradient clipping)");
     optimizer_.zero_grad();
     loss.backward();
+    if (group_) {
+      std::vector<torch::Tensor> grads;
+      for (auto& p : params) {
+        if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+        grads.push_back(p.grad());
+      }
+      group_->average(grads);
+    }
     const double grad_norm = clip_grad_norm(params, config_.grad_clip);
     if (!std::isfinite(grad_norm))
       throw Error("step " + std::to_string(s) + ": gradient norm is " + std::to_string(grad_norm) + "; stopped, " +
@@ -180,8 +230,8 @@ TrainSummary Trainer::run(int64_t stop_after) {
     const double window_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
     if (window_seconds > 0) items_per_second = static_cast<double>(window_items) / window_seconds;
 
-    if (s % config_.log_interval == 0 || step_ == config_.steps)
-      log.write({{"step", s}, {"train_loss", loss_value}, {"lr", lr}, {"grad_norm", grad_norm}, {speed_key, items_per_second}});
+    if (log && (s % config_.log_interval == 0 || step_ == config_.steps))
+      log->write({{"step", s}, {"train_loss", loss_value}, {"lr", lr}, {"grad_norm", grad_norm}, {speed_key, items_per_second}});
     const bool eval_now = step_ % config_.eval_interval == 0 || step_ == config_.steps;
     if (eval_now) {
       nlohmann::json row = job_.evaluate ? job_.evaluate() : nlohmann::json::object();
@@ -191,7 +241,7 @@ TrainSummary Trainer::run(int64_t stop_after) {
       summary.val_accuracy = number_or_nan(row, "val_accuracy");
       row["step"] = s;
       row["train_loss_mean"] = summary.train_loss;
-      log.write(row);
+      if (log) log->write(row);
       seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
       window_loss_ = 0;
       window_steps_ = 0;
@@ -199,9 +249,6 @@ TrainSummary Trainer::run(int64_t stop_after) {
       window_items = 0;
       window_start = std::chrono::steady_clock::now();
     }
-    // Read once: a signal that arrives after this point is handled after the next step, so the
-    // message below never claims a checkpoint that was not written.
-    const bool stopping = stop.requested();
     if (!eval_now && (step_ == stop_after || stopping)) {
       seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
       save(ckpt);
@@ -231,7 +278,7 @@ TrainSummary Trainer::run(int64_t stop_after) {
                   human_count(items_per_second).c_str(), job_.items == "tokens" ? "tok" : job_.items.c_str());
     progress.finish(fields);
   }
-  plot_losses(run_dir_, job_.loss_name);
+  if (primary) plot_losses(run_dir_, job_.loss_name);
   summary.steps = step_;
   summary.tokens_per_second = items_per_second;
   summary.seconds = wall;

@@ -10,6 +10,11 @@
 // early stop once the evaluation's val_accuracy reaches stop_accuracy). A non-finite loss or
 // gradient stops the run with a clear message and leaves the last good checkpoint untouched.
 //
+// Data-parallel (distribute()): every rank computes the loss of its own slice of the step's batch
+// (the batch is still a function of the step, so the global batch is the same for any number of
+// ranks), gradients are averaged across ranks in one place (here, weighted by what each slice's
+// loss is a mean over), and only rank 0 writes metrics, plots and checkpoints.
+//
 // Checkpoint layout (safetensors): the job's tensors under their own names, the optimizer moments
 // under "optimizer.*", the torch random-generator state under "rng.*"; metadata
 // "engram.train_state" (step, counters, the running loss mean) beside the job's own metadata.
@@ -28,6 +33,15 @@
 #include "engram/train/adamw.h"
 
 namespace engram {
+
+class Collective;
+
+// This rank's part of a step's batch: rows [index·B/count, (index+1)·B/count) of B.
+struct Shard {
+  int index = 0, count = 1;
+  // Throws engram::Error when B is not a multiple of the number of ranks.
+  torch::Tensor rows(const torch::Tensor& batch) const;
+};
 
 enum class Schedule {
   kCosine,          // linear warm-up to lr over `warmup` steps, cosine decay to min_lr at `steps`
@@ -59,12 +73,15 @@ struct TrainingJob {
   // must check every name and shape and throw engram::Error naming what does not fit.
   std::function<NamedTensors()> weights;
   std::function<void(const SafeTensors&)> load;
-  // The loss of the batch of `step`, and how many items (tokens, samples) that batch holds.
+  // The loss of this rank's shard of the batch of `step`, how many items (tokens, samples) the
+  // shard holds, and what its loss is a mean over (scored tokens, say; ≤ 0: the items), so that
+  // ranks' gradients average to the gradient of the whole batch's mean.
   struct StepLoss {
     torch::Tensor loss;
     int64_t items = 0;
+    double weight = 0;
   };
-  std::function<StepLoss(int64_t step)> loss;
+  std::function<StepLoss(int64_t step, const Shard& shard)> loss;
   std::string items = "tokens";  // names the throughput column: <items>_per_s
   // Held-out metrics at an evaluation ({"val_loss": …, "val_accuracy": …}); may be empty.
   std::function<nlohmann::json()> evaluate;
@@ -111,8 +128,13 @@ class Trainer {
   // how to resume.
   TrainSummary run(int64_t stop_after = -1);
 
-  // Writes the current state as a checkpoint to `path` (the run's own, or e.g. BID's weak one).
+  // Writes the current state as a checkpoint to `path` (the run's own, or e.g. BID's weak one);
+  // on ranks other than 0 it writes nothing.
   void save(const std::string& path) const;
+
+  // Trains data-parallel in `group` (which must outlive the trainer): call before resume() and
+  // run(). run() then starts by broadcasting rank 0's parameters and checking them equal.
+  void distribute(Collective* group);
 
  private:
   std::string kept_checkpoint_note() const;  // for the message of a stopped run
@@ -123,6 +145,7 @@ class Trainer {
   bool show_progress_;
   std::string label_;
   AdamW optimizer_;
+  Collective* group_ = nullptr;
   int64_t step_ = 0;         // updates done
   int64_t items_seen_ = 0;
   double seconds_ = 0;       // training wall time before this process (restored on resume)

@@ -1,0 +1,165 @@
+#include "engram/distributed/collective.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/torch.h>
+
+#include "engram/core/error.h"
+
+namespace engram {
+
+struct Collective::Group {
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
+};
+
+namespace {
+
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+// Runs a collective; a failure (a dead peer, a timeout) becomes one clear line.
+template <class F>
+void collective(const char* what, const WorldInfo& w, F&& f) {
+  try {
+    f();
+  } catch (const c10::Error& e) {
+    throw Error(std::string(what) + " failed on rank " + std::to_string(w.rank) + " of " + std::to_string(w.world_size) +
+                " (another rank stopped or the network failed): " + first_line(e.what_without_backtrace()));
+  } catch (const std::exception& e) {
+    throw Error(std::string(what) + " failed on rank " + std::to_string(w.rank) + " of " + std::to_string(w.world_size) +
+                " (another rank stopped or the network failed): " + first_line(e.what()));
+  }
+}
+
+bool loopback(const std::string& host) { return host == "localhost" || host.rfind("127.", 0) == 0; }
+
+}  // namespace
+
+Collective::Collective(const WorldInfo& world, std::chrono::seconds timeout) : world_(world), group_(std::make_unique<Group>()) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+  // Under torchrun's static rendezvous the agent already serves the store at MASTER_PORT.
+  const char* agent = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
+  c10d::TCPStoreOptions options;
+  options.port = static_cast<std::uint16_t>(world.master_port);
+  options.isServer = world.rank == 0 && !(agent && std::string(agent) == "True");
+  options.numWorkers = world.world_size;
+  options.waitWorkers = false;
+  options.timeout = ms;
+  try {
+    auto tcp = c10::make_intrusive<c10d::TCPStore>(world.master_addr, options);
+    // Keys of an earlier attempt (torchrun restarts keep the agent's store) are not this one's.
+    group_->store = c10::make_intrusive<c10d::PrefixStore>("engram/" + std::to_string(world.restart_count), tcp);
+    auto gloo_options = c10d::ProcessGroupGloo::Options::create(ms);
+    const char* iface = std::getenv("GLOO_SOCKET_IFNAME");
+    if (iface && *iface) gloo_options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(iface));
+    else if (loopback(world.master_addr)) gloo_options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+    else gloo_options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    group_->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(group_->store, world.rank, world.world_size, gloo_options);
+  } catch (const std::exception& e) {
+    const std::string why = dynamic_cast<const c10::Error*>(&e) ? dynamic_cast<const c10::Error&>(e).what_without_backtrace() : e.what();
+    throw Error("rendezvous at " + world.master_addr + ":" + std::to_string(world.master_port) + " did not complete within " +
+                std::to_string(timeout.count()) + " s (rank " + std::to_string(world.rank) + " of " +
+                std::to_string(world.world_size) + "): are all ranks started with the same MASTER_ADDR and MASTER_PORT? (" +
+                first_line(why) + ")");
+  }
+}
+
+Collective::~Collective() = default;
+
+void Collective::broadcast(const std::vector<torch::Tensor>& tensors) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> flat{torch::cat([&] {
+    std::vector<torch::Tensor> parts;
+    for (const auto& t : tensors) parts.push_back(t.detach().reshape({-1}).to(torch::kFloat32));
+    return parts;
+  }())};
+  collective("broadcast", world_, [&] { group_->gloo->broadcast(flat)->wait(); });
+  int64_t at = 0;
+  for (const auto& t : tensors) {
+    t.copy_(flat[0].narrow(0, at, t.numel()).view(t.sizes()));
+    at += t.numel();
+  }
+}
+
+void Collective::average(const std::vector<torch::Tensor>& tensors, int64_t bucket_bytes) {
+  torch::NoGradGuard no_grad;
+  const auto start = std::chrono::steady_clock::now();
+  size_t i = 0;
+  while (i < tensors.size()) {
+    std::vector<torch::Tensor> parts;
+    int64_t bytes = 0;
+    const size_t first = i;
+    while (i < tensors.size() && (parts.empty() || bytes + tensors[i].numel() * 4 <= bucket_bytes)) {
+      parts.push_back(tensors[i].reshape({-1}));
+      bytes += tensors[i].numel() * 4;
+      ++i;
+    }
+    std::vector<torch::Tensor> flat{torch::cat(parts)};
+    collective("gradient all-reduce", world_, [&] { group_->gloo->allreduce(flat)->wait(); });
+    flat[0].div_(world_.world_size);
+    int64_t at = 0;
+    for (size_t k = first; k < i; ++k) {
+      tensors[k].copy_(flat[0].narrow(0, at, tensors[k].numel()).view(tensors[k].sizes()));
+      at += tensors[k].numel();
+    }
+    reduced_bytes_ += bytes;
+  }
+  reduce_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::vector<double> Collective::sum(const std::vector<double>& values) {
+  std::vector<torch::Tensor> t{torch::tensor(values, torch::kFloat64)};
+  collective("all-reduce", world_, [&] { group_->gloo->allreduce(t)->wait(); });
+  return std::vector<double>(t[0].data_ptr<double>(), t[0].data_ptr<double>() + t[0].numel());
+}
+
+void Collective::barrier() {
+  collective("barrier", world_, [&] { group_->gloo->barrier()->wait(); });
+}
+
+void Collective::require_same(const std::string& what, const std::string& value) {
+  const std::string key = "check/" + std::to_string(checks_++) + "/";
+  std::vector<std::string> differ;
+  collective("consistency check", world_, [&] {
+    group_->store->set(key + std::to_string(world_.rank), std::vector<uint8_t>(value.begin(), value.end()));
+    const auto first = group_->store->get(key + "0");
+    for (int r = 1; r < world_.world_size; ++r) {
+      const auto other = group_->store->get(key + std::to_string(r));
+      if (other != first) differ.push_back(std::to_string(r));
+    }
+  });
+  if (differ.empty()) return;
+  std::string list;
+  for (const auto& r : differ) list += (list.empty() ? "" : ", ") + r;
+  throw Error(what + " differs between rank 0 and rank" + (differ.size() > 1 ? "s " : " ") + list +
+              ": start every rank with the same engram binary and the same config");
+}
+
+namespace {
+std::string fingerprint(const std::string& bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%016zx", std::hash<std::string>{}(bytes));
+  return text;
+}
+}  // namespace
+
+std::unique_ptr<Collective> join_group(const std::string& config_text) {
+  const WorldInfo world = world_from_environment();
+  if (!world.distributed()) return nullptr;
+  int64_t seconds = 300;
+  if (const char* t = std::getenv("ENGRAM_RENDEZVOUS_TIMEOUT"); t && *t) seconds = std::max(1L, std::atol(t));
+  auto group = std::make_unique<Collective>(world, std::chrono::seconds(seconds));
+  std::ifstream self("/proc/self/exe", std::ios::binary);
+  std::ostringstream bytes;
+  bytes << self.rdbuf();
+  group->require_same("the engram binary", fingerprint(bytes.str()));
+  group->require_same("the resolved config", fingerprint(config_text));
+  return group;
+}
+
+}  // namespace engram
