@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include <glog/logging.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -44,6 +45,12 @@ Collective::Collective(const WorldInfo& world, std::chrono::seconds timeout) : w
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
   // Under torchrun's static rendezvous the agent already serves the store at MASTER_PORT.
   const char* agent = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
+  // c10d logs each failed connection attempt through glog; the error below says it once.
+  struct QuietLog {
+    int was = FLAGS_minloglevel;
+    QuietLog() { FLAGS_minloglevel = google::GLOG_FATAL; }
+    ~QuietLog() { FLAGS_minloglevel = was; }
+  } quiet;
   c10d::TCPStoreOptions options;
   options.port = static_cast<std::uint16_t>(world.master_port);
   options.isServer = world.rank == 0 && !(agent && std::string(agent) == "True");
