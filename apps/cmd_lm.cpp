@@ -67,6 +67,8 @@ void add_train(CLI::App& app, Commands& commands) {
     if (std::isfinite(s.val_accuracy)) std::printf(", task accuracy %.4f", s.val_accuracy);
     if (!s.already_finished) std::printf(", %.0f tokens/s", s.tokens_per_second);
     std::printf("\ncheckpoint %s\nplot %s/loss.png\n", s.checkpoint.c_str(), dir.c_str());
+    if (s.ranks > 1 && !s.already_finished)
+      std::printf("%s\n", data_parallel_report(s).c_str());
     for (const auto& [name, value] : s.task_score.items()) std::printf("%s %s\n", name.c_str(), value.dump().c_str());
     return 0;
   });

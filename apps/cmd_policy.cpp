@@ -62,6 +62,8 @@ void add_train(CLI::App& policy, Commands& commands) {
                   ro.out.c_str(), static_cast<long long>(s.steps));
     std::printf("%s %lld steps: train loss %.4f, held-out loss %.4f; checkpoint %s\n", s.already_finished ? "finished" : "trained",
                 static_cast<long long>(s.steps), s.train_loss, s.val_loss, s.checkpoint.c_str());
+    if (s.ranks > 1 && !s.already_finished)
+      std::printf("%s\n", data_parallel_report(s).c_str());
     return 0;
   });
 }

@@ -80,6 +80,9 @@ void expect_two_ranks_match_one(const std::string& command, const std::vector<st
 TEST(DataParallel, TwoRanksMatchOneProcessWithTheWholeBatch) {
   testing::TempDir dir;
   expect_two_ranks_match_one("", text_run(dir, 12), dir, "transformer");
+  ::setenv("ENGRAM_OVERLAP_ALLREDUCE", "0", 1);  // the all-reduce after the backward pass, not during it
+  expect_two_ranks_match_one("", text_run(dir, 12), dir, "transformer-after-backward");
+  ::unsetenv("ENGRAM_OVERLAP_ALLREDUCE");
   // A mosaic on a task whose loss is masked: ranks weigh by the targets they score.
   expect_two_ranks_match_one("", {"--quiet", "--set", "task.name=induction", "--set", "task.length=32", "--set",
                                   "task.vocab=16", "--set", "task.min_copy=4", "--set", "task.max_copy=8", "--set",
@@ -212,6 +215,24 @@ TEST(DataParallel, ARendezvousThatNeverCompletesTimesOut) {
     expect_one_line_error({1, "", testing::read_file(dir.file("err.txt"))}, "did not complete within 2 s");
     EXPECT_FALSE(fs::exists(dir.file("run")));
   }
+}
+
+// Slurm's variables alone (no RANK/WORLD_SIZE) make a group: the first host of the node list is
+// the rendezvous.
+TEST(DataParallel, SlurmVariablesLaunchAGroup) {
+  testing::TempDir dir;
+  const std::string port = "MASTER_PORT=" + std::to_string(free_port());
+  pid_t ranks[2];
+  for (int r = 0; r < 2; ++r)
+    ranks[r] = spawn(concat({"train", "--out", dir.file("run")}, text_run(dir, 12)),
+                     {"SLURM_PROCID=" + std::to_string(r), "SLURM_NTASKS=2", "SLURM_LOCALID=" + std::to_string(r),
+                      "SLURM_NTASKS_PER_NODE=2", "SLURM_JOB_NODELIST=localhost", port},
+                     dir.file("out" + std::to_string(r)), dir.file("err" + std::to_string(r)));
+  for (int r = 0; r < 2; ++r) EXPECT_EQ(wait_for(ranks[r], 120), 0) << testing::read_file(dir.file("err" + std::to_string(r)));
+  ASSERT_EQ(engram_argv(concat({"train", "--out", dir.file("one")}, text_run(dir, 12))).code, 0);
+  EXPECT_LT(weight_difference(dir.file("one/checkpoint.safetensors"), dir.file("run/checkpoint.safetensors")), 1e-4);
+  EXPECT_NE(testing::read_file(dir.file("out0")).find("data-parallel over 2 ranks"), std::string::npos);
+  EXPECT_EQ(testing::read_file(dir.file("out1")), "");  // ranks other than 0 print nothing
 }
 
 TEST(DataParallel, RanksWithDifferentConfigsAreRefused) {

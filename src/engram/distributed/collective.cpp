@@ -1,5 +1,6 @@
 #include "engram/distributed/collective.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -8,16 +9,67 @@
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/function_hook.h>
 #include <torch/torch.h>
 
 #include "engram/core/error.h"
 
 namespace engram {
 
+// Gradient all-reduce during the backward pass, as PyTorch's DDP does it (its c10d::Reducer needs a
+// header Debian's LibTorch does not ship, so this is the same idea, small): a post-hook on each
+// parameter's gradient accumulator marks it ready; a bucket whose parameters are all ready is
+// all-reduced asynchronously, buckets strictly in order so every rank issues the same sequence;
+// after the backward pass the rest are launched and all are awaited.
+struct Overlap {
+  std::vector<torch::Tensor> params;
+  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators;  // kept alive: they carry the hooks
+  std::vector<std::vector<size_t>> buckets;                          // parameter indices, in arrival order
+  std::vector<size_t> bucket_of;
+  std::vector<size_t> pending;  // per bucket: parameters whose gradient has not arrived this step
+  std::vector<torch::Tensor> flat;
+  std::vector<c10::intrusive_ptr<c10d::Work>> work;
+  size_t next = 0;  // the next bucket to launch
+  bool armed = false;
+};
+
 struct Collective::Group {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
+  std::unique_ptr<Overlap> overlap;
+
+  void launch(size_t b) {
+    auto& o = *overlap;
+    std::vector<torch::Tensor> parts;
+    for (size_t i : o.buckets[b]) {
+      const auto& g = o.params[i].grad();
+      parts.push_back(g.defined() ? g.reshape({-1}) : torch::zeros({o.params[i].numel()}, o.params[i].options()));
+    }
+    o.flat[b] = torch::cat(parts);
+    std::vector<torch::Tensor> tensors{o.flat[b]};
+    o.work[b] = gloo->allreduce(tensors);
+  }
+  void ready(size_t index) {
+    auto& o = *overlap;
+    if (!o.armed) return;
+    --o.pending[o.bucket_of[index]];
+    while (o.next < o.buckets.size() && o.pending[o.next] == 0) launch(o.next++);
+  }
 };
+
+namespace {
+struct ReadyHook : torch::autograd::FunctionPostHook {
+  ReadyHook(Collective::Group* group, size_t index) : group(group), index(index) {}
+  torch::autograd::variable_list operator()(const torch::autograd::variable_list& outputs,
+                                            const torch::autograd::variable_list&) override {
+    group->ready(index);
+    return outputs;
+  }
+  Collective::Group* group;
+  size_t index;
+};
+}  // namespace
 
 namespace {
 
@@ -124,6 +176,66 @@ std::vector<double> Collective::sum(const std::vector<double>& values) {
   collective("all-reduce", world_, [&] { group_->gloo->allreduce(t)->wait(); });
   return std::vector<double>(t[0].data_ptr<double>(), t[0].data_ptr<double>() + t[0].numel());
 }
+
+void Collective::overlap_gradients(const std::vector<torch::Tensor>& params, int64_t bucket_bytes) {
+  auto o = std::make_unique<Overlap>();
+  o->params = params;
+  o->bucket_of.resize(params.size());
+  // Gradients arrive roughly in reverse order of the parameters; the first bucket is small so the
+  // first all-reduce starts early (DDP's choice).
+  int64_t bytes = 0, cap = std::min<int64_t>(bucket_bytes, 1 << 20);
+  for (size_t k = params.size(); k-- > 0;) {
+    const int64_t size = params[k].numel() * static_cast<int64_t>(params[k].element_size());
+    if (o->buckets.empty() || (bytes > 0 && bytes + size > cap)) {
+      if (!o->buckets.empty()) cap = bucket_bytes;
+      o->buckets.emplace_back();
+      bytes = 0;
+    }
+    o->buckets.back().push_back(k);
+    o->bucket_of[k] = o->buckets.size() - 1;
+    bytes += size;
+    overlapped_bytes_ += size;
+  }
+  for (size_t k = 0; k < params.size(); ++k) {
+    auto accumulator = torch::autograd::impl::grad_accumulator(params[k]);
+    accumulator->add_post_hook(std::make_unique<ReadyHook>(group_.get(), k));
+    o->accumulators.push_back(std::move(accumulator));
+  }
+  group_->overlap = std::move(o);
+}
+
+void Collective::expect_backward(const torch::Tensor&) {
+  auto& o = *group_->overlap;
+  o.pending.assign(o.buckets.size(), 0);
+  for (const auto& b : o.buckets) o.pending[&b - o.buckets.data()] = b.size();
+  o.flat.assign(o.buckets.size(), torch::Tensor());
+  o.work.assign(o.buckets.size(), c10::intrusive_ptr<c10d::Work>());
+  o.next = 0;
+  o.armed = true;
+}
+
+void Collective::finish_backward() {
+  torch::NoGradGuard no_grad;
+  auto& o = *group_->overlap;
+  o.armed = false;
+  collective("gradient all-reduce", world_, [&] {
+    while (o.next < o.buckets.size()) group_->launch(o.next++);  // parameters the loss did not reach: zeros
+    for (auto& w : o.work) w->wait();
+  });
+  for (size_t b = 0; b < o.buckets.size(); ++b) {
+    o.flat[b].div_(world_.world_size);
+    int64_t at = 0;
+    for (size_t i : o.buckets[b]) {
+      auto& p = o.params[i];
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+      p.grad().copy_(o.flat[b].narrow(0, at, p.numel()).view(p.sizes()));
+      at += p.numel();
+    }
+  }
+  reduced_bytes_ += overlapped_bytes_;
+}
+
+bool Collective::overlapping() const { return group_->overlap != nullptr; }
 
 void Collective::barrier() {
   collective("barrier", world_, [&] { group_->gloo->barrier()->wait(); });

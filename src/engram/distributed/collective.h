@@ -26,6 +26,17 @@ class Collective {
   ~Collective();
   const WorldInfo& world() const { return world_; }
 
+  // From here on the gradients of `params` are averaged across ranks during the backward pass,
+  // bucket by bucket as they become ready (hooks on the gradient accumulators, as PyTorch's DDP),
+  // so communication overlaps the rest of the backward pass. Each step: expect_backward(loss),
+  // backward, finish_backward(); average() is then not needed for these gradients.
+  void overlap_gradients(const std::vector<torch::Tensor>& params, int64_t bucket_bytes = 4 << 20);
+  void expect_backward(const torch::Tensor& loss);
+  void finish_backward();
+  bool overlapping() const;
+
+  struct Group;  // the c10d objects (public for the autograd hooks)
+
   // Rank 0's values into every rank's tensors, in place.
   void broadcast(const std::vector<torch::Tensor>& tensors);
   // The mean over ranks, in place, in flat buckets of about `bucket_bytes` (one all-reduce each).
@@ -43,12 +54,12 @@ class Collective {
   double reduce_seconds() const { return reduce_seconds_; }
 
  private:
-  struct Group;
   WorldInfo world_;
   std::unique_ptr<Group> group_;
   int64_t reduced_bytes_ = 0;
   double reduce_seconds_ = 0;
   int64_t checks_ = 0;
+  int64_t overlapped_bytes_ = 0;  // gradient bytes the reducer all-reduces each step
 };
 
 // The group this process belongs to when a launcher started it as one rank of several (torchrun,

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -66,6 +67,17 @@ double scheduled_lr(const LoopConfig& c, int64_t step) {
       return c.lr + (c.min_lr - c.lr) * static_cast<double>(step) / static_cast<double>(std::max<int64_t>(1, c.steps - 1));
   }
   return c.lr;
+}
+
+std::string data_parallel_report(const TrainSummary& s) {
+  char text[200];
+  if (std::isfinite(s.allreduce_ms))
+    std::snprintf(text, sizeof text, "data-parallel over %d ranks: %.2f ms per step, gradient all-reduce %.2f ms and %.3f MB per step",
+                  s.ranks, s.step_ms, s.allreduce_ms, s.allreduce_bytes / 1e6);
+  else
+    std::snprintf(text, sizeof text, "data-parallel over %d ranks: %.2f ms per step, gradient all-reduce of %.3f MB per step overlapped with the backward pass",
+                  s.ranks, s.step_ms, s.allreduce_bytes / 1e6);
+  return text;
 }
 
 void read_legacy_layout(SafeTensors& file) {
@@ -176,10 +188,17 @@ TrainSummary Trainer::run(int64_t stop_after) {
     char text[64];
     std::snprintf(text, sizeof text, "%.17g", checksum);
     group_->require_same("the parameters after the broadcast", text);
+    // Gradients are all-reduced during the backward pass (DDP's reducer); ENGRAM_OVERLAP_ALLREDUCE=0
+    // reduces them after it instead, which is slower but lets the all-reduce be timed on its own.
+    const char* overlap = std::getenv("ENGRAM_OVERLAP_ALLREDUCE");
+    if (!group_->overlapping() && !(overlap && std::string(overlap) == "0")) group_->overlap_gradients(params);
   }
   if (job_.set_training) job_.set_training(true);
 
+  const int64_t first_step = step_;
   int64_t window_items = 0;
+  int64_t logged_step = step_, logged_bytes = 0;
+  double logged_seconds = 0;
   auto window_start = std::chrono::steady_clock::now();
   const auto run_start = window_start;
   double items_per_second = 0;
@@ -207,8 +226,14 @@ TrainSummary Trainer::run(int64_t stop_after) {
       throw Error("step " + std::to_string(s) + ": training loss is " + std::to_string(loss_value) + "; stopped, " +
                   kept_checkpoint_note() + " (try a lower learning rate or tighter gradient clipping)");
     optimizer_.zero_grad();
-    loss.backward();
-    if (group_) {
+    if (group_ && group_->overlapping()) {
+      group_->expect_backward(loss);
+      loss.backward();
+      group_->finish_backward();
+    } else {
+      loss.backward();
+    }
+    if (group_ && !group_->overlapping()) {
       std::vector<torch::Tensor> grads;
       for (auto& p : params) {
         if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
@@ -230,8 +255,17 @@ TrainSummary Trainer::run(int64_t stop_after) {
     const double window_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
     if (window_seconds > 0) items_per_second = static_cast<double>(window_items) / window_seconds;
 
-    if (log && (s % config_.log_interval == 0 || step_ == config_.steps))
-      log->write({{"step", s}, {"train_loss", loss_value}, {"lr", lr}, {"grad_norm", grad_norm}, {speed_key, items_per_second}});
+    if (log && (s % config_.log_interval == 0 || step_ == config_.steps)) {
+      nlohmann::json row = {{"step", s}, {"train_loss", loss_value}, {"lr", lr}, {"grad_norm", grad_norm}, {speed_key, items_per_second}};
+      if (group_) {  // the gradient all-reduce's share of the steps since the last row
+        const double steps = static_cast<double>(std::max<int64_t>(1, step_ - logged_step));
+        if (!group_->overlapping()) row["allreduce_ms"] = 1e3 * (group_->reduce_seconds() - logged_seconds) / steps;
+        row["allreduce_bytes"] = static_cast<double>(group_->reduced_bytes() - logged_bytes) / steps;
+        row["ranks"] = shard.count;
+        logged_step = step_, logged_seconds = group_->reduce_seconds(), logged_bytes = group_->reduced_bytes();
+      }
+      log->write(row);
+    }
     const bool eval_now = step_ % config_.eval_interval == 0 || step_ == config_.steps;
     if (eval_now) {
       nlohmann::json row = job_.evaluate ? job_.evaluate() : nlohmann::json::object();
@@ -282,6 +316,13 @@ TrainSummary Trainer::run(int64_t stop_after) {
   summary.steps = step_;
   summary.tokens_per_second = items_per_second;
   summary.seconds = wall;
+  const double steps_run = static_cast<double>(std::max<int64_t>(1, step_ - first_step));
+  summary.step_ms = 1e3 * wall / steps_run;
+  if (group_) {
+    summary.ranks = shard.count;
+    summary.allreduce_ms = group_->overlapping() ? std::nan("") : 1e3 * group_->reduce_seconds() / steps_run;
+    summary.allreduce_bytes = static_cast<double>(group_->reduced_bytes()) / steps_run;
+  }
   return summary;
 }
 

@@ -104,7 +104,15 @@ struct TrainSummary {
   double seconds = 0;
   std::string checkpoint;
   bool already_finished = false;  // resumed at `steps`: nothing was trained or written
+  // Data-parallel runs: ranks, and per step of this process's run the wall time and the
+  // gradient all-reduce's time (NaN when it overlaps the backward pass) and bytes, on each rank.
+  int ranks = 1;
+  double step_ms = 0, allreduce_ms = 0, allreduce_bytes = 0;
 };
+
+// "data-parallel over 2 ranks: 35.2 ms per step, gradient all-reduce 3.40 ms and 0.450 MB per step"
+// (or "… 0.450 MB per step, overlapped with the backward pass").
+std::string data_parallel_report(const TrainSummary& summary);
 
 // Rewrites, in place, a checkpoint of engram's former policy trainer ("model.*" weights, "optim.*"
 // moments, "engram.step") into the one layout above; other files are left as they are.
