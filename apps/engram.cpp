@@ -69,7 +69,10 @@ int main(int argc, char** argv) {
   try {
     apply_thread_policy(default_thread_policy());
     // Ranks other than 0 of a distributed run print nothing on stdout (errors still go to stderr).
-    if (const WorldInfo w = world_from_environment(); w.distributed() && !w.primary()) std::freopen("/dev/null", "w", stdout);
+    try {
+      if (const WorldInfo w = world_from_environment(); w.distributed() && !w.primary()) std::freopen("/dev/null", "w", stdout);
+    } catch (const Error&) {  // malformed launcher variables are the training commands' to report
+    }
     return commands.run_chosen();
   } catch (const Error& e) {
     std::fprintf(stderr, "engram: error: %s\n", e.what());

@@ -217,16 +217,16 @@ TEST(DataParallel, ARendezvousThatNeverCompletesTimesOut) {
   }
 }
 
-// Slurm's variables alone (no RANK/WORLD_SIZE) make a group: the first host of the node list is
-// the rendezvous.
+// An srun step's variables alone (no RANK/WORLD_SIZE) make a group: the first host of the node
+// list is the rendezvous.
 TEST(DataParallel, SlurmVariablesLaunchAGroup) {
   testing::TempDir dir;
   const std::string port = "MASTER_PORT=" + std::to_string(free_port());
   pid_t ranks[2];
   for (int r = 0; r < 2; ++r)
     ranks[r] = spawn(concat({"train", "--out", dir.file("run")}, text_run(dir, 12)),
-                     {"SLURM_PROCID=" + std::to_string(r), "SLURM_NTASKS=2", "SLURM_LOCALID=" + std::to_string(r),
-                      "SLURM_NTASKS_PER_NODE=2", "SLURM_JOB_NODELIST=localhost", port},
+                     {"SLURM_PROCID=" + std::to_string(r), "SLURM_STEP_NUM_TASKS=2", "SLURM_LOCALID=" + std::to_string(r),
+                      "SLURM_STEP_TASKS_PER_NODE=2", "SLURM_STEP_NODELIST=localhost", port},
                      dir.file("out" + std::to_string(r)), dir.file("err" + std::to_string(r)));
   for (int r = 0; r < 2; ++r) EXPECT_EQ(wait_for(ranks[r], 120), 0) << testing::read_file(dir.file("err" + std::to_string(r)));
   ASSERT_EQ(engram_argv(concat({"train", "--out", dir.file("one")}, text_run(dir, 12))).code, 0);

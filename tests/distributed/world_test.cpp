@@ -40,8 +40,8 @@ TEST(World, TorchrunVariables) {
 }
 
 TEST(World, SlurmVariablesAndTheFirstHostOfTheNodeList) {
-  const auto w = world({{"SLURM_PROCID", "5"}, {"SLURM_NTASKS", "8"}, {"SLURM_LOCALID", "1"},
-                        {"SLURM_NTASKS_PER_NODE", "4(x2)"}, {"SLURM_JOB_NODELIST", "gpu[03-04]"}});
+  const auto w = world({{"SLURM_PROCID", "5"}, {"SLURM_STEP_NUM_TASKS", "8"}, {"SLURM_LOCALID", "1"},
+                        {"SLURM_STEP_TASKS_PER_NODE", "4(x2)"}, {"SLURM_STEP_NODELIST", "gpu[03-04]"}});
   EXPECT_EQ(w.launcher, "slurm");
   EXPECT_EQ(w.rank, 5);
   EXPECT_EQ(w.world_size, 8);
@@ -53,6 +53,15 @@ TEST(World, SlurmVariablesAndTheFirstHostOfTheNodeList) {
   EXPECT_EQ(first_slurm_host("a,b"), "a");
   EXPECT_EQ(first_slurm_host("single"), "single");
   EXPECT_EQ(first_slurm_host("n[7,9]"), "n7");
+  // Uneven layouts list per-node counts; the first one leads.
+  EXPECT_EQ(world({{"SLURM_PROCID", "0"}, {"SLURM_STEP_NUM_TASKS", "3"}, {"SLURM_STEP_TASKS_PER_NODE", "2,1"},
+                   {"SLURM_STEP_NODELIST", "a,b"}}).local_world_size, 2);
+}
+
+// A batch script (no job step) and ENGRAM_DISTRIBUTED=0 are one process, whatever else is set.
+TEST(World, OneProcessOutsideAJobStepOrWhenSwitchedOff) {
+  EXPECT_FALSE(world({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "4"}, {"SLURM_JOB_NODELIST", "n[1-2]"}}).distributed());
+  EXPECT_FALSE(world({{"RANK", "1"}, {"WORLD_SIZE", "2"}, {"ENGRAM_DISTRIBUTED", "0"}}).distributed());
 }
 
 TEST(World, MalformedOrInconsistentVariablesAreNamed) {
@@ -63,7 +72,8 @@ TEST(World, MalformedOrInconsistentVariablesAreNamed) {
   EXPECT_NE(error_of([] { world({{"RANK", "0"}}); }).find("RANK and WORLD_SIZE must be set together"), std::string::npos);
   EXPECT_NE(error_of([] { world({{"RANK", "0"}, {"WORLD_SIZE", "1"}, {"MASTER_PORT", "70000"}}); }).find("MASTER_PORT"),
             std::string::npos);
-  EXPECT_NE(error_of([] { world({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"}}); }).find("SLURM_JOB_NODELIST"), std::string::npos);
+  EXPECT_NE(error_of([] { world({{"SLURM_PROCID", "0"}, {"SLURM_STEP_NUM_TASKS", "2"}}); }).find("SLURM_STEP_NODELIST"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -127,11 +127,6 @@ class ConfigReader {
   }
   void field(const std::string& key, bool& x, const char* /*help*/ = "") { x = object_.boolean(key, x); }
   void field(const std::string& key, std::string& x, const char* /*help*/ = "") { x = object_.string(key, x); }
-  // A JSON object another reader validates (a model config inside an experiment).
-  void field(const std::string& key, json& x) {
-    if (object_.has(key)) x = object_.object(key);
-    else object_.object(key);  // marks it known
-  }
   // An option enum (by its names_of words), or a nested config struct with its own fields.
   template <class T>
   void field(const std::string& key, T& x, const char* /*help*/ = "") {

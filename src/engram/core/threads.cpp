@@ -37,8 +37,9 @@ ThreadPolicy default_thread_policy() {
   // waiting, both pools at the core count train fastest; with spinning OpenMP threads it is the slowest.
   ThreadPolicy p{cores, cores};
   // Ranks of a distributed run that share this machine share its cores (torchrun and engram
-  // --nproc set LOCAL_WORLD_SIZE; Slurm SLURM_NTASKS_PER_NODE).
-  const int local = std::max({1, env_int("LOCAL_WORLD_SIZE"), env_int("SLURM_NTASKS_PER_NODE")});
+  // --nproc set LOCAL_WORLD_SIZE; an srun step SLURM_STEP_TASKS_PER_NODE, leading number).
+  const char* off = std::getenv("ENGRAM_DISTRIBUTED");
+  const int local = off && std::string(off) == "0" ? 1 : std::max({1, env_int("LOCAL_WORLD_SIZE"), env_int("SLURM_STEP_TASKS_PER_NODE")});
   p.torch_threads = p.blas_threads = std::max(1, cores / local);
   if (int t = env_int("ENGRAM_TORCH_THREADS")) p.torch_threads = t;
   if (int b = env_int("ENGRAM_BLAS_THREADS")) p.blas_threads = b;

@@ -237,6 +237,14 @@ void Collective::finish_backward() {
 
 bool Collective::overlapping() const { return group_->overlap != nullptr; }
 
+void Collective::announce(const std::string& what) {
+  collective("announcement", world_, [&] { group_->store->set("ready/" + what, std::vector<uint8_t>{1}); });
+}
+
+void Collective::await_announcement(const std::string& what) {
+  collective("waiting for rank 0", world_, [&] { group_->store->wait({"ready/" + what}, std::chrono::hours(24 * 7)); });
+}
+
 void Collective::barrier() {
   collective("barrier", world_, [&] { group_->gloo->barrier()->wait(); });
 }
@@ -278,6 +286,8 @@ std::unique_ptr<Collective> join_group(const std::string& config_text) {
   bytes << self.rdbuf();
   group->require_same("the engram binary", fingerprint(bytes.str()));
   group->require_same("the resolved config", fingerprint(config_text));
+  const char* overlap = std::getenv("ENGRAM_OVERLAP_ALLREDUCE");  // the all-reduce schedule must agree
+  group->require_same("ENGRAM_OVERLAP_ALLREDUCE", overlap ? overlap : "");
   return group;
 }
 

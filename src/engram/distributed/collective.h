@@ -48,6 +48,11 @@ class Collective {
   void require_same(const std::string& what, const std::string& value);
   // Returns once every rank has called it.
   void barrier();
+  // Rank 0 says it has done `what` (made the run directory, prepared the data); the other ranks
+  // wait for that as long as it takes (a tokenizer may train for minutes), not the collective
+  // timeout. A rank 0 that dies meanwhile is the launcher's to notice.
+  void announce(const std::string& what);
+  void await_announcement(const std::string& what);
 
   // Traffic of average(): bytes all-reduced and seconds spent, since construction.
   int64_t reduced_bytes() const { return reduced_bytes_; }

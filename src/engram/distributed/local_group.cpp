@@ -99,7 +99,7 @@ int run_local_group(int n, const std::vector<std::string>& args) {
     pids[static_cast<size_t>(r)] = pid;
   }
 
-  int running = n, failed_rank = -1, failed_status = 0;
+  int running = n, failed_rank = -1, failed_status = 0, rank0_status = 0;
   bool forwarded = false;
   auto stop_deadline = std::chrono::steady_clock::time_point::max();
   while (running > 0) {
@@ -115,8 +115,10 @@ int run_local_group(int n, const std::vector<std::string>& args) {
       for (int r = 0; r < n; ++r)
         if (pids[static_cast<size_t>(r)] == done) {
           pids[static_cast<size_t>(r)] = -1;
+          if (r == 0) rank0_status = status;
           const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-          if (!ok && failed_rank < 0) {
+          // After Ctrl-C or SIGTERM every rank stops on its own (rank 0 with a checkpoint): not a failure.
+          if (!ok && failed_rank < 0 && !forwarded) {
             failed_rank = r, failed_status = status;
             for (pid_t p : pids)
               if (p > 0) ::kill(p, SIGTERM);
@@ -132,9 +134,10 @@ int run_local_group(int n, const std::vector<std::string>& args) {
   }
   ::sigaction(SIGINT, &old_int, nullptr);
   ::sigaction(SIGTERM, &old_term, nullptr);
+  if (forwarded && failed_rank < 0) return WIFEXITED(rank0_status) && WEXITSTATUS(rank0_status) == 0 ? 0 : 1;  // rank 0 said why
   if (failed_rank < 0) return 0;
-  std::fprintf(stderr, "engram: error: rank %d of %d %s; the other ranks were stopped%s\n", failed_rank, n,
-               how_it_ended(failed_status).c_str(), forwarded ? " (interrupted)" : "");
+  std::fprintf(stderr, "engram: error: rank %d of %d %s; the other ranks were stopped\n", failed_rank, n,
+               how_it_ended(failed_status).c_str());
   return 1;
 }
 

@@ -13,8 +13,8 @@ int integer(const std::function<const char*(const char*)>& env, const char* name
   if (!v || !*v) return fallback;
   char* end = nullptr;
   const long x = std::strtol(v, &end, 10);
-  // SLURM_NTASKS_PER_NODE may read "2(x3)": the count is the leading number.
-  if (end == v || (*end && *end != '(') || x < lo || x > hi)
+  // Slurm's tasks-per-node lists read "2(x3)" or "2,1": this node's… the first count leads.
+  if (end == v || (*end && *end != '(' && *end != ',') || x < lo || x > hi)
     throw Error(std::string("environment variable ") + name + " = \"" + v + "\" is not an integer in [" + std::to_string(lo) +
                 ", " + std::to_string(hi) + "]");
   return static_cast<int>(x);
@@ -35,6 +35,7 @@ std::string first_slurm_host(const std::string& nodelist) {
 WorldInfo world_from_environment(const std::function<const char*(const char*)>& env) {
   WorldInfo w;
   constexpr int kMost = 1 << 20;
+  if (const char* off = env("ENGRAM_DISTRIBUTED"); off && std::string(off) == "0") return w;
   if (env("RANK") || env("WORLD_SIZE")) {
     w.launcher = "torchrun";
     w.rank = integer(env, "RANK", -1, 0, kMost);
@@ -43,14 +44,14 @@ WorldInfo world_from_environment(const std::function<const char*(const char*)>& 
     w.local_rank = integer(env, "LOCAL_RANK", w.rank, 0, kMost);
     w.local_world_size = integer(env, "LOCAL_WORLD_SIZE", w.world_size, 1, kMost);
     w.restart_count = integer(env, "TORCHELASTIC_RESTART_COUNT", 0, 0, kMost);
-  } else if (env("SLURM_PROCID") && env("SLURM_NTASKS")) {
+  } else if (env("SLURM_PROCID") && env("SLURM_STEP_NUM_TASKS")) {
     w.launcher = "slurm";
     w.rank = integer(env, "SLURM_PROCID", 0, 0, kMost);
-    w.world_size = integer(env, "SLURM_NTASKS", 1, 1, kMost);
+    w.world_size = integer(env, "SLURM_STEP_NUM_TASKS", 1, 1, kMost);
     w.local_rank = integer(env, "SLURM_LOCALID", 0, 0, kMost);
-    w.local_world_size = integer(env, "SLURM_NTASKS_PER_NODE", w.world_size, 1, kMost);
-    const char* nodes = env("SLURM_JOB_NODELIST") ? env("SLURM_JOB_NODELIST") : env("SLURM_NODELIST");
-    if (!nodes || !*nodes) throw Error("environment: Slurm gives SLURM_PROCID but no SLURM_JOB_NODELIST");
+    w.local_world_size = integer(env, "SLURM_STEP_TASKS_PER_NODE", w.world_size, 1, kMost);
+    const char* nodes = env("SLURM_STEP_NODELIST") ? env("SLURM_STEP_NODELIST") : env("SLURM_JOB_NODELIST");
+    if (!nodes || !*nodes) throw Error("environment: Slurm gives SLURM_PROCID but no SLURM_STEP_NODELIST");
     w.master_addr = first_slurm_host(nodes);
   } else {
     return w;

@@ -3,8 +3,11 @@
 //
 //   torchrun   RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT,
 //              TORCHELASTIC_RESTART_COUNT (> 0 after torchrun restarted the group)
-//   Slurm      SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID, SLURM_NTASKS_PER_NODE (first number),
-//              the first host of SLURM_JOB_NODELIST, MASTER_PORT (default 29500)
+//   Slurm      inside an srun job step only (SLURM_STEP_NUM_TASKS is set; a batch script itself is
+//              one process): SLURM_PROCID, SLURM_STEP_NUM_TASKS, SLURM_LOCALID,
+//              SLURM_STEP_TASKS_PER_NODE (first number), the first host of SLURM_STEP_NODELIST,
+//              MASTER_PORT (default 29500)
+//   ENGRAM_DISTRIBUTED=0 ignores all of them (independent runs under one srun, say).
 #pragma once
 
 #include <functional>

@@ -136,9 +136,9 @@ TrainSummary train_policy(const nlohmann::json& config_in, const PolicyRunOption
   // One rank of several (torchrun, Slurm, --nproc): rank 0 makes the run directory first.
   const auto group = join_group(config.dump());
   const bool primary = !group || group->world().primary();
-  if (!primary) group->barrier();
+  if (!primary) group->await_announcement("run directory");
   fs::create_directories(o.out);
-  if (group && primary) group->barrier();
+  if (group && primary) group->announce("run directory");
   torch::manual_seed(static_cast<uint64_t>(train.seed));
   auto policy = std::make_shared<MixerPolicy>(model_config);
   // Standardise observations with the training data's statistics (a harmless deviation, spec §12.3).

@@ -82,7 +82,9 @@ TrainSummary run_experiment(const nlohmann::json& config, const std::string& run
   // the data while the others wait; then they read what it made.
   const auto group = join_group(resolved.dump());
   const bool primary = !group || group->world().primary();
-  if (!primary) group->barrier();
+  if (group && device.is_cuda())
+    throw Error("distributed training here runs on CPUs (Gloo); train.device = cuda needs a CUDA LibTorch with NCCL");
+  if (!primary) group->await_announcement("data");
   if (fs::exists(run_dir) && !fs::is_directory(run_dir))
     throw Error("run directory " + run_dir + " is a file; choose another --out");
   // From here on files are written. A failure before training starts removes a run directory
@@ -130,7 +132,7 @@ TrainSummary run_experiment(const nlohmann::json& config, const std::string& run
     stream.train = [=](int64_t step) { return sample_batch(*train_shard, t.batch_size, t.block_size, seed, step).to(device); };
     stream.valid = [=](int64_t k) { return sample_batch(*valid_shard, t.batch_size, t.block_size, valid_seed, k).to(device); };
   }
-  if (group && primary) group->barrier();
+  if (group && primary) group->announce("data");
   if (!exp.model.contains("vocab_size")) exp.model["vocab_size"] = vocab_size;
   if (exp.model["vocab_size"].is_number_integer() && exp.model["vocab_size"].get<int64_t>() < vocab_size)
     throw Error("config model.vocab_size = " + exp.model["vocab_size"].dump() + " is smaller than the " +

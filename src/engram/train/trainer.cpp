@@ -215,10 +215,11 @@ TrainSummary Trainer::run(int64_t stop_after) {
     if (group_) {
       // Every rank sees the whole batch's loss, item count and any rank's stop request, so all of
       // them take the same decisions; each weights its gradient by its share of the batch.
-      const double w = weight > 0 ? weight : static_cast<double>(items);
+      const double w = weight >= 0 ? weight : static_cast<double>(items);
       const auto total = group_->sum({loss_value * w, w, static_cast<double>(items), stopping ? 1.0 : 0.0});
-      loss_value = total[0] / total[1];
-      loss = loss * (w * group_->world().world_size / total[1]);
+      // No rank scored anything (a batch without targets): nothing to learn from this step.
+      loss_value = total[1] > 0 ? total[0] / total[1] : 0.0;
+      loss = loss * (total[1] > 0 ? w * group_->world().world_size / total[1] : 0.0);
       items = static_cast<int64_t>(total[2]);
       stopping = total[3] > 0;
     }
@@ -226,20 +227,26 @@ TrainSummary Trainer::run(int64_t stop_after) {
       throw Error("step " + std::to_string(s) + ": training loss is " + std::to_string(loss_value) + "; stopped, " +
                   kept_checkpoint_note() + " (try a lower learning rate or tighter gradient clipping)");
     optimizer_.zero_grad();
-    if (group_ && group_->overlapping()) {
-      group_->expect_backward(loss);
-      loss.backward();
-      group_->finish_backward();
-    } else {
-      loss.backward();
-    }
-    if (group_ && !group_->overlapping()) {
-      std::vector<torch::Tensor> grads;
-      for (auto& p : params) {
-        if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-        grads.push_back(p.grad());
+    if (group_ && group_->overlapping()) group_->expect_backward(loss);
+    loss.backward();
+    if (group_) {
+      // A parameter no rank has ever had a gradient for keeps none (AdamW then leaves it alone, as
+      // in one process); the reduction itself works on zeros for it.
+      std::vector<double> had;
+      for (const auto& p : params) had.push_back(p.grad().defined() ? 1.0 : 0.0);
+      if (group_->overlapping()) {
+        group_->finish_backward();
+      } else {
+        std::vector<torch::Tensor> grads;
+        for (auto& p : params) {
+          if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+          grads.push_back(p.grad());
+        }
+        group_->average(grads);
       }
-      group_->average(grads);
+      const auto any = group_->sum(had);
+      for (size_t i = 0; i < params.size(); ++i)
+        if (any[i] == 0) params[i].mutable_grad() = torch::Tensor();
     }
     const double grad_norm = clip_grad_norm(params, config_.grad_clip);
     if (!std::isfinite(grad_norm))
@@ -289,11 +296,13 @@ TrainSummary Trainer::run(int64_t stop_after) {
       window_start = std::chrono::steady_clock::now();
     }
     if (job_.after_step) job_.after_step(step_, *this);
+    if (stopping && !primary) break;  // rank 0 reports the stop and where the checkpoint is
     if (stopping)
       throw Error(std::string(stop.name()) + " after step " + std::to_string(step_) + "; checkpoint saved" +
                   (job_.resume_command.empty() ? " in " + run_dir_ : ", continue with " + job_.resume_command));
-    if (step_ == stop_after || (eval_now && config_.stop_accuracy > 0 && summary.val_accuracy >= config_.stop_accuracy))
-      break;
+    bool reached = eval_now && config_.stop_accuracy > 0 && summary.val_accuracy >= config_.stop_accuracy;
+    if (group_ && eval_now && config_.stop_accuracy > 0) reached = group_->sum({reached ? 1.0 : 0.0})[0] > 0;  // decided together
+    if (step_ == stop_after || reached) break;
     if (show_progress_) {
       char fields[160];
       char val[48] = "-";

@@ -74,12 +74,12 @@ struct TrainingJob {
   std::function<NamedTensors()> weights;
   std::function<void(const SafeTensors&)> load;
   // The loss of this rank's shard of the batch of `step`, how many items (tokens, samples) the
-  // shard holds, and what its loss is a mean over (scored tokens, say; ≤ 0: the items), so that
+  // shard holds, and what its loss is a mean over (scored tokens, say; < 0: the items), so that
   // ranks' gradients average to the gradient of the whole batch's mean.
   struct StepLoss {
     torch::Tensor loss;
     int64_t items = 0;
-    double weight = 0;
+    double weight = -1;
   };
   std::function<StepLoss(int64_t step, const Shard& shard)> loss;
   std::string items = "tokens";  // names the throughput column: <items>_per_s
