@@ -23,6 +23,13 @@ void print_stats(const FastStats& s, int64_t H, int64_t D) {
               static_cast<long long>(s.decode_failures), static_cast<long long>(s.clamped), static_cast<long long>(s.chunks));
 }
 
+// A tokenizer fitted on D-dimensional actions reads only D-dimensional demonstrations.
+void require_same_dims(const FastTokenizer& tok, int64_t dims, const std::string& data, const std::string& tokenizer) {
+  if (dims != tok.dims())
+    throw Error(data + " holds " + std::to_string(dims) + "-D actions; " + tokenizer + " was fitted on " +
+                std::to_string(tok.dims()) + "-D actions");
+}
+
 }  // namespace
 
 void add_fast_commands(CLI::App& app, Commands& commands) {
@@ -72,9 +79,7 @@ void add_fast_commands(CLI::App& app, Commands& commands) {
       a->horizon = tokenizers[0].horizon();
     }
     read_action_chunks(a->data, a->horizon, kHoldoutEvery, train, held_out, D);
-    if (!tokenizers.empty() && tokenizers[0].dims() != D)
-      throw Error(a->data + " holds " + std::to_string(D) + "-D actions; " + a->tokenizer + " was fitted on " +
-                  std::to_string(tokenizers[0].dims()) + "-D actions");
+    if (!tokenizers.empty()) require_same_dims(tokenizers[0], D, a->data, a->tokenizer);
     if (tokenizers.empty())
       for (double gamma : a->gammas) tokenizers.push_back(FastTokenizer::fit(train, a->horizon, D, gamma, a->vocab));
     for (const auto& tok : tokenizers) {
@@ -94,9 +99,7 @@ void add_fast_commands(CLI::App& app, Commands& commands) {
     std::vector<double> train, held_out;
     int64_t D = 0;
     read_action_chunks(a->data, tok.horizon(), kHoldoutEvery, train, held_out, D);
-    if (D != tok.dims())
-      throw Error(a->data + " holds " + std::to_string(D) + "-D actions; " + a->tokenizer + " was fitted on " +
-                  std::to_string(tok.dims()) + "-D actions");
+    require_same_dims(tok, D, a->data, a->tokenizer);
     const int64_t n = static_cast<int64_t>(train.size()) / (tok.horizon() * D);
     if (a->chunk >= n) throw Error("fast encode: --chunk " + std::to_string(a->chunk) + " is past the " + std::to_string(n) + " chunks");
     std::vector<int64_t> ids = tok.encode(train.data() + a->chunk * tok.horizon() * D);

@@ -8,7 +8,6 @@
 #include "cli_checks.h"
 #include "commands.h"
 #include "engram/distributed/local_group.h"
-#include "engram/distributed/world.h"
 #include "engram/core/config.h"
 #include "engram/core/error.h"
 #include "engram/data/corpus.h"
@@ -44,11 +43,7 @@ void add_train(CLI::App& app, Commands& commands) {
   train->add_option("--stop-after", a->stop_after, "stop with a checkpoint after this step (continue later with --resume)")
       ->check(positive);
   commands.on(train, [a, &commands] {
-    if (a->nproc > 1) {
-      if (world_from_environment().distributed())
-        throw Error("--nproc: this process is already one rank of a group (torchrun, Slurm); leave --nproc out");
-      return run_local_group(a->nproc, arguments_without_nproc(commands.argc(), commands.argv()));
-    }
+    if (a->nproc > 1) return run_local_group(a->nproc, arguments_without_nproc(commands.argc(), commands.argv()));
     RunOptions ro;
     ro.verbose = !a->quiet;
     ro.resume = !a->resume.empty();

@@ -8,7 +8,6 @@
 #include "commands.h"
 #include "config_flags.h"
 #include "engram/distributed/local_group.h"
-#include "engram/distributed/world.h"
 #include "engram/core/config.h"
 #include "engram/core/error.h"
 #include "engram/core/metrics.h"
@@ -45,11 +44,7 @@ void add_train(CLI::App& policy, Commands& commands) {
   train->add_option("--nproc", a->nproc, "train data-parallel in this many local processes (as torchrun --nproc_per_node)")
       ->check(between(1, 1024));
   commands.on(train, [a, &commands] {
-    if (a->nproc > 1) {
-      if (world_from_environment().distributed())
-        throw Error("--nproc: this process is already one rank of a group (torchrun, Slurm); leave --nproc out");
-      return run_local_group(a->nproc, arguments_without_nproc(commands.argc(), commands.argv()));
-    }
+    if (a->nproc > 1) return run_local_group(a->nproc, arguments_without_nproc(commands.argc(), commands.argv()));
     PolicyRunOptions ro;
     ro.verbose = !a->quiet;
     ro.stop_after = a->stop_after;

@@ -2,9 +2,7 @@
 // whole batch, resume across world sizes, and what happens when a rank dies, never arrives, or
 // runs another config.
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +15,7 @@
 #include <thread>
 
 #include "engram/core/safetensors.h"
+#include "engram/distributed/local_group.h"
 #include "support/cli.h"
 #include "support/temp_dir.h"
 
@@ -152,18 +151,6 @@ int wait_for(pid_t pid, double seconds) {
   return -1;
 }
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 // A process whose parent is `parent` (any parent when 0), whose command line mentions `mentions`
 // and whose environment holds every one of `vars` ("RANK=1"), or -1.
 pid_t find_process(pid_t parent, const std::vector<std::string>& vars, const std::string& mentions = "") {
@@ -205,7 +192,7 @@ TEST(DataParallel, AKilledRankEndsTheRunWithOneLineAndTheCheckpointIntact) {
 
 TEST(DataParallel, ARendezvousThatNeverCompletesTimesOut) {
   testing::TempDir dir;
-  const std::string port = "MASTER_PORT=" + std::to_string(free_port());
+  const std::string port = "MASTER_PORT=" + std::to_string(free_loopback_port());
   for (const char* rank : {"RANK=0", "RANK=1"}) {
     SCOPED_TRACE(rank);
     const pid_t p = spawn(concat({"train", "--out", dir.file("run")}, text_run(dir, 10)),
@@ -221,7 +208,7 @@ TEST(DataParallel, ARendezvousThatNeverCompletesTimesOut) {
 // list is the rendezvous.
 TEST(DataParallel, SlurmVariablesLaunchAGroup) {
   testing::TempDir dir;
-  const std::string port = "MASTER_PORT=" + std::to_string(free_port());
+  const std::string port = "MASTER_PORT=" + std::to_string(free_loopback_port());
   pid_t ranks[2];
   for (int r = 0; r < 2; ++r)
     ranks[r] = spawn(concat({"train", "--out", dir.file("run")}, text_run(dir, 12)),
@@ -237,7 +224,7 @@ TEST(DataParallel, SlurmVariablesLaunchAGroup) {
 
 TEST(DataParallel, RanksWithDifferentConfigsAreRefused) {
   testing::TempDir dir;
-  const std::string port = "MASTER_PORT=" + std::to_string(free_port());
+  const std::string port = "MASTER_PORT=" + std::to_string(free_loopback_port());
   pid_t ranks[2];
   for (int r = 0; r < 2; ++r)
     ranks[r] = spawn(concat({"train", "--out", dir.file("run"), "--set", r == 0 ? "train.lr=0.001" : "train.lr=0.002"}, text_run(dir, 10)),

@@ -153,9 +153,9 @@ void Collective::average(const std::vector<torch::Tensor>& tensors, int64_t buck
     std::vector<torch::Tensor> parts;
     int64_t bytes = 0;
     const size_t first = i;
-    while (i < tensors.size() && (parts.empty() || bytes + tensors[i].numel() * 4 <= bucket_bytes)) {
+    while (i < tensors.size() && (parts.empty() || bytes + tensors[i].nbytes() <= static_cast<size_t>(bucket_bytes))) {
       parts.push_back(tensors[i].reshape({-1}));
-      bytes += tensors[i].numel() * 4;
+      bytes += static_cast<int64_t>(tensors[i].nbytes());
       ++i;
     }
     std::vector<torch::Tensor> flat{torch::cat(parts)};
@@ -185,7 +185,7 @@ void Collective::overlap_gradients(const std::vector<torch::Tensor>& params, int
   // first all-reduce starts early (DDP's choice).
   int64_t bytes = 0, cap = std::min<int64_t>(bucket_bytes, 1 << 20);
   for (size_t k = params.size(); k-- > 0;) {
-    const int64_t size = params[k].numel() * static_cast<int64_t>(params[k].element_size());
+    const auto size = static_cast<int64_t>(params[k].nbytes());
     if (o->buckets.empty() || (bytes > 0 && bytes + size > cap)) {
       if (!o->buckets.empty()) cap = bucket_bytes;
       o->buckets.emplace_back();
@@ -243,10 +243,6 @@ void Collective::announce(const std::string& what) {
 
 void Collective::await_announcement(const std::string& what) {
   collective("waiting for rank 0", world_, [&] { group_->store->wait({"ready/" + what}, std::chrono::hours(24 * 7)); });
-}
-
-void Collective::barrier() {
-  collective("barrier", world_, [&] { group_->gloo->barrier()->wait(); });
 }
 
 void Collective::require_same(const std::string& what, const std::string& value) {

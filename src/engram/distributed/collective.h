@@ -46,8 +46,6 @@ class Collective {
   // Throws engram::Error naming the ranks whose `value` differs from rank 0's (a config hash, a
   // binary's hash, the parameters after the broadcast).
   void require_same(const std::string& what, const std::string& value);
-  // Returns once every rank has called it.
-  void barrier();
   // Rank 0 says it has done `what` (made the run directory, prepared the data); the other ranks
   // wait for that as long as it takes (a tokenizer may train for minutes), not the collective
   // timeout. A rank 0 that dies meanwhile is the launcher's to notice.

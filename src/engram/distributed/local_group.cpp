@@ -15,15 +15,13 @@
 #include <thread>
 
 #include "engram/core/error.h"
+#include "engram/distributed/world.h"
 
 namespace engram {
 
-namespace {
-
-// A port nobody listens on now (the kernel's choice); rank 0's store binds it moments later.
-int free_port() {
+int free_loopback_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw Error("--nproc: cannot open a socket to find a free port");
+  if (fd < 0) throw Error("cannot open a socket to find a free port");
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -31,12 +29,14 @@ int free_port() {
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
       ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
     ::close(fd);
-    throw Error("--nproc: cannot find a free port on 127.0.0.1");
+    throw Error("cannot find a free port on 127.0.0.1");
   }
   const int port = ntohs(addr.sin_port);
   ::close(fd);
   return port;
 }
+
+namespace {
 
 volatile sig_atomic_t g_signal = 0;
 void remember(int sig) { g_signal = sig; }
@@ -66,7 +66,9 @@ std::vector<std::string> arguments_without_nproc(int argc, const char* const* ar
 }
 
 int run_local_group(int n, const std::vector<std::string>& args) {
-  const std::string port = std::to_string(free_port());
+  if (world_from_environment().distributed())
+    throw Error("--nproc: this process is already one rank of a group (torchrun, Slurm); leave --nproc out");
+  const std::string port = std::to_string(free_loopback_port());  // rank 0's store binds it moments later
   std::vector<pid_t> pids(static_cast<size_t>(n), -1);
   struct sigaction on_signal {}, old_int {}, old_term {};
   on_signal.sa_handler = remember;

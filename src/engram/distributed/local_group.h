@@ -11,8 +11,12 @@
 namespace engram {
 
 // Runs /proc/self/exe with `args` (argv without argv[0] and without --nproc) as `n` ranks.
-// Returns the exit code for main: 0 when every rank succeeded.
+// Returns the exit code for main: 0 when every rank succeeded. Throws engram::Error when this
+// process is itself already a rank of a group (torchrun, Slurm).
 int run_local_group(int n, const std::vector<std::string>& args);
+
+// A TCP port on 127.0.0.1 nobody listens on now (the kernel's choice).
+int free_loopback_port();
 
 // `argv` without its first element and without "--nproc N" / "--nproc=N".
 std::vector<std::string> arguments_without_nproc(int argc, const char* const* argv);
