@@ -11,6 +11,7 @@
 #include "engram/sim/expert_report.h"
 #include "engram/sim/play.h"
 #include "engram/sim/sim_bench.h"
+#include "engram/sim/env.h"
 #include "engram/sim/sim_task.h"
 #include "engram/policy/play_policy.h"
 
@@ -131,7 +132,7 @@ void add_play(CLI::App& sim, Commands& commands) {
   auto& popt = a->options;
   auto* play = sim.add_subcommand("play", "watch one expert episode: animated GIF and a contact sheet");
   play->add_option("--task", popt.task, "task name (engram sim tasks; with --policy, default: the policy's)");
-  auto* expert_opt = play->add_flag("--expert", a->expert, "the MPPI expert acts");
+  auto* expert_opt = play->add_flag("--expert", a->expert, "the task's scripted expert acts");
   auto* policy_opt = play->add_option("--policy", a->policy, "a policy checkpoint acts (engram policy train)");
   expert_opt->excludes(policy_opt);
   play->add_option("--shift", a->shift, "with --policy: actions executed per chunk")->check(between(1, 1024));
@@ -158,11 +159,11 @@ void add_play(CLI::App& sim, Commands& commands) {
 }  // namespace
 
 void add_sim_commands(CLI::App& app, Commands& commands) {
-  auto* sim = app.add_subcommand("sim", "planar MuJoCo tasks: expert success, demonstrations, watching episodes");
+  auto* sim = app.add_subcommand("sim", "tasks (planar MuJoCo, TableWorld): expert success, demonstrations, watching episodes");
   sim->require_subcommand(1);
   auto* tasks = sim->add_subcommand("tasks", "list the tasks");
   commands.on(tasks, [] {
-    for (const auto& name : sim_task_names()) std::printf("%-16s %s\n", name.c_str(), make_sim_task(name)->description().c_str());
+    for (const auto& name : world_names()) std::printf("%-18s %s\n", name.c_str(), open_world(name)->description().c_str());
     return 0;
   });
   add_expert(*sim, commands);

@@ -172,7 +172,8 @@ TEST(Cli, SimCommandsWorkAndRefuseBadInput) {
   testing::TempDir dir;
   auto r = engram(dir, "sim tasks");
   EXPECT_EQ(r.code, 0);
-  EXPECT_EQ(lines(r.out), 5u) << r.out;
+  EXPECT_EQ(lines(r.out), 9u) << r.out;  // five MuJoCo tasks, four TableWorld splits
+  EXPECT_NE(r.out.find("tableworld-novel"), std::string::npos);
   expect_clear_error(engram(dir, "sim demos --task hopper --out " + dir.file("d.h5")), "unknown task 'hopper'");
   expect_clear_error(engram(dir, "sim play --task slalom --expert --style 7"), "expert styles 0–3, not 7");
   expect_clear_error(engram(dir, "sim inspect " + dir.write("text.h5", "hello")), "not an HDF5 file");

@@ -11,6 +11,7 @@
 #include "engram/core/error.h"
 #include "engram/sim/demo_file.h"
 #include "engram/sim/demo_generation.h"
+#include "engram/sim/mujoco_world.h"
 #include "engram/sim/render.h"
 #include "support/blank_episode.h"
 #include "support/shell.h"
@@ -161,7 +162,7 @@ TEST(SimDemos, NonFiniteDataIsNamedByEpisodeAndStep) {
 
 TEST(SimRender, FramesShowTheBodiesWhereTheyAre) {
   auto m = slalom();
-  Env env(m);
+  MujocoEnv env(m);
   env.reset(0);
   const Image img = render_frame(*m, env.data(), 208);  // 40 px per metre
   // The green ball starts at (0.6, 2.5); the red block spans x 2.25–2.75 at z 2.5.

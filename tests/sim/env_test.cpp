@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "engram/core/error.h"
-#include "engram/sim/env.h"
+#include "engram/sim/mujoco_env.h"
 #include "engram/sim/vec_env.h"
 
 namespace engram {
@@ -23,7 +23,7 @@ std::vector<double> random_action(const SimModel& m, std::mt19937_64& rng) {
   return a;
 }
 
-std::vector<double> rollout(Env& env, uint64_t seed, int steps, uint64_t action_seed) {
+std::vector<double> rollout(MujocoEnv& env, uint64_t seed, int steps, uint64_t action_seed) {
   std::vector<double> trace = env.reset(seed);
   std::mt19937_64 rng(action_seed);
   for (int t = 0; t < steps && !env.done(); ++t) {
@@ -41,7 +41,7 @@ TEST(SimEnv, EveryTaskCompilesWithItsStatedDimensions) {
     auto m = model_of(name);
     EXPECT_EQ(m->obs_dim(), dims.at(name).first) << name;
     EXPECT_EQ(m->action_dim(), dims.at(name).second) << name;
-    Env env(m);
+    MujocoEnv env(m);
     const auto obs = env.reset(0);
     ASSERT_EQ(static_cast<int>(obs.size()), m->obs_dim());
     for (double v : obs) EXPECT_TRUE(std::isfinite(v)) << name;
@@ -51,7 +51,7 @@ TEST(SimEnv, EveryTaskCompilesWithItsStatedDimensions) {
 TEST(SimEnv, SameSeedSameEpisodeBitForBitAndSeedsDiffer) {
   for (const auto& name : sim_task_names()) {
     auto m = model_of(name);
-    Env a(m), b(m);
+    MujocoEnv a(m), b(m);
     const auto ta = rollout(a, 7, 120, 99), tb = rollout(b, 7, 120, 99), tc = rollout(b, 8, 120, 99);
     ASSERT_EQ(ta.size(), tb.size()) << name;
     EXPECT_EQ(0, std::memcmp(ta.data(), tb.data(), ta.size() * sizeof(double))) << name;
@@ -62,7 +62,7 @@ TEST(SimEnv, SameSeedSameEpisodeBitForBitAndSeedsDiffer) {
 TEST(SimEnv, SaveLoadRestoresTheExactState) {
   for (const auto& name : sim_task_names()) {
     auto m = model_of(name);
-    Env env(m);
+    MujocoEnv env(m);
     env.reset(3);
     std::mt19937_64 rng(5);
     for (int t = 0; t < 10 && !env.done(); ++t) env.step(random_action(*m, rng));
@@ -89,7 +89,7 @@ TEST(SimEnv, SaveLoadRestoresTheExactState) {
 
 TEST(SimEnv, PositionsAndContactsDescribeTheStateAfterTheStep) {
   auto m = model_of("slalom");
-  Env env(m);
+  MujocoEnv env(m);
   env.reset(0);
   const int ball = mj_name2id(m->model(), mjOBJ_GEOM, "green_ball");
   for (int t = 0; t < 5; ++t) {
@@ -101,7 +101,7 @@ TEST(SimEnv, PositionsAndContactsDescribeTheStateAfterTheStep) {
 
 TEST(SimEnv, RedContactFailsAndBlueContactSucceeds) {
   auto m = model_of("slalom");
-  Env env(m);
+  MujocoEnv env(m);
   env.reset(0);
   StepResult r;
   while (!env.done()) r = env.step({1.0, 0.0});  // straight into the red block
@@ -122,7 +122,7 @@ TEST(SimEnv, RedContactFailsAndBlueContactSucceeds) {
 
 TEST(SimEnv, DivergedPhysicsEndsTheEpisodeAsAFailure) {
   auto m = model_of("chain_lander");
-  Env env(m);
+  MujocoEnv env(m);
   env.reset(0);
   auto state = env.save();
   state.data->qvel[0] = std::numeric_limits<double>::infinity();  // MuJoCo resets such a state
@@ -139,7 +139,7 @@ TEST(SimEnv, DivergedPhysicsEndsTheEpisodeAsAFailure) {
 
 TEST(SimEnv, EpisodesTimeOutAfter256Steps) {
   auto m = model_of("slalom");
-  Env env(m);
+  MujocoEnv env(m);
   env.reset(1);
   int steps = 0;
   // Hold still against the noise with a stiff controller around the start.
@@ -155,7 +155,7 @@ TEST(SimEnv, EpisodesTimeOutAfter256Steps) {
 
 TEST(SimEnv, ActuationNoiseHasTheStatedSpread) {
   auto m = model_of("slalom");
-  Env env(m);
+  MujocoEnv env(m);
   double sum = 0, sum2 = 0;
   int n = 0;
   for (uint64_t seed = 0; seed < 4; ++seed) {
@@ -178,10 +178,10 @@ TEST(SimEnv, BatchedSteppingEqualsSeparateEnvironments) {
   auto m = model_of("lander");
   const int n = 5;
   VecEnv vec(m, n, 2);
-  std::vector<std::unique_ptr<Env>> solo;
+  std::vector<std::unique_ptr<MujocoEnv>> solo;
   std::vector<uint64_t> seeds;
   for (int i = 0; i < n; ++i) {
-    solo.push_back(std::make_unique<Env>(m));
+    solo.push_back(std::make_unique<MujocoEnv>(m));
     solo.back()->reset(static_cast<uint64_t>(10 + i));
     seeds.push_back(static_cast<uint64_t>(10 + i));
   }
@@ -208,7 +208,7 @@ TEST(SimEnv, BatchedSteppingEqualsSeparateEnvironments) {
 
 TEST(SimEnv, BadActionsAndNamesAreClearErrors) {
   auto m = model_of("lander");
-  Env env(m);
+  MujocoEnv env(m);
   env.reset(0);
   try {
     env.step({0.5});

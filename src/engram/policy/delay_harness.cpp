@@ -44,11 +44,11 @@ DelayEvalResult evaluate_under_delay(FlowPolicy& policy, const DelayEvalOptions&
     throw Error("policy eval: BID's forward contrast (K = " + std::to_string(o.bid_contrast) + ") needs a weak checkpoint");
   if (o.weak && (o.weak->horizon() != H || o.weak->action_dim() != M || o.weak->obs_dim() != policy.obs_dim()))
     throw Error("policy eval: the weak checkpoint's shapes differ from the policy's");
-  auto model = std::make_shared<const SimModel>(make_sim_task(o.task));
-  if (model->obs_dim() != policy.obs_dim() || model->action_dim() != M)
+  const auto world = open_world(o.task);
+  if (world->obs_dim() != policy.obs_dim() || world->action_dim() != M)
     throw Error("policy eval: the policy takes " + std::to_string(policy.obs_dim()) + "-D observations and " + std::to_string(M) +
-                "-D actions; task " + o.task + " has " + std::to_string(model->obs_dim()) + " and " +
-                std::to_string(model->action_dim()));
+                "-D actions; task " + o.task + " has " + std::to_string(world->obs_dim()) + " and " +
+                std::to_string(world->action_dim()));
   RtcOptions rtc;
   rtc.steps = o.steps;
   rtc.beta = o.beta;
@@ -58,7 +58,7 @@ DelayEvalResult evaluate_under_delay(FlowPolicy& policy, const DelayEvalOptions&
                 std::to_string(o.bid_samples) + ")");
   // Synchronous execution's pause (spec §6.1): motors and thrusters off, the world keeps moving.
   std::vector<double> neutral(static_cast<size_t>(M));
-  for (size_t m = 0; m < neutral.size(); ++m) neutral[m] = std::clamp(0.0, model->bounds().low[m], model->bounds().high[m]);
+  for (size_t m = 0; m < neutral.size(); ++m) neutral[m] = std::clamp(0.0, world->bounds().low[m], world->bounds().high[m]);
   BidOptions bid;
   bid.contrast = o.bid_contrast;
   bid.steps = o.steps;
@@ -70,7 +70,7 @@ DelayEvalResult evaluate_under_delay(FlowPolicy& policy, const DelayEvalOptions&
     std::vector<std::unique_ptr<Env>> envs;
     auto obs = torch::empty({B, policy.obs_dim()});
     for (int64_t b = 0; b < B; ++b) {
-      envs.push_back(std::make_unique<Env>(model));
+      envs.push_back(world->make_env());
       const auto o0 = envs.back()->reset(o.seed * 1000003ull + static_cast<uint64_t>(first + b));
       auto obs_row = obs.accessor<float, 2>()[b];
       for (int64_t i = 0; i < policy.obs_dim(); ++i) obs_row[i] = static_cast<float>(o0[static_cast<size_t>(i)]);
@@ -87,7 +87,7 @@ DelayEvalResult evaluate_under_delay(FlowPolicy& policy, const DelayEvalOptions&
     ++result.policy_calls;
     TemporalEnsemble ensemble(o.te_decay);
     if (method == ChunkMethod::kTe) ensemble.add(prev, 0, 0);
-    const int64_t loops = (SimModel::kMaxSteps + o.shift - 1) / o.shift;
+    const int64_t loops = (world->max_steps() + o.shift - 1) / o.shift;
     for (int64_t k = 1; k <= loops; ++k) {
       std::vector<int64_t> alive;
       for (int64_t b = 0; b < B; ++b)

@@ -6,7 +6,7 @@
 #include "engram/core/error.h"
 #include "engram/policy/policy_trainer.h"
 #include "engram/policy/sampling.h"
-#include "engram/sim/render.h"
+#include "engram/sim/env.h"
 
 namespace engram {
 
@@ -14,13 +14,14 @@ PlayResult play_policy(const std::string& checkpoint, const PlayOptions& o, int 
   auto loaded = load_policy(checkpoint);
   auto& policy = *loaded.policy;
   const std::string task = o.task.empty() ? loaded.config["env"]["env_name"].get<std::string>() : o.task;
-  auto model = std::make_shared<const SimModel>(make_sim_task(task));
-  if (model->obs_dim() != policy.obs_dim() || model->action_dim() != policy.action_dim())
+  const auto world = open_world(task);
+  if (world->obs_dim() != policy.obs_dim() || world->action_dim() != policy.action_dim())
     throw Error("sim play: the policy in " + checkpoint + " does not fit task " + task);
   if (shift < 1 || shift > policy.horizon()) throw Error("sim play: --shift must be within 1…H = " + std::to_string(policy.horizon()));
-  Env env(model);
+  const auto env_ptr = world->make_env();
+  Env& env = *env_ptr;
   auto obs = env.reset(o.seed * 1000003ull + o.episode);
-  std::vector<Image> frames{render_frame(*model, env.data(), o.size)};
+  std::vector<Image> frames{env.render(o.size)};
   auto gen = at::detail::createCPUGenerator(o.seed ^ (o.episode << 20));
   torch::NoGradGuard no_grad;
   PlayResult r;
@@ -31,7 +32,7 @@ PlayResult play_policy(const std::string& checkpoint, const PlayOptions& o, int 
       const auto row = chunk[0][i].to(torch::kFloat64).contiguous();
       const auto step = env.step(std::vector<double>(row.data_ptr<double>(), row.data_ptr<double>() + row.numel()));
       r.success = step.success;
-      frames.push_back(render_frame(*model, env.data(), o.size));
+      frames.push_back(env.render(o.size));
     }
     obs = env.observe();
   }

@@ -75,8 +75,8 @@ RealtimeReport run_realtime(FlowPolicy& policy, const RealtimeOptions& o) {
     throw Error("policy run: a delay of d = " + std::to_string(d_init) + " ticks (" + c10::str(o.latency_ms) + " ms at " +
                 c10::str(o.hz) + " Hz) with s_min = " + std::to_string(o.min_shift) + " needs max(d, s_min) + d ≤ H = " +
                 std::to_string(H) + ", or every chunk runs out");
-  auto model = std::make_shared<const SimModel>(make_sim_task(o.task));
-  if (model->obs_dim() != policy.obs_dim() || model->action_dim() != policy.action_dim())
+  const auto world = open_world(o.task);
+  if (world->obs_dim() != policy.obs_dim() || world->action_dim() != policy.action_dim())
     throw Error("policy run: the policy does not fit task " + o.task);
 
   RealtimeReport report;
@@ -84,7 +84,8 @@ RealtimeReport run_realtime(FlowPolicy& policy, const RealtimeOptions& o) {
   const auto tick = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(tick_ms));
   const auto start = Clock::now();
   for (int e = 0; e < o.episodes; ++e) {
-    Env env(model);
+    const auto env_ptr = world->make_env();
+    Env& env = *env_ptr;
     env.reset(o.seed * 1000003ull + static_cast<uint64_t>(e));
     auto gen = at::detail::createCPUGenerator(o.seed * 0x9E3779B97F4A7C15ull ^ (static_cast<uint64_t>(e) << 20));
     torch::Tensor first;

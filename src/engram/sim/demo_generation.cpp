@@ -13,6 +13,7 @@
 #include "engram/core/error.h"
 #include "engram/core/progress.h"
 #include "engram/sim/demo_file.h"
+#include "engram/sim/env.h"
 
 namespace engram {
 
@@ -20,24 +21,24 @@ namespace fs = std::filesystem;
 
 namespace {
 
-nlohmann::json env_args(const SimModel& model, const DemoOptions& o, const std::vector<ExpertStyle>& styles) {
-  nlohmann::json names = nlohmann::json::array();
-  for (const auto& s : styles) names.push_back(s.name);
-  return {{"env_name", o.task}, {"type", "engram-mujoco"}, {"obs_dim", model.obs_dim()},
-          {"action_dim", model.action_dim()}, {"action_low", model.bounds().low}, {"action_high", model.bounds().high},
-          {"noise_std", 0.1}, {"control_hz", 30}, {"max_steps", SimModel::kMaxSteps}, {"seed", o.seed},
-          {"episodes", o.episodes}, {"styles", names}, {"engram_version", ENGRAM_VERSION}};
+nlohmann::json env_args(const World& world, const DemoOptions& o) {
+  nlohmann::json args = world.describe();
+  args.update({{"env_name", o.task}, {"obs_dim", world.obs_dim()}, {"action_dim", world.action_dim()},
+               {"action_low", world.bounds().low}, {"action_high", world.bounds().high}, {"seed", o.seed},
+               {"episodes", o.episodes}, {"styles", world.expert_styles()}, {"engram_version", ENGRAM_VERSION}});
+  return args;
 }
 
 // A worker process: its episodes into its own part file, one byte on `report` per finished episode.
-[[noreturn]] void worker(const std::shared_ptr<const SimModel>& model, const std::vector<ExpertStyle>& styles,
-                         const DemoOptions& o, const std::vector<int64_t>& mine, const std::string& part, int report) {
+[[noreturn]] void worker(const World& world, const DemoOptions& o, const std::vector<int64_t>& mine, const std::string& part,
+                         int report) {
   int status = 0;
   try {
-    DemoWriter writer(part, env_args(*model, o, styles));
+    DemoWriter writer(part, env_args(world, o));
+    const auto styles = world.expert_styles();
     for (int64_t e : mine) {
       const int s = episode_style(o.seed, e, static_cast<int>(styles.size()));
-      writer.append(run_expert_episode(model, styles[static_cast<size_t>(s)], s, o.seed, e), styles[static_cast<size_t>(s)].name);
+      writer.append(world.expert_episode(s, o.seed, e), styles[static_cast<size_t>(s)]);
       const char byte = 1;
       if (::write(report, &byte, 1) != 1) break;
     }
@@ -58,9 +59,9 @@ DemoSummary generate_demos(const DemoOptions& o) {
   const auto out_dir = fs::path(o.out).parent_path();
   if (!out_dir.empty() && !fs::is_directory(out_dir))
     throw Error("sim demos: the folder of --out " + o.out + " does not exist");
-  auto model = std::make_shared<const SimModel>(make_sim_task(o.task));
-  const auto styles = expert_styles(model->task());
-  const auto args = env_args(*model, o, styles);
+  const auto world = open_world(o.task);
+  const auto styles = world->expert_styles();
+  const auto args = env_args(*world, o);
   const fs::path parts = o.out + ".parts";
   fs::create_directories(parts);
 
@@ -105,7 +106,7 @@ DemoSummary generate_demos(const DemoOptions& o) {
       }
       if (pid == 0) {
         ::close(pipe_fds[0]);
-        worker(model, styles, o, mine, part, pipe_fds[1]);
+        worker(*world, o, mine, part, pipe_fds[1]);
       }
       pids.push_back(pid);
     }

@@ -1,56 +1,24 @@
-// Env: one episode of a SimTask in MuJoCo (RTC spec §12.1). The policy acts at 30 Hz (two 1/60 s
-// physics substeps per action); the environment adds Gaussian actuation noise N(0, 0.1²) to every
-// action dimension before clipping; an episode ends on the first green–blue contact (success),
-// green–red contact (failure) or after 256 actions. The same seed gives the same episode bit for bit.
+// Env and World: what demonstrations, playback, the delay harness and the real-time runner need of a
+// task, whatever simulates it. A World describes a task and makes its environments; an Env runs one
+// episode. The planar MuJoCo tasks (RTC spec §12) and TableWorld-2D (KI spec §8.1, plain C++) are
+// the two kinds.
 #pragma once
 
-#include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
-#include <random>
+#include <string>
 #include <vector>
 
-#include <mujoco/mujoco.h>
+#include <nlohmann/json.hpp>
 
-#include "engram/sim/sim_task.h"
+#include "engram/sim/episode.h"
+#include "engram/sim/image.h"
 
 namespace engram {
 
-// The compiled model of a task and the role of each geom, shared (read-only) by every Env, planner
-// and renderer of that task.
-class SimModel {
- public:
-  explicit SimModel(std::unique_ptr<SimTask> task);
-  ~SimModel();
-  SimModel(const SimModel&) = delete;
-  SimModel& operator=(const SimModel&) = delete;
-
-  enum Role : int8_t { kNeutral = 0, kGreen = 1, kBlue = 2, kRed = 3 };
-  // One policy step from `d` with an already clipped action: two substeps, stopping at the first
-  // one that ends the episode. Returns +1 (success), −1 (failure), kUnstable (the simulation
-  // diverged: a failure too) or 0.
-  int advance(mjData* d, const double* action) const;
-  std::array<double, 2> green_position(const mjData* d) const;
-  std::array<double, 2> blue_position(const mjData* d) const;
-  Role role(int geom) const { return roles_[static_cast<size_t>(geom)]; }
-
-  const SimTask& task() const { return *task_; }
-  const mjModel* model() const { return model_; }
-  int action_dim() const { return model_->nu; }
-  int obs_dim() const { return task_->obs_dim(); }
-  const ActionBounds& bounds() const { return bounds_; }
-
-  static constexpr int kFrameSkip = 2;
-  static constexpr int kMaxSteps = 256;
-  static constexpr int kUnstable = -2;
-
- private:
-  int contact_outcome(const mjData* d) const;
-  std::unique_ptr<SimTask> task_;
-  mjModel* model_ = nullptr;
-  std::vector<Role> roles_;
-  int green_ = -1, blue_ = -1;
-  ActionBounds bounds_;
+struct ActionBounds {
+  std::vector<double> low, high;  // the environment clips the executed action to these
 };
 
 struct StepResult {
@@ -60,46 +28,46 @@ struct StepResult {
   bool unstable = false;  // the physics diverged (MuJoCo reset a non-finite state): a failure
 };
 
-// The exact state of an Env: all of mjData plus the noise stream and the step counter.
-struct EnvState {
-  std::shared_ptr<mjData> data;
-  std::mt19937_64 noise;
-  int steps = 0;
-  bool done = false;
-};
-
 class Env {
  public:
-  explicit Env(std::shared_ptr<const SimModel> model, double noise_std = 0.1);
-  ~Env();
-  Env(const Env&) = delete;
-  Env& operator=(const Env&) = delete;
-
-  // Deterministic initial state; `seed` only chooses the actuation-noise stream.
-  std::vector<double> reset(uint64_t seed);
-  // Validates the action (dimension, finite), adds noise, clips, steps. Throws engram::Error on a bad
+  virtual ~Env() = default;
+  // Starts an episode; the seed chooses everything random in it (noise, and for TableWorld the scene
+  // and instruction). The same seed gives the same episode bit for bit.
+  virtual std::vector<double> reset(uint64_t seed) = 0;
+  // Validates the action (dimension, finite), executes it, steps. Throws engram::Error on a bad
   // action or when called after the episode ended.
-  StepResult step(const std::vector<double>& action);
-  std::vector<double> observe() const;
-  // The clipped, noisy action the last step executed.
-  const std::vector<double>& executed_action() const { return executed_; }
-
-  EnvState save() const;
-  void load(const EnvState& state);
-
-  const SimModel& sim() const { return *model_; }
-  const mjData* data() const { return data_; }
-  int steps() const { return steps_; }
-  bool done() const { return done_; }
-
- private:
-  std::shared_ptr<const SimModel> model_;
-  mjData* data_ = nullptr;
-  double noise_std_;
-  std::mt19937_64 noise_;
-  std::vector<double> executed_;
-  int steps_ = 0;
-  bool done_ = true;
+  virtual StepResult step(const std::vector<double>& action) = 0;
+  virtual std::vector<double> observe() const = 0;
+  // The action the last step executed (after noise and clipping).
+  virtual const std::vector<double>& executed_action() const = 0;
+  virtual int steps() const = 0;
+  virtual bool done() const = 0;
+  virtual Image render(int size) const = 0;
 };
+
+class World {
+ public:
+  virtual ~World() = default;
+  virtual std::string name() const = 0;
+  virtual std::string description() const = 0;
+  virtual int obs_dim() const = 0;
+  virtual int action_dim() const = 0;
+  virtual const ActionBounds& bounds() const = 0;
+  virtual int max_steps() const = 0;
+  // What a demonstration file records about the task: type, noise, control rate, episode limit.
+  virtual nlohmann::json describe() const = 0;
+  virtual std::unique_ptr<Env> make_env() const = 0;
+
+  // The scripted expert's styles (each a visibly different behaviour, so demonstrations are
+  // multimodal) and one expert episode: episode `index` of a dataset with `seed`. `on_step`
+  // (optional) sees the environment after reset and after every step, e.g. to render frames.
+  virtual std::vector<std::string> expert_styles() const = 0;
+  virtual Episode expert_episode(int style, uint64_t seed, int64_t index,
+                                 const std::function<void(const Env&)>& on_step = {}) const = 0;
+};
+
+// Every task by name ("slalom", …, "tableworld", …); an unknown name is an Error listing them.
+std::shared_ptr<const World> open_world(const std::string& name);
+std::vector<std::string> world_names();
 
 }  // namespace engram

@@ -1,14 +1,9 @@
-// One expert episode, recorded as a demonstration (RTC spec §12.2): the clean planner action is the
-// label, the environment executes it with actuation noise.
+// One episode of a scripted expert, recorded as a demonstration (RTC spec §12.2): the clean expert
+// action is the label, the environment executes it (with its noise and clipping).
 #pragma once
 
 #include <cstdint>
-#include <functional>
-#include <memory>
 #include <vector>
-
-#include "engram/sim/env.h"
-#include "engram/sim/mppi.h"
 
 namespace engram {
 
@@ -25,12 +20,10 @@ struct Episode {
   int64_t length() const { return static_cast<int64_t>(rewards.size()); }
 };
 
+// The seed of episode `index` in a dataset with `seed`: everything random in the episode follows
+// from it, so a dataset does not depend on how its episodes are split among workers.
+uint64_t episode_seed(uint64_t seed, int64_t index);
 // The style of episode `index` in a dataset with `styles` styles: uniform, from the episode's seed.
 int episode_style(uint64_t seed, int64_t index, int styles);
-
-// Runs style `style` from the deterministic start with actuation-noise stream `seed`·`index`.
-// `on_step` (optional) sees the env after each step, e.g. to render frames.
-Episode run_expert_episode(const std::shared_ptr<const SimModel>& model, const ExpertStyle& style, int style_index,
-                           uint64_t seed, int64_t index, const std::function<void(const Env&)>& on_step = {});
 
 }  // namespace engram

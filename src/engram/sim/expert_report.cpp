@@ -9,7 +9,7 @@
 #include "engram/core/error.h"
 #include "engram/core/metrics.h"
 #include "engram/core/progress.h"
-#include "engram/sim/episode.h"
+#include "engram/sim/env.h"
 
 namespace engram {
 
@@ -29,8 +29,8 @@ bool has_expert_report(const std::string& path, const std::string& task, int epi
 }
 
 std::vector<StyleReport> evaluate_expert(const std::string& task, int episodes, int style, int workers, bool progress) {
-  auto model = std::make_shared<const SimModel>(make_sim_task(task));
-  const auto styles = expert_styles(model->task());
+  const auto world = open_world(task);
+  const auto styles = world->expert_styles();
   if (style >= static_cast<int>(styles.size()))
     throw Error("task " + task + " has " + std::to_string(styles.size()) + " expert styles (0–" +
                 std::to_string(styles.size() - 1) + "), not " + std::to_string(style));
@@ -43,7 +43,7 @@ std::vector<StyleReport> evaluate_expert(const std::string& task, int episodes, 
   for (int s : chosen) {
     StyleReport r;
     r.task = task;
-    r.style = styles[static_cast<size_t>(s)].name;
+    r.style = styles[static_cast<size_t>(s)];
     r.index = s;
     r.episodes = episodes;
     std::atomic<int> next{0}, done{0}, successes{0};
@@ -54,7 +54,7 @@ std::vector<StyleReport> evaluate_expert(const std::string& task, int episodes, 
     auto work = [&] {
       for (int e; (e = next++) < episodes;) {
         const auto t0 = std::chrono::steady_clock::now();
-        const auto ep = run_expert_episode(model, styles[static_cast<size_t>(s)], s, 1000 + s, e);
+        const auto ep = world->expert_episode(s, 1000 + s, e);
         nanos += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
         steps += ep.length();
         successes += ep.success ? 1 : 0;

@@ -12,8 +12,8 @@
 
 namespace engram {
 
-const std::array<std::array<uint8_t, 3>, 8>& palette() {
-  static const std::array<std::array<uint8_t, 3>, 8> colours = {{
+const std::array<std::array<uint8_t, 3>, kPaletteSize>& palette() {
+  static const std::array<std::array<uint8_t, 3>, kPaletteSize> colours = {{
       {245, 245, 240},  // background
       {140, 140, 148},  // neutral
       {56, 184, 82},    // green
@@ -22,6 +22,14 @@ const std::array<std::array<uint8_t, 3>, 8>& palette() {
       {30, 30, 34},     // ink
       {255, 255, 255},  // white
       {226, 226, 220},  // grid
+      {236, 200, 40},   // yellow
+      {140, 70, 190},   // purple
+      {240, 140, 40},   // orange
+      {10, 10, 10},     // black
+      {205, 190, 160},  // table
+      {120, 110, 95},   // shadow (outlines on the table)
+      {0, 0, 0},        // unused
+      {0, 0, 0},        // unused
   }};
   return colours;
 }
@@ -74,9 +82,9 @@ void write_png(const std::string& path, const Image& image) {
   png_init_io(png, f);
   png_set_IHDR(png, info, static_cast<png_uint_32>(image.width), static_cast<png_uint_32>(image.height), 8,
                PNG_COLOR_TYPE_PALETTE, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-  png_color colours[8];
-  for (int i = 0; i < 8; ++i) colours[i] = {palette()[static_cast<size_t>(i)][0], palette()[static_cast<size_t>(i)][1], palette()[static_cast<size_t>(i)][2]};
-  png_set_PLTE(png, info, colours, 8);
+  png_color colours[kPaletteSize];
+  for (int i = 0; i < kPaletteSize; ++i) colours[i] = {palette()[static_cast<size_t>(i)][0], palette()[static_cast<size_t>(i)][1], palette()[static_cast<size_t>(i)][2]};
+  png_set_PLTE(png, info, colours, kPaletteSize);
   png_write_info(png, info);
   for (int y = 0; y < image.height; ++y)
     png_write_row(png, const_cast<png_bytep>(image.pixels.data() + static_cast<size_t>(y) * image.width));
@@ -100,10 +108,10 @@ void write_gif(const std::string& path, const std::vector<Image>& frames, int de
     std::remove(tmp.c_str());
     throw Error("cannot write " + path + ": giflib failed at " + what);
   };
-  GifColorType colours[8];
-  for (int i = 0; i < 8; ++i)
+  GifColorType colours[kPaletteSize];
+  for (int i = 0; i < kPaletteSize; ++i)
     colours[i] = {palette()[static_cast<size_t>(i)][0], palette()[static_cast<size_t>(i)][1], palette()[static_cast<size_t>(i)][2]};
-  ColorMapObject* map = GifMakeMapObject(8, colours);
+  ColorMapObject* map = GifMakeMapObject(kPaletteSize, colours);
   EGifSetGifVersion(gif, true);
   const int w = frames[0].width, h = frames[0].height;
   if (EGifPutScreenDesc(gif, w, h, 8, 0, map) == GIF_ERROR) {

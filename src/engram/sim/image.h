@@ -9,8 +9,12 @@
 
 namespace engram {
 
-enum PaletteColour : uint8_t { kBackground, kNeutral, kGreen, kBlue, kRed, kInk, kWhite, kGrid };
-const std::array<std::array<uint8_t, 3>, 8>& palette();
+enum PaletteColour : uint8_t {
+  kBackground, kNeutral, kGreen, kBlue, kRed, kInk, kWhite, kGrid,
+  kYellow, kPurple, kOrange, kBlack, kTable, kShadow, kUnused14, kUnused15
+};
+constexpr int kPaletteSize = 16;  // a power of two, as GIF colour tables must be
+const std::array<std::array<uint8_t, 3>, kPaletteSize>& palette();
 
 struct Image {
   int width = 0, height = 0;

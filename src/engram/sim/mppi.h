@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "engram/sim/env.h"
+#include "engram/sim/mujoco_env.h"
 
 namespace engram {
 

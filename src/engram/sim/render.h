@@ -4,7 +4,7 @@
 
 #include <mujoco/mujoco.h>
 
-#include "engram/sim/env.h"
+#include "engram/sim/mujoco_env.h"
 #include "engram/sim/image.h"
 
 namespace engram {

@@ -49,7 +49,7 @@ nlohmann::json bench_sim(const std::string& task, double seconds) {
   out["env_steps_per_s_batch128_2threads"] = batch2;
   out["batch2_over_single"] = batch2 / single;
   // The expert (style 0) from the start state, re-planning each step as in data collection.
-  Env env(model);
+  MujocoEnv env(model);
   MppiExpert expert(model, expert_styles(model->task())[0].mppi);
   env.reset(0);
   expert.reset(0);

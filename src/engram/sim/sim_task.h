@@ -13,11 +13,9 @@
 
 #include <mujoco/mujoco.h>
 
-namespace engram {
+#include "engram/sim/env.h"
 
-struct ActionBounds {
-  std::vector<double> low, high;  // the environment clips (action + noise) to these
-};
+namespace engram {
 
 class SimTask {
  public:

@@ -6,7 +6,7 @@ namespace engram {
 
 VecEnv::VecEnv(std::shared_ptr<const SimModel> model, int n, int threads) : model_(std::move(model)) {
   if (n < 1 || threads < 1) throw Error("VecEnv needs ≥ 1 environment and ≥ 1 thread");
-  for (int i = 0; i < n; ++i) envs_.push_back(std::make_unique<Env>(model_));
+  for (int i = 0; i < n; ++i) envs_.push_back(std::make_unique<MujocoEnv>(model_));
   results_.resize(static_cast<size_t>(n));
   // Worker 0 is the calling thread; the others wait for a new generation of work.
   for (int w = 1; w < std::min(threads, n); ++w)

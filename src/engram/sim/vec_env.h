@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "engram/sim/env.h"
+#include "engram/sim/mujoco_env.h"
 
 namespace engram {
 
@@ -27,12 +27,12 @@ class VecEnv {
   std::vector<StepResult> step(const std::vector<double>& actions);
   std::vector<double> observe() const;
   int size() const { return static_cast<int>(envs_.size()); }
-  Env& env(int i) { return *envs_[static_cast<size_t>(i)]; }
+  MujocoEnv& env(int i) { return *envs_[static_cast<size_t>(i)]; }
 
  private:
   void step_slice(int worker);
   std::shared_ptr<const SimModel> model_;
-  std::vector<std::unique_ptr<Env>> envs_;
+  std::vector<std::unique_ptr<MujocoEnv>> envs_;
   const std::vector<double>* actions_ = nullptr;
   std::vector<StepResult> results_;
   std::vector<std::thread> pool_;

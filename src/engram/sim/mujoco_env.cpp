@@ -1,4 +1,4 @@
-#include "engram/sim/env.h"
+#include "engram/sim/mujoco_env.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,6 +8,7 @@
 #include <string>
 
 #include "engram/core/error.h"
+#include "engram/sim/render.h"
 
 namespace engram {
 
@@ -107,15 +108,15 @@ std::array<double, 2> SimModel::blue_position(const mjData* d) const {
   return {d->geom_xpos[3 * blue_], d->geom_xpos[3 * blue_ + 2]};
 }
 
-Env::Env(std::shared_ptr<const SimModel> model, double noise_std)
+MujocoEnv::MujocoEnv(std::shared_ptr<const SimModel> model, double noise_std)
     : model_(std::move(model)), noise_std_(noise_std) {
   data_ = mj_makeData(model_->model());
   executed_.assign(static_cast<size_t>(model_->action_dim()), 0.0);
 }
 
-Env::~Env() { mj_deleteData(data_); }
+MujocoEnv::~MujocoEnv() { mj_deleteData(data_); }
 
-std::vector<double> Env::reset(uint64_t seed) {
+std::vector<double> MujocoEnv::reset(uint64_t seed) {
   mj_resetData(model_->model(), data_);
   mj_forward(model_->model(), data_);
   // Decorrelate neighbouring seeds (splitmix64 finaliser) before seeding the noise stream.
@@ -129,7 +130,7 @@ std::vector<double> Env::reset(uint64_t seed) {
   return observe();
 }
 
-StepResult Env::step(const std::vector<double>& action) {
+StepResult MujocoEnv::step(const std::vector<double>& action) {
   const auto& name = model_->task().name();
   if (done_) throw Error("env " + name + ": step() after the episode ended; call reset() first");
   if (static_cast<int>(action.size()) != model_->action_dim())
@@ -153,13 +154,15 @@ StepResult Env::step(const std::vector<double>& action) {
   return r;
 }
 
-std::vector<double> Env::observe() const {
+std::vector<double> MujocoEnv::observe() const {
   std::vector<double> obs(static_cast<size_t>(model_->obs_dim()));
   model_->task().observe(model_->model(), data_, obs.data());
   return obs;
 }
 
-EnvState Env::save() const {
+Image MujocoEnv::render(int size) const { return render_frame(*model_, data_, size); }
+
+EnvState MujocoEnv::save() const {
   const mjModel* m = model_->model();
   EnvState s;
   s.data = std::shared_ptr<mjData>(mj_makeData(m), mj_deleteData);
@@ -170,7 +173,7 @@ EnvState Env::save() const {
   return s;
 }
 
-void Env::load(const EnvState& state) {
+void MujocoEnv::load(const EnvState& state) {
   if (!state.data) throw Error("env " + model_->task().name() + ": load() of an empty state");
   mj_copyData(data_, model_->model(), state.data.get());
   noise_ = state.noise;
