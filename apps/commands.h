@@ -39,6 +39,7 @@ void add_tokenize_commands(CLI::App& app, Commands& commands);   // cmd_tokenize
 void add_sim_commands(CLI::App& app, Commands& commands);        // cmd_sim.cpp
 void add_policy_commands(CLI::App& app, Commands& commands);     // cmd_policy.cpp
 void add_fast_commands(CLI::App& app, Commands& commands);       // cmd_fast.cpp: FAST action tokens
+void add_ki_commands(CLI::App& app, Commands& commands);         // cmd_ki.cpp: knowledge insulation
 void add_paper_commands(CLI::App& app, Commands& commands);      // cmd_papers.cpp: moons, capacity, quickstart
 
 }  // namespace engram::cli

@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
   cli::add_sim_commands(app, commands);
   cli::add_policy_commands(app, commands);
   cli::add_fast_commands(app, commands);
+  cli::add_ki_commands(app, commands);
 
   try {
     app.parse(argc, argv);

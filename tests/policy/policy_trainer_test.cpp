@@ -116,16 +116,16 @@ TEST(PolicyTrainer, CheckpointsOfTheFormerLayoutLoadAndResume) {
   const auto a = load_policy(dir.file("new/checkpoint.safetensors")), b = load_policy(dir.file("old/checkpoint.safetensors"));
   EXPECT_EQ(b.step, 40);
   EXPECT_EQ(a.config, b.config);
-  for (const auto& p : a.policy->named_parameters())
-    EXPECT_TRUE(torch::equal(p.value(), b.policy->named_parameters()[p.key()])) << p.key();
+  for (const auto& p : a.module->named_parameters())
+    EXPECT_TRUE(torch::equal(p.value(), b.module->named_parameters()[p.key()])) << p.key();
   // Resuming the old file continues from step 40 with its optimizer moments: the same weights as
   // resuming the new one (the torch generator state, absent from old files, is not used by policies).
   train_policy(tiny_config(data, 60), {dir.file("new"), true, false});
   train_policy(tiny_config(data, 60), {dir.file("old"), true, false});
   const auto c = load_policy(dir.file("new/checkpoint.safetensors")), d = load_policy(dir.file("old/checkpoint.safetensors"));
   EXPECT_EQ(d.step, 60);
-  for (const auto& p : c.policy->named_parameters())
-    EXPECT_TRUE(torch::equal(p.value(), d.policy->named_parameters()[p.key()])) << p.key();
+  for (const auto& p : c.module->named_parameters())
+    EXPECT_TRUE(torch::equal(p.value(), d.module->named_parameters()[p.key()])) << p.key();
 }
 
 TEST(PolicyTrainer, BadConfigsAreNamed) {

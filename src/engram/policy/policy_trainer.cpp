@@ -12,6 +12,8 @@
 #include "engram/core/finite.h"
 #include "engram/core/json.h"
 #include "engram/distributed/collective.h"
+#include "engram/ki/ki_checkpoint.h"
+#include "engram/ki/ki_policy.h"
 #include "engram/core/safetensors.h"
 #include "engram/policy/chunk_dataset.h"
 #include "engram/train/checkpoint.h"
@@ -94,9 +96,17 @@ LoadedPolicy load_policy(const std::string& checkpoint) {
   out.config = parse_json(file.metadata.at("engram.policy_config"), checkpoint + ": policy config");
   if (!file.metadata.count("engram.train_state")) throw Error(checkpoint + " has no training step in its metadata (corrupt?)");
   out.step = parse_json(file.metadata.at("engram.train_state"), checkpoint + ": training state").value("step", int64_t{0});
-  out.policy = std::make_shared<MixerPolicy>(MixerPolicyConfig::from_json(out.config["model"], "model"));
-  load_weights(*out.policy, file);
-  out.policy->eval();
+  if (out.config["model"].value("type", std::string()) == "ki") {
+    auto model = ki::load_ki_model(file, out.config);
+    out.module = model;
+    out.policy = std::make_shared<ki::KiPolicy>(model);
+    return out;
+  }
+  auto mixer = std::make_shared<MixerPolicy>(MixerPolicyConfig::from_json(out.config["model"], "model"));
+  load_weights(*mixer, file);
+  mixer->eval();
+  out.policy = mixer;
+  out.module = mixer;
   return out;
 }
 

@@ -65,9 +65,11 @@ TrainSummary train_policy(const nlohmann::json& config, const PolicyRunOptions& 
 // BID's weak checkpoint written beside `checkpoint` by the same run (train.weak_step).
 std::string weak_checkpoint_beside(const std::string& checkpoint);
 
-// A checkpoint's policy (weights, observation statistics) and its config.
+// A checkpoint's policy (weights, observation statistics) and its config: a mixer, or a KI policy
+// (engram ki train; its EMA weights).
 struct LoadedPolicy {
-  std::shared_ptr<MixerPolicy> policy;
+  std::shared_ptr<FlowPolicy> policy;
+  std::shared_ptr<torch::nn::Module> module;  // the network inside `policy`
   nlohmann::json config;
   int64_t step = 0;
 };

@@ -102,7 +102,15 @@ void read_legacy_layout(SafeTensors& file) {
 
 Trainer::Trainer(TrainingJob job, LoopConfig config, std::string run_dir, bool show_progress, std::string label)
     : job_(std::move(job)), config_(config), run_dir_(std::move(run_dir)), show_progress_(show_progress),
-      label_(std::move(label)), optimizer_(job_.parameters, config_.adam) {}
+      label_(std::move(label)), optimizer_(job_.parameters, config_.adam) {
+  if (!job_.clip_group.empty()) {
+    if (job_.clip_group.size() != job_.parameters.size())
+      throw Error("trainer: " + std::to_string(job_.clip_group.size()) + " clipping-group entries for " +
+                  std::to_string(job_.parameters.size()) + " parameters");
+    for (int g : job_.clip_group)
+      if (g < 0 || g >= static_cast<int>(job_.clip_group_names.size())) throw Error("trainer: clipping group " + std::to_string(g) + " has no name");
+  }
+}
 
 void Trainer::distribute(Collective* group) {
   group_ = group;
@@ -248,7 +256,20 @@ TrainSummary Trainer::run(int64_t stop_after) {
       for (size_t i = 0; i < params.size(); ++i)
         if (any[i] == 0) params[i].mutable_grad() = torch::Tensor();
     }
-    const double grad_norm = clip_grad_norm(params, config_.grad_clip);
+    double grad_norm = 0;
+    std::vector<double> group_norms;
+    if (job_.clip_group.empty()) {
+      grad_norm = clip_grad_norm(params, config_.grad_clip);
+    } else {
+      for (size_t g = 0; g < job_.clip_group_names.size(); ++g) {
+        std::vector<torch::Tensor> members;
+        for (size_t i = 0; i < params.size(); ++i)
+          if (job_.clip_group[i] == static_cast<int>(g)) members.push_back(params[i]);
+        group_norms.push_back(clip_grad_norm(members, config_.grad_clip));
+        grad_norm += group_norms.back() * group_norms.back();
+      }
+      grad_norm = std::sqrt(grad_norm);
+    }
     if (!std::isfinite(grad_norm))
       throw Error("step " + std::to_string(s) + ": gradient norm is " + std::to_string(grad_norm) + "; stopped, " +
                   kept_checkpoint_note() + " (try a lower learning rate)");
@@ -264,6 +285,7 @@ TrainSummary Trainer::run(int64_t stop_after) {
 
     if (log && (s % config_.log_interval == 0 || step_ == config_.steps)) {
       nlohmann::json row = {{"step", s}, {"train_loss", loss_value}, {"lr", lr}, {"grad_norm", grad_norm}, {speed_key, items_per_second}};
+      for (size_t g = 0; g < group_norms.size(); ++g) row["grad_norm_" + job_.clip_group_names[g]] = group_norms[g];
       if (group_) {  // the gradient all-reduce's share of the steps since the last row
         const double steps = static_cast<double>(std::max<int64_t>(1, step_ - logged_step));
         if (!group_->overlapping()) row["allreduce_ms"] = 1e3 * (group_->reduce_seconds() - logged_seconds) / steps;

@@ -69,6 +69,11 @@ using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 // What one kind of model brings to the loop.
 struct TrainingJob {
   NamedTensors parameters;  // what AdamW updates (and clipping sees), in a fixed order
+  // Clipping groups (e.g. a KI policy's backbone and action expert, KI spec §5.5): each parameter's
+  // group index into clip_group_names, each group clipped to grad_clip on its own and its norm
+  // logged as grad_norm_<name>. Empty: one global norm.
+  std::vector<int> clip_group;
+  std::vector<std::string> clip_group_names;
   // The model's tensors in a checkpoint (parameters and buffers), and their way back in: load
   // must check every name and shape and throw engram::Error naming what does not fit.
   std::function<NamedTensors()> weights;
