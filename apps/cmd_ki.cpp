@@ -26,6 +26,7 @@ struct RunArgs {
   std::unique_ptr<ConfigFlags<T>> settings;
   ki::KiRunOptions run;
   std::string resume;
+  bool quiet = false;
 };
 
 template <class T>
@@ -34,6 +35,7 @@ void add_run_flags(CLI::App* cmd, RunArgs<T>& a) {
   auto* resume = cmd->add_option("--resume", a.resume, "continue the run in this directory");
   out->excludes(resume);
   cmd->add_option("--stop-after", a.run.stop_after, "stop (with a checkpoint) after this step");
+  cmd->add_flag("--quiet", a.quiet, "no progress bar");
   a.settings = std::make_unique<ConfigFlags<T>>(cmd);
 }
 
@@ -41,6 +43,7 @@ template <class T>
 ki::KiRunOptions run_options(const RunArgs<T>& a) {
   ki::KiRunOptions o = a.run;
   if (!a.resume.empty()) o.out = a.resume, o.resume = true;
+  o.verbose = !a.quiet;
   if (o.out.empty()) throw Error("give --out DIR for a new run or --resume DIR");
   return o;
 }

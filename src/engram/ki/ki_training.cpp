@@ -29,13 +29,13 @@ namespace {
 
 torch::Generator generator(uint64_t seed) { return at::detail::createCPUGenerator(seed); }
 
-// The run directory of a fresh run must not hold one already; a resumed one must.
-void prepare_run_dir(const KiRunOptions& o, const std::string& command) {
+// The run directory of a fresh run must not hold one already; a resumed one must. Checked before
+// anything else, created only once every input has been checked.
+void check_run_dir(const KiRunOptions& o, const std::string& command) {
   const std::string ckpt = o.out + "/checkpoint.safetensors";
   if (o.resume && !fs::exists(ckpt)) throw Error("cannot resume: " + ckpt + " does not exist");
   if (!o.resume && fs::exists(ckpt))
     throw Error("run directory " + o.out + " already holds a run; use " + command + " --resume " + o.out + " to continue it, or choose another --out");
-  fs::create_directories(o.out);
 }
 
 tableworld::CorpusOptions corpus_options(bool bridging) {
@@ -74,8 +74,9 @@ torch::Tensor lm_loss(KiModel& model, const LanguageRows& rows) {
 }  // namespace
 
 TrainSummary pretrain_backbone(const PretrainConfig& given, const KiRunOptions& o) {
-  prepare_run_dir(o, "engram ki pretrain");
+  check_run_dir(o, "engram ki pretrain");
   const PretrainConfig& c = given;
+  fs::create_directories(o.out);
   const tableworld::Vocabulary vocabulary;
   const auto corpus = tableworld::generate_corpus(corpus_options(c.bridging));
   auto train_rows = std::make_shared<LanguageRows>(language_rows(corpus.train, vocabulary));
@@ -116,11 +117,11 @@ TrainSummary pretrain_backbone(const PretrainConfig& given, const KiRunOptions& 
 }
 
 TrainSummary train_recipe(const KiTrainConfig& given, const KiRunOptions& o) {
+  check_run_dir(o, "engram ki train");
   if (given.data.empty()) throw Error("ki train: --data is required (engram sim demos --task tableworld)");
   if (given.backbone.empty()) throw Error("ki train: --backbone is required (a checkpoint of engram ki pretrain)");
   const auto backbone_file = load_safetensors(given.backbone);
   const auto backbone_config = read_ki_config(backbone_file, "ki-backbone");
-  prepare_run_dir(o, "engram ki train");
   const KiTrainConfig& c = given;
   const RecipeFlags flags = flags_of(c.recipe);
   const tableworld::Vocabulary vocabulary;
@@ -144,6 +145,7 @@ TrainSummary train_recipe(const KiTrainConfig& given, const KiRunOptions& o) {
   if (fast->horizon() != c.horizon || fast->dims() != 3)
     throw Error("ki train: the FAST tokenizer is for " + std::to_string(fast->horizon()) + " × " + std::to_string(fast->dims()) +
                 " chunks, this run uses " + std::to_string(c.horizon) + " × 3");
+  fs::create_directories(o.out);
   if (!o.resume) fast->save(fast_path);
 
   // Language data of the corpus stage 0 was trained on (its held-out NLL is the reference).

@@ -280,6 +280,8 @@ TrainSummary Trainer::run(int64_t stop_after) {
     window_loss_ += loss_value;
     window_steps_ += 1;
     window_items += items;
+    // Before the evaluation and the checkpoint of this step, so both see what it does (an EMA).
+    if (job_.after_step) job_.after_step(step_, *this);
     const double window_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
     if (window_seconds > 0) items_per_second = static_cast<double>(window_items) / window_seconds;
 
@@ -317,7 +319,6 @@ TrainSummary Trainer::run(int64_t stop_after) {
       save(ckpt);
       window_start = std::chrono::steady_clock::now();
     }
-    if (job_.after_step) job_.after_step(step_, *this);
     if (stopping && !primary) break;  // rank 0 reports the stop and where the checkpoint is
     if (stopping)
       throw Error(std::string(stop.name()) + " after step " + std::to_string(step_) + "; checkpoint saved" +

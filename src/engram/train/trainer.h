@@ -94,8 +94,9 @@ struct TrainingJob {
   std::map<std::string, std::string> metadata;      // stored in every checkpoint
   std::string loss_name = "loss";  // the y label of loss.png
   std::string resume_command;      // how a user continues a stopped run ("--resume DIR"); empty: none
-  // Called after every update with the number of updates done (e.g. to write BID's weak
-  // checkpoint with Trainer::save); may be empty.
+  // Called after every update with the number of updates done, before that step's evaluation and
+  // checkpoint (e.g. to update EMA weights, or write BID's weak checkpoint with Trainer::save);
+  // may be empty.
   std::function<void(int64_t steps_done, const class Trainer& trainer)> after_step;
 };
 

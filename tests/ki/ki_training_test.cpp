@@ -1,0 +1,158 @@
+// engram ki pretrain / ki train at toy size: they run through the one loop, resume exactly, report
+// what the dashboard needs, refuse the wrong inputs, and their policies run under policy eval.
+#include "engram/ki/ki_training.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <torch/torch.h>
+
+#include "engram/core/json.h"
+#include "engram/core/safetensors.h"
+#include "engram/policy/delay_harness.h"
+#include "engram/policy/policy_trainer.h"
+#include "engram/sim/demo_generation.h"
+#include "support/error_of.h"
+#include "support/slalom_demos.h"
+#include "support/temp_dir.h"
+
+namespace engram::ki {
+namespace {
+
+using engram::testing::error_of;
+using engram::testing::TempDir;
+
+// A shared toy setting: 30 TableWorld episodes and a one-layer backbone pre-trained for 20 steps.
+struct Toy {
+  TempDir dir;
+  std::string demos = dir.file("tw.h5"), backbone;
+  Toy() {
+    DemoOptions d;
+    d.task = "tableworld";
+    d.out = demos;
+    d.episodes = 30;
+    d.workers = 1;
+    d.progress = false;
+    generate_demos(d);
+    PretrainConfig p;
+    p.width = 16, p.ffn = 16, p.depth = 1, p.heads = 2, p.head_dim = 8;
+    p.steps = 20, p.batch_size = 8, p.eval_interval = 10, p.warmup = 2;
+    pretrain_backbone(p, {dir.file("stage0"), false, false});
+    backbone = dir.file("stage0/checkpoint.safetensors");
+  }
+  KiTrainConfig recipe(Recipe r) const {
+    KiTrainConfig c;
+    c.data = demos, c.backbone = backbone, c.recipe = r;
+    c.expert_width = 8, c.expert_ffn = 8;
+    c.steps = 12, c.robot_batch = 4, c.lm_batch = 2, c.warmup = 2;
+    c.eval_interval = 6, c.eval_episodes = 2, c.eval_chunks = 8, c.flow_steps = 2, c.holdout_every = 5;
+    return c;
+  }
+};
+
+Toy& toy() {
+  static Toy t;
+  return t;
+}
+
+std::vector<nlohmann::json> rows(const std::string& run) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(run + "/metrics.jsonl");
+  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+TEST(KiTraining, PretrainRecordsHeldOutNllAndFactAccuracy) {
+  std::vector<nlohmann::json> evals;
+  for (const auto& r : rows(toy().dir.file("stage0")))
+    if (r.contains("fact_acc")) evals.push_back(r);
+  ASSERT_EQ(evals.size(), 2u);  // steps 10 and 20
+  EXPECT_GE(evals[1]["fact_acc"].get<double>(), 0.0);
+  EXPECT_LE(evals[1]["fact_acc"].get<double>(), 1.0);
+  EXPECT_LT(evals[1]["val_loss"].get<double>(), evals[0]["val_loss"].get<double>());  // the held-out NLL falls
+}
+
+TEST(KiTraining, KiRecipeResumesExactlyWithItsEmaWeights) {
+  auto& t = toy();
+  const auto c = t.recipe(Recipe::kR5);
+  const std::string full = t.dir.file("r5-full"), split = t.dir.file("r5-split");
+  train_recipe(c, {full, false, false});
+  train_recipe(c, {split, false, false, 7});
+  KiRunOptions resume{split, true, false};
+  train_recipe(settings_for_run<KiTrainConfig>(nlohmann::json::object(), resume), resume);
+  const auto a = load_safetensors(full + "/checkpoint.safetensors"), b = load_safetensors(split + "/checkpoint.safetensors");
+  int ema = 0;
+  for (const auto& [name, tensor] : a.tensors) {
+    if (name.rfind("ema.", 0) == 0) ++ema;
+    EXPECT_TRUE(torch::equal(tensor, b.at(name))) << name;
+  }
+  EXPECT_GT(ema, 10);
+  // The evaluation row has every dashboard number.
+  const auto last = rows(full).back();
+  for (const char* key : {"success_direct", "follow_known", "success_novel", "action_mse", "lm_nll", "delta_nll", "fact_acc",
+                          "train_fast_ce", "train_flow", "train_lm"})
+    EXPECT_TRUE(last.contains(key)) << key << " missing from " << last.dump();
+  // Both clipping groups are logged.
+  EXPECT_TRUE(rows(full)[0].contains("grad_norm_expert"));
+}
+
+TEST(KiTraining, KiPoliciesRunUnderTheDelayHarness) {
+  auto& t = toy();
+  const std::string run = t.dir.file("r5-eval");
+  train_recipe(t.recipe(Recipe::kR5), {run, false, false});
+  auto loaded = load_policy(run + "/checkpoint.safetensors");
+  EXPECT_EQ(loaded.policy->obs_dim(), 28);
+  EXPECT_EQ(loaded.config["env"]["env_name"], "tableworld");
+  DelayEvalOptions o;
+  o.task = "tableworld-direct";
+  o.method = ChunkMethod::kRtc;
+  o.delay = 2, o.shift = 4, o.episodes = 3, o.batch = 3, o.steps = 2;
+  EXPECT_EQ(evaluate_under_delay(*loaded.policy, o).episodes, 3);
+}
+
+TEST(KiTraining, FastOnlyRecipeDecodesAutoregressively) {
+  auto& t = toy();
+  const std::string run = t.dir.file("r2");
+  train_recipe(t.recipe(Recipe::kR2), {run, false, false});
+  const auto last = rows(run).back();
+  ASSERT_TRUE(last.contains("decode_failure_rate")) << last.dump();
+  EXPECT_GE(last["decode_failure_rate"].get<double>(), 0.0);
+  EXPECT_LE(last["decode_failure_rate"].get<double>(), 1.0);
+  EXPECT_FALSE(last.contains("train_flow"));
+  // No expert: not a flow policy.
+  EXPECT_NE(error_of([&] { load_policy(run + "/checkpoint.safetensors"); }).find("no action expert"), std::string::npos);
+}
+
+TEST(KiTraining, WrongInputsAreClearErrorsAndWriteNothing) {
+  auto& t = toy();
+  auto c = t.recipe(Recipe::kR5);
+  c.steps = 2;
+  const std::string policy_run = t.dir.file("policy");
+  train_recipe(c, {policy_run, false, false});
+  c.backbone = policy_run + "/checkpoint.safetensors";  // a policy, not a backbone
+  auto e = error_of([&] { train_recipe(c, {t.dir.file("bad1"), false, false}); });
+  EXPECT_NE(e.find("is a ki-policy checkpoint, not a ki-backbone one"), std::string::npos) << e;
+  c = t.recipe(Recipe::kR5);
+  const auto slalom = engram::testing::slalom_demos(t.dir, 2);
+  generate_demos(slalom);
+  c.data = slalom.out;
+  e = error_of([&] { train_recipe(c, {t.dir.file("bad2"), false, false}); });
+  EXPECT_NE(e.find("is not a TableWorld dataset"), std::string::npos) << e;
+  EXPECT_FALSE(std::filesystem::exists(t.dir.file("bad2")));
+  c = t.recipe(Recipe::kR5);
+  c.horizon = 8;
+  c.fast = policy_run + "/fast.json";  // fitted for H = 16
+  e = error_of([&] { train_recipe(c, {t.dir.file("bad3"), false, false}); });
+  EXPECT_NE(e.find("the FAST tokenizer is for 16 × 3 chunks, this run uses 8 × 3"), std::string::npos) << e;
+  // A fresh run refuses a directory that holds one, and leaves it as it was.
+  const auto before = load_safetensors(policy_run + "/checkpoint.safetensors");
+  e = error_of([&] { train_recipe(t.recipe(Recipe::kR5), {policy_run, false, false}); });
+  EXPECT_NE(e.find("already holds a run"), std::string::npos) << e;
+  const auto after = load_safetensors(policy_run + "/checkpoint.safetensors");
+  for (const auto& [name, tensor] : before.tensors) EXPECT_TRUE(torch::equal(tensor, after.at(name))) << name;
+}
+
+}  // namespace
+}  // namespace engram::ki
