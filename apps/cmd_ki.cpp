@@ -6,6 +6,10 @@
 #include "commands.h"
 #include "config_flags.h"
 #include "engram/core/error.h"
+#include "engram/core/atomic_file.h"
+#include "engram/core/metrics.h"
+#include "engram/ki/ki_latency.h"
+#include "engram/ki/ki_report.h"
 #include "engram/ki/ki_training.h"
 
 namespace engram::cli {
@@ -69,6 +73,54 @@ void add_ki_commands(CLI::App& app, Commands& commands) {
   commands.on(train, [rec] {
     const auto o = run_options(*rec);
     print_summary(ki::train_recipe(ki::settings_for_run<ki::KiTrainConfig>(rec->settings->given(), o), o), o.out);
+    return 0;
+  });
+
+  struct ReportArgs {
+    std::string runs = "runs/ki", figures, json;
+  };
+  auto rep = std::make_shared<ReportArgs>();
+  auto* report = ki->add_subcommand("report", "the dashboard (KI spec §8.7) from a folder of ki train runs");
+  report->add_option("runs", rep->runs, "folder of run folders (default runs/ki)");
+  report->add_option("--figures", rep->figures, "write the curves as PNG files into this folder");
+  report->add_option("--json", rep->json, "write the numbers to this JSON file");
+  commands.on(report, [rep] {
+    const auto r = ki::ki_report(rep->runs, rep->figures);
+    if (!rep->json.empty()) write_text_atomically(rep->json, r.dump(2) + "\n");
+    return 0;
+  });
+
+  struct LatencyArgs {
+    std::vector<std::string> sizes{"S", "M", "L"};
+    int steps = 10, calls = 200, warmup = 20;
+    std::vector<int64_t> fast_tokens{17, 30};
+    std::string json;
+  };
+  auto lat = std::make_shared<LatencyArgs>();
+  auto* latency = ki->add_subcommand("latency", "experiment (c): chunk latency at batch 1 of KI, KI without cache, Transfusion-like and AR FAST");
+  latency->add_option("--sizes", lat->sizes, "model sizes: S (128/64 × 4), M (256/128 × 6), L (512/128 × 8, 64 prefix tokens)");
+  latency->add_option("--steps", lat->steps, "flow steps N")->check(CLI::Range(1, 1000));
+  latency->add_option("--calls", lat->calls, "timed chunks per measurement")->check(CLI::Range(1, 100000));
+  latency->add_option("--warmup", lat->warmup, "untimed chunks first")->check(CLI::Range(0, 100000));
+  latency->add_option("--fast-tokens", lat->fast_tokens, "AR FAST token counts to time (mean tokens per chunk + 2, and 30)");
+  latency->add_option("--json", lat->json, "append one JSON line per measurement to this file");
+  commands.on(latency, [lat] {
+    std::vector<ki::LatencySize> sizes;
+    for (const auto& want : lat->sizes) {
+      bool found = false;
+      for (const auto& s : ki::latency_sizes())
+        if (s.name == want) sizes.push_back(s), found = true;
+      if (!found) throw Error("ki latency: --sizes takes S, M and L, not '" + want + "'");
+    }
+    const auto rows = ki::measure_latency(sizes, lat->steps, lat->fast_tokens, lat->calls, lat->warmup);
+    std::printf("%-4s %-12s %6s %11s %11s %10s\n", "size", "method", "N/T", "median ms", "p90 ms", "MMAC");
+    for (const auto& r : rows) {
+      std::printf("%-4s %-12s %6lld %11.3f %11.3f %10.2f\n", r.size.c_str(), r.method.c_str(), static_cast<long long>(r.steps),
+                  r.median_ms, r.p90_ms, r.mmacs);
+      if (!lat->json.empty())
+        MetricsLog(lat->json).write({{"size", r.size}, {"method", r.method}, {"steps", r.steps}, {"median_ms", r.median_ms},
+                                     {"p90_ms", r.p90_ms}, {"mmacs", r.mmacs}, {"calls", lat->calls}});
+    }
     return 0;
   });
 }
