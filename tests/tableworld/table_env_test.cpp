@@ -8,6 +8,7 @@
 #include <set>
 
 #include "engram/core/error.h"
+#include "engram/policy/chunk_dataset.h"
 #include "engram/policy/delay_harness.h"
 #include "engram/sim/demo_file.h"
 #include "engram/sim/demo_generation.h"
@@ -210,6 +211,15 @@ TEST(TableWorldEnv, DemonstrationsAndUnknownNames) {
   EXPECT_EQ(data.env_args["type"], "engram-tableworld");
   EXPECT_EQ(data.env_args["styles"], nlohmann::json({"bow-left", "bow-right"}));
   EXPECT_EQ(data.episodes[4].obs, open_world("tableworld")->expert_episode(data.episodes[4].style, 0, 4).obs);
+  // Training chunks keep the terminal action — the close that ends an episode is the label that
+  // matters — and are 0 after it.
+  ChunkDataset train, valid;
+  load_chunk_dataset(o.out, 16, 0, train, valid);
+  const auto& first = data.episodes[0];
+  const int64_t T = first.length();
+  EXPECT_EQ(train.chunks[T - 1][0][2].item<float>(), 1.0f);
+  EXPECT_EQ(train.chunks[T - 2][1][2].item<float>(), 1.0f);
+  EXPECT_EQ(train.chunks[T - 2][2][2].item<float>(), 0.0f);
   const std::string e = error_of([] { open_world("tablewrld"); });
   EXPECT_NE(e.find("unknown task 'tablewrld'"), std::string::npos) << e;
   EXPECT_NE(e.find("tableworld-novel"), std::string::npos) << e;

@@ -1,6 +1,7 @@
 // Training examples for a chunk policy from a demonstration dataset (RTC spec §2.1): one example per
 // step j of every episode, (o_j, [a_j … a_{j+H−1}]), with every action at or after the episode's
-// terminal step set to 0, as the paper's code does.
+// terminal step set to 0, as the paper's code does — except in TableWorld datasets, whose terminal
+// action (the gripper closing) is kept and only the steps after it are 0.
 #pragma once
 
 #include <string>
