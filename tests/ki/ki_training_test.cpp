@@ -98,6 +98,29 @@ TEST(KiTraining, KiRecipeResumesExactlyWithItsEmaWeights) {
   EXPECT_TRUE(rows(full)[0].contains("grad_norm_expert"));
 }
 
+TEST(KiTraining, TheFlowGradientIntoTheBackboneIsZeroOnlyWithTheStopGradient) {
+  auto& t = toy();
+  auto first_eval = [](const std::string& run) {
+    for (const auto& r : rows(run))
+      if (r.contains("success_direct")) return r;
+    return nlohmann::json();
+  };
+  const std::string ki = t.dir.file("grad-r6"), joint = t.dir.file("grad-r3");
+  auto r6 = t.recipe(Recipe::kR6), r3 = t.recipe(Recipe::kR3);
+  r6.diagnostic_steps = r3.diagnostic_steps = {0, 4};
+  train_recipe(r6, {ki, false, false});
+  train_recipe(r3, {joint, false, false});
+  const auto a = first_eval(ki), b = first_eval(joint);
+  ASSERT_TRUE(a.contains("flow_grad_norm_backbone_4")) << a.dump();
+  EXPECT_EQ(a["flow_grad_norm_backbone_4"].get<double>(), 0.0);
+  EXPECT_GT(a["ce_grad_norm_backbone_4"].get<double>(), 0.0);
+  // Without the stop-gradient: none at step 0 (the expert's gates start at zero), some once they open.
+  EXPECT_EQ(b["flow_grad_norm_backbone_0"].get<double>(), 0.0);
+  EXPECT_GT(b["flow_grad_norm_backbone_4"].get<double>(), 0.0);
+  EXPECT_LE(std::abs(b["flow_ce_grad_cosine_4"].get<double>()), 1.0);
+  EXPECT_GT(b["backbone_drift"].get<double>(), 0.0);
+}
+
 TEST(KiTraining, KiPoliciesRunUnderTheDelayHarness) {
   auto& t = toy();
   const std::string run = t.dir.file("r5-eval");

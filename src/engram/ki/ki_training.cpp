@@ -1,5 +1,6 @@
 #include "engram/ki/ki_training.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -161,9 +162,11 @@ TrainSummary train_recipe(const KiTrainConfig& given, const KiRunOptions& o) {
   torch::manual_seed(c.seed);
   auto model = std::make_shared<KiModel>(model_config);
   load_ki_tensors(*model, backbone_file, "backbone");
-  // The EMA copy of every parameter, and the stage-0 reference the backbone drifts from.
+  // The EMA copy of every parameter, and the stage-0 backbone it drifts from.
   auto ema = std::make_shared<std::vector<torch::Tensor>>();
   for (const auto& p : model->parameters()) ema->push_back(p.detach().clone());
+  std::vector<torch::Tensor> backbone0;
+  for (const auto& p : model->backbone_parameters()) backbone0.push_back(p.detach().clone());
   const double reference_nll = language_nll_of(*model, *lm_held_out);
 
   TrainingJob job;
@@ -190,8 +193,12 @@ TrainSummary train_recipe(const KiTrainConfig& given, const KiRunOptions& o) {
       (*ema)[i].copy_(file.at(name));
     }
   };
-  // Window means of the loss parts, reported at evaluations.
-  struct Parts { double fast = 0, lm = 0, flow = 0; int64_t steps = 0; };
+  // Window means of the loss parts, and gradient diagnostics, reported at evaluations.
+  struct Parts {
+    double fast = 0, lm = 0, flow = 0;
+    int64_t steps = 0;
+    nlohmann::json diagnostics = nlohmann::json::object();
+  };
   auto parts = std::make_shared<Parts>();
   job.loss = [=](int64_t step, const Shard& shard) {
     if (shard.count > 1) throw Error("ki train runs in one process");
@@ -222,15 +229,37 @@ TrainSummary train_recipe(const KiTrainConfig& given, const KiRunOptions& o) {
     fo.action_sees_fast = flags.action_sees_fast;
     const auto out = model->forward(prefix, fast_ids, fast_valid, x, t, fo);
     auto loss = torch::zeros({});
+    torch::Tensor ce, flow;
     if (flags.fast_ce) {
-      const auto ce = fast_cross_entropy(out.logits, prefix, fast_ids, fast_valid);
+      ce = fast_cross_entropy(out.logits, prefix, fast_ids, fast_valid);
       parts->fast += ce.item<double>();
       loss = loss + ce;
     }
     if (flags.flow) {
-      const auto flow = (out.velocity - (eps - chunks)).pow(2).mean();
+      flow = (out.velocity - (eps - chunks)).pow(2).mean();
       parts->flow += flow.item<double>();
       loss = loss + c.alpha * flow;
+    }
+    // KI spec §8.5 (b): how large the flow loss's gradient into the backbone is against the FAST
+    // cross-entropy's, and their cosine, at the diagnostic steps (exactly 0 with the stop-gradient;
+    // 0 for every recipe at step 0, where the expert's zero-initialised gates pass no gradient).
+    const auto& ds = c.diagnostic_steps;
+    if (std::find(ds.begin(), ds.end(), step) != ds.end() && flags.flow && flags.train_backbone) {
+      const auto backbone = model->backbone_parameters();
+      auto flat = [&](const torch::Tensor& l) {
+        const auto g = torch::autograd::grad({l}, backbone, {}, /*retain_graph=*/true, false, /*allow_unused=*/true);
+        std::vector<torch::Tensor> parts_of;
+        for (size_t i = 0; i < g.size(); ++i) parts_of.push_back(g[i].defined() ? g[i].flatten() : torch::zeros({backbone[i].numel()}));
+        return torch::cat(parts_of);
+      };
+      const auto gf = flat(c.alpha * flow);
+      const std::string at = std::to_string(step);
+      parts->diagnostics["flow_grad_norm_backbone_" + at] = gf.norm().item<double>();
+      if (flags.fast_ce) {
+        const auto gc = flat(ce);
+        parts->diagnostics["ce_grad_norm_backbone_" + at] = gc.norm().item<double>();
+        parts->diagnostics["flow_ce_grad_cosine_" + at] = (torch::dot(gf, gc) / (gf.norm() * gc.norm()).clamp_min(1e-30)).item<double>();
+      }
     }
     if (flags.cotrain && c.lm_batch > 0) {
       const auto rows = select_rows(*lm_train, torch::randint(lm_train->size(), {c.lm_batch}, gen, torch::kLong));
@@ -249,6 +278,14 @@ TrainSummary train_recipe(const KiTrainConfig& given, const KiRunOptions& o) {
   };
   job.evaluate = [=] {
     torch::NoGradGuard no_grad;
+    // How far the training backbone has moved from stage 0's, relative to its size (§8.5 (b)).
+    double moved = 0, size = 0;
+    const auto backbone_now = model->backbone_parameters();
+    for (size_t i = 0; i < backbone_now.size(); ++i) {
+      moved += (backbone_now[i] - backbone0[i]).pow(2).sum().item<double>();
+      size += backbone0[i].pow(2).sum().item<double>();
+    }
+    const double drift = std::sqrt(moved / size);
     // Evaluate the EMA weights, then put the training weights back.
     const auto params = model->parameters();
     std::vector<torch::Tensor> live;
@@ -258,7 +295,9 @@ TrainSummary train_recipe(const KiTrainConfig& given, const KiRunOptions& o) {
     if (flags.fast_ce) r["train_fast_ce"] = parts->fast / n;
     if (flags.flow) r["train_flow"] = parts->flow / n;
     if (flags.cotrain) r["train_lm"] = parts->lm / n;
+    r.update(parts->diagnostics);
     *parts = Parts{};
+    r["backbone_drift"] = drift;
     ChunkSource chunks;
     int64_t failures = 0, decodes = 0;
     std::shared_ptr<KiPolicy> policy;

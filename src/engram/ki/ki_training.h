@@ -76,6 +76,7 @@ struct KiTrainConfig {
   int64_t shift = 8;              // actions executed per chunk in rollouts
   int64_t holdout_every = 20;     // every 20th episode is held out
   int64_t log_interval = 25;
+  std::vector<int64_t> diagnostic_steps{0, 100, 500};  // flow vs CE gradient into the backbone
   uint64_t seed = 0;
 
   template <class F>
