@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include "engram/ki/flow_matching.h"
@@ -253,6 +254,56 @@ TEST(KiPolicy, IsAFlowPolicyThatEncodesEachObservationOnce) {
   const auto guided = rtc_sample_chunk(policy, b.obs, b.x, chunk.slice(1, 1), 1, 1, rtc);
   EXPECT_EQ(guided.sizes(), chunk.sizes());
   EXPECT_TRUE(torch::isfinite(guided).all().item<bool>());
+}
+
+}  // namespace
+}  // namespace engram::ki
+
+namespace engram::ki {
+namespace {
+
+// The expert sees the observation only through the backbone's keys and values: trained on chunks
+// that repeat the first object's position, it must learn to read that position from the prefix.
+TEST(KiModel, TheExpertLearnsToReadTheObservationThroughTheBackbone) {
+  torch::manual_seed(10);
+  auto c = tiny();
+  KiModel m(c);
+  torch::optim::Adam adam(m.parameters(), torch::optim::AdamOptions(3e-3));
+  const Vocabulary v;
+  auto batch_of = [&](uint64_t seed, int64_t B) {
+    std::vector<torch::Tensor> rows;
+    for (int64_t b = 0; b < B; ++b) {
+      const auto scene = tableworld::sample_scene(seed * 1000 + static_cast<uint64_t>(b), tableworld::Split::kDirect);
+      const auto o = tableworld::observation(scene, scene.start_x, scene.start_y, 0, 0);
+      rows.push_back(torch::tensor(std::vector<float>(o.begin(), o.end())));
+    }
+    const auto obs = torch::stack(rows);
+    const auto target = torch::stack({obs.select(1, 6), obs.select(1, 7), torch::zeros({B})}, 1).unsqueeze(1).expand({B, c.horizon, 3});
+    return std::make_pair(obs, target.contiguous());
+  };
+  auto gen = at::detail::createCPUGenerator(11);
+  const auto empty_ids = torch::zeros({64, 0}, torch::kLong);
+  const auto empty = torch::zeros({64, 0}, torch::kBool);
+  for (int step = 0; step < 300; ++step) {
+    const auto [obs, a] = batch_of(static_cast<uint64_t>(step), 64);
+    const auto eps = torch::randn(a.sizes(), gen, torch::kFloat32);
+    const auto t = sample_flow_time(64, gen).view({-1, 1, 1});
+    ForwardOptions o;
+    o.stop_gradient = false;
+    const auto out = m.forward(tableworld::prompt_prefix(obs, v), empty_ids, empty, t * eps + (1 - t) * a, t.view({-1}), o);
+    const auto loss = (out.velocity - (eps - a)).pow(2).mean();
+    adam.zero_grad();
+    loss.backward();
+    adam.step();
+  }
+  torch::NoGradGuard no_grad;
+  const auto [obs, a] = batch_of(999, 64);
+  const auto cache = m.encode_prefix(tableworld::prompt_prefix(obs, v));
+  const auto x = euler_sample([&](const torch::Tensor& xt, const torch::Tensor& t) { return m.velocity(cache, xt, t); },
+                              torch::randn(a.sizes(), gen, torch::kFloat32), 10);
+  const double mse = (x - a).pow(2).mean().item<double>();
+  const double blind = 2 * a.var(0).mean().item<double>();  // what sampling the marginal would give
+  EXPECT_LT(mse, 0.25 * blind) << "mse " << mse << ", an observation-blind sampler ≈ " << blind;
 }
 
 }  // namespace
