@@ -61,6 +61,9 @@ void add_paper_commands(CLI::App& app, Commands& commands) {
       ->check(between(2, 100000));
   quick->add_option("--policy-steps", qo.policy_steps, "flow-policy training steps")->check(between(1, 1000000));
   quick->add_option("--policy-episodes", qo.policy_episodes, "episodes per naive/RTC cell")->check(between(1, 100000));
+  quick->add_option("--ki-episodes", qo.ki_episodes, "TableWorld demonstrations for knowledge insulation")->check(between(1, 100000));
+  quick->add_option("--ki-pretrain-steps", qo.ki_pretrain_steps, "backbone pre-training steps")->check(between(1, 1000000));
+  quick->add_option("--ki-steps", qo.ki_steps, "training steps of the KI and the π0-style policy")->check(between(1, 1000000));
   commands.on(quick, [quick_options] { return run_quickstart(*quick_options); });
 }
 

@@ -20,6 +20,7 @@
 #include "engram/sim/demo_generation.h"
 #include "engram/experiments/bench.h"
 #include "engram/experiments/capacity_experiment.h"
+#include "engram/ki/ki_training.h"
 #include "engram/train/checkpoint.h"
 #include "engram/train/experiment.h"
 
@@ -152,6 +153,48 @@ int run_quickstart(const QuickstartOptions& o) {
   }
   plot_delay_results(cells, o.out + "/rtc", "slalom (quickstart policy)");
 
+  section("knowledge insulation: does the action expert's training damage the backbone's language?");
+  DemoOptions table;
+  table.task = "tableworld";
+  table.episodes = o.ki_episodes;
+  table.out = o.out + "/tableworld.h5";
+  table.progress = o.verbose;
+  fs::remove(table.out, ec);
+  generate_demos(table);
+  const std::string ki_dir = o.out + "/ki";
+  fs::remove_all(ki_dir, ec);
+  ki::PretrainConfig stage0;
+  stage0.steps = o.ki_pretrain_steps;
+  stage0.warmup = std::min<int64_t>(50, o.ki_pretrain_steps / 4);
+  stage0.eval_interval = o.ki_pretrain_steps;
+  ki::pretrain_backbone(stage0, {ki_dir + "/stage0", false, o.verbose});
+  struct KiCell {
+    std::string recipe;
+    nlohmann::json last;
+  };
+  std::vector<KiCell> ki_cells;
+  for (const auto recipe : {ki::Recipe::kR5, ki::Recipe::kR1}) {
+    ki::KiTrainConfig c;
+    c.data = table.out;
+    c.backbone = ki_dir + "/stage0/checkpoint.safetensors";
+    c.recipe = recipe;
+    c.steps = o.ki_steps;
+    c.warmup = std::min<int64_t>(50, o.ki_steps / 4);
+    c.eval_interval = o.ki_steps;
+    c.eval_episodes = 16;
+    c.eval_chunks = 256;
+    c.holdout_every = 10;
+    const std::string run_dir = ki_dir + "/" + name_of(recipe);
+    ki::train_recipe(c, {run_dir, false, o.verbose});
+    nlohmann::json last;
+    for (const auto& m : read_metrics(run_dir + "/metrics.jsonl"))
+      if (m.contains("delta_nll")) last = m;
+    std::printf("%s: held-out LM NLL %+.3f nats/token from the backbone's, FactAcc %.0f%%, action MSE %.3f\n",
+                recipe == ki::Recipe::kR5 ? "KI (R5, stop-gradient + co-training)" : "π0-style (R1, flow into the backbone)",
+                last.value("delta_nll", 0.0), 100 * last.value("fact_acc", 0.0), last.value("action_mse", 0.0));
+    ki_cells.push_back({name_of(recipe), last});
+  }
+
   section("results");
   const auto desc = ckpt.model->describe();
   const double mfu = s.tokens_per_second * 3 * desc.flops_per_token / 1e9 / peak;
@@ -176,6 +219,12 @@ int run_quickstart(const QuickstartOptions& o) {
     std::snprintf(value, sizeof value, "%.1f", 100.0 * static_cast<double>(c.successes) / static_cast<double>(c.episodes));
     rows.push_back({"slalom, " + std::string(c.method == name_of(ChunkMethod::kRtc) ? "RTC" : "naive") + " d=" + std::to_string(c.delay), value,
                     "% solved", std::to_string(c.episodes) + " episodes, inference delay " + std::to_string(c.delay) + " ticks"});
+  }
+  for (const auto& c : ki_cells) {
+    char value[32];
+    std::snprintf(value, sizeof value, "%+.3f", c.last.value("delta_nll", 0.0));
+    rows.push_back({"TableWorld " + std::string(c.recipe == "R5" ? "KI (R5)" : "π0-style (R1)"), value, "ΔNLL nats/token",
+                    "backbone's held-out LM loss change after " + std::to_string(o.ki_steps) + " policy steps"});
   }
   print_table(rows, {"what", "value", "unit", "note"});
   const std::string recall_plot = o.out + "/induction.png";

@@ -4,7 +4,8 @@
 // 1-block memory mosaic with a 1-block transformer on in-context recall, measures how many pairs a
 // test-time-trained memory stores, trains a small flow policy on expert demonstrations of the slalom
 // task and compares naive asynchronous execution with real-time chunking under an inference delay,
-// and ends with a table and the paths of its plots.
+// pre-trains a tiny TableWorld backbone and trains a KI policy and a π0-style one from it (how much
+// each leaves of the backbone's language), and ends with a table and the paths of its plots.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +20,9 @@ struct QuickstartOptions {
   int64_t demo_episodes = 80;     // slalom expert demonstrations for the flow policy
   int64_t policy_steps = 1000;    // flow-policy training steps
   int64_t policy_episodes = 128;  // episodes per (method, delay) cell
+  int64_t ki_episodes = 200;      // TableWorld demonstrations
+  int64_t ki_pretrain_steps = 300;  // backbone (stage 0) steps
+  int64_t ki_steps = 200;         // steps of each recipe, KI (R5) and π0-style (R1)
   bool verbose = true;
 };
 
