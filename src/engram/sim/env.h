@@ -66,6 +66,13 @@ class World {
                                  const std::function<void(const Env&)>& on_step = {}) const = 0;
 };
 
+// Records an episode from `env`, already reset with first observation `obs`: `act` gives the clean
+// action for an observation (the label), the environment executes it; `on_step` (optional) sees the
+// environment now and after every step. Fills the trajectory, index, style and dimensions.
+Episode record_episode(Env& env, std::vector<double> obs, int64_t index, int style, int action_dim,
+                       const std::function<std::vector<double>(const std::vector<double>& obs)>& act,
+                       const std::function<void(const Env&)>& on_step);
+
 // Every task by name ("slalom", …, "tableworld", …); an unknown name is an Error listing them.
 std::shared_ptr<const World> open_world(const std::string& name);
 std::vector<std::string> world_names();

@@ -31,26 +31,9 @@ Episode run_expert_episode(const std::shared_ptr<const SimModel>& model, const E
   MujocoEnv env(model);
   MppiExpert expert(model, style.mppi);
   expert.reset(s ^ 0xE8E27ull);
-  Episode ep;
-  ep.index = index;
-  ep.style = style_index;
-  ep.obs_dim = model->obs_dim();
-  ep.action_dim = model->action_dim();
   auto obs = env.reset(s);
-  if (on_step) on_step(env);
-  while (!env.done()) {
-    const auto action = expert.act(env.data());
-    const auto r = env.step(action);
-    ep.obs.insert(ep.obs.end(), obs.begin(), obs.end());
-    ep.actions.insert(ep.actions.end(), action.begin(), action.end());
-    ep.executed_actions.insert(ep.executed_actions.end(), env.executed_action().begin(), env.executed_action().end());
-    ep.rewards.push_back(static_cast<float>(r.reward));
-    ep.dones.push_back(r.done ? 1 : 0);
-    ep.success = r.success;
-    obs = env.observe();
-    if (on_step) on_step(env);
-  }
-  return ep;
+  return record_episode(env, std::move(obs), index, style_index, model->action_dim(),
+                        [&](const std::vector<double>&) { return expert.act(env.data()); }, on_step);
 }
 
 }  // namespace engram

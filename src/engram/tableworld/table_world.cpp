@@ -46,25 +46,8 @@ Episode TableWorld::expert_episode(int style, uint64_t seed, int64_t index, cons
   TableEnv env(split_);
   auto obs = env.reset(s);
   BezierExpert expert(env.scene(), style, s);
-  Episode ep;
-  ep.index = index;
-  ep.style = style;
-  ep.obs_dim = kObsDim;
-  ep.action_dim = 3;
-  if (on_step) on_step(env);
-  while (!env.done()) {
-    const auto action = expert.act(env.steps(), obs[0], obs[1], obs[2], obs[3]);
-    const auto r = env.step(action);
-    ep.obs.insert(ep.obs.end(), obs.begin(), obs.end());
-    ep.actions.insert(ep.actions.end(), action.begin(), action.end());
-    ep.executed_actions.insert(ep.executed_actions.end(), env.executed_action().begin(), env.executed_action().end());
-    ep.rewards.push_back(static_cast<float>(r.reward));
-    ep.dones.push_back(r.done ? 1 : 0);
-    ep.success = r.success;
-    obs = env.observe();
-    if (on_step) on_step(env);
-  }
-  return ep;
+  return record_episode(env, std::move(obs), index, style, 3,
+                        [&](const std::vector<double>& o) { return expert.act(env.steps(), o[0], o[1], o[2], o[3]); }, on_step);
 }
 
 }  // namespace engram::tableworld
