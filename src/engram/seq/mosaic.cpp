@@ -5,9 +5,9 @@
 #include "engram/core/config.h"
 #include "engram/core/error.h"
 #include "engram/core/seed.h"
+#include "engram/kernels/softmax_read.h"
 #include "engram/seq/cache_buffer.h"
 #include "engram/seq/leaky_average.h"
-#include "engram/seq/slot_read.h"
 
 namespace engram {
 
@@ -145,21 +145,16 @@ struct ContextMemory : torch::nn::Module {
     // look-ahead value: v̄_t = (1−γ) ṽ_{t+1} + γ ṽ_t, with ṽ_T = 0
     auto next = torch::cat({v_raw.narrow(1, 1, T - 1), torch::zeros({B, 1, H, dh}, x.options())}, 1);
     auto v = normalise_value(mix(next, v_raw));
-    torch::Tensor y;
-    if (T == 1) {
-      y = torch::zeros({B, 1, H, dh}, x.options());
-    } else {
-      // Query t ≥ 1 reads pairs j ≤ t−1 (strictly earlier: v_t holds x_{t+1}, the target).
-      // Row 0 has no admissible pair, so only rows 1…T−1 go through the softmax.
-      auto q = k.narrow(1, 1, T - 1).transpose(1, 2);     // [B, H, T−1, dh]
-      auto kk = k.narrow(1, 0, T - 1).transpose(1, 2);
-      auto vv = v.narrow(1, 0, T - 1).transpose(1, 2);
-      auto scores = torch::matmul(q, kk.transpose(-2, -1));  // kernel scale 1: the temperature is in s_h
-      auto future = torch::ones({T - 1, T - 1}, torch::TensorOptions().dtype(torch::kBool).device(x.device())).triu(1);
-      auto w = torch::dropout(torch::softmax(scores.masked_fill_(future, -INFINITY), -1), cfg.attn_dropout, is_training());
-      auto read = torch::matmul(w, vv).transpose(1, 2);    // [B, T−1, H, dh]
-      y = torch::cat({torch::zeros({B, 1, H, dh}, x.options()), read}, 1);
-    }
+    // Query t reads pairs j ≤ t−1 (strictly earlier: v_t holds x_{t+1}, the target); row 0 reads 0.
+    // Kernel scale 1: the temperature is in the key scale s_h.
+    auto heads = [&](const torch::Tensor& t) { return t.transpose(1, 2).reshape({B * H, T, dh}); };
+    SoftmaxReadOptions read;
+    read.causal = true;
+    read.shift = -1;
+    read.dropout = is_training() ? cfg.attn_dropout : 0.0;
+    read.seed = read.dropout > 0 ? torch_random64() : 0;
+    auto kh = heads(k);
+    auto y = softmax_read(kh, kh, heads(v), read).view({B, H, T, dh}).transpose(1, 2);
     return c_proj(y.reshape({B, T, cfg.n_embd}));
   }
 
@@ -207,17 +202,12 @@ struct PersistentMemory : torch::nn::Module {
     auto q = q_heads_last.movedim(-2, 0);                  // [H, ..., dh]
     const auto lead = q.sizes().vec();
     auto qf = q.reshape({cfg.n_head, -1, q.size(-1)});     // [H, N, dh]
-    const double dropout = is_training() ? cfg.pmem_dropout : 0.0;
-    const bool fused = qf.device().is_cpu() && qf.scalar_type() == torch::kFloat;
+    SoftmaxReadOptions read;
+    read.dropout = is_training() ? cfg.pmem_dropout : 0.0;
     torch::Tensor y;
     for (int64_t c = 0; c < cfg.pmem_count; ++c) {
-      torch::Tensor r;
-      if (fused) {
-        r = slot_read(qf, P_k[c], P_v[c], dropout, dropout > 0 ? torch_random64() : 0);
-      } else {
-        auto w = torch::softmax(torch::matmul(qf, P_k[c].transpose(-2, -1)), -1);  // [H, N, P]
-        r = torch::matmul(torch::dropout(w, dropout, dropout > 0), P_v[c]);
-      }
+      read.seed = read.dropout > 0 ? torch_random64() : 0;
+      auto r = softmax_read(qf, P_k[c], P_v[c], read);
       y = y.defined() ? y + r : r;
     }
     y = y * (torch::exp(10.0 * out_scale) / static_cast<double>(cfg.pmem_count)).view({cfg.n_head, 1, 1});

@@ -4,6 +4,8 @@
 
 #include "engram/core/config.h"
 #include "engram/core/error.h"
+#include "engram/core/seed.h"
+#include "engram/kernels/softmax_read.h"
 #include "engram/seq/cache_buffer.h"
 
 namespace engram {
@@ -89,14 +91,15 @@ struct Transformer::Block : torch::nn::Module {
       k = K.narrow(2, 0, S);
       v = V.narrow(2, 0, S);
     }
-    // In place on the fresh product: fewer T² temporaries (matmul's backward does not need its output).
-    auto att = torch::matmul(q, k.transpose(-2, -1)).mul_(1.0 / std::sqrt(static_cast<double>(hd)));
     // Query i (absolute position offset+i) may see keys 0..offset+i.
-    auto qpos = torch::arange(S - T, S, torch::TensorOptions().device(x.device())).unsqueeze(1);
-    auto kpos = torch::arange(0, S, torch::TensorOptions().device(x.device())).unsqueeze(0);
-    att.masked_fill_(kpos > qpos, -std::numeric_limits<float>::infinity());
-    att = drop(torch::softmax(att, -1));
-    auto y = torch::matmul(att, v).transpose(1, 2).reshape({B, T, cfg.n_embd});
+    SoftmaxReadOptions read;
+    read.scale = 1.0 / std::sqrt(static_cast<double>(hd));
+    read.causal = true;
+    read.shift = S - T;
+    read.dropout = is_training() ? cfg.dropout : 0.0;
+    read.seed = read.dropout > 0 ? torch_random64() : 0;
+    auto y = softmax_read(q.reshape({B * H, T, hd}), k.reshape({B * H, S, hd}), v.reshape({B * H, S, hd}), read);
+    y = y.view({B, H, T, hd}).transpose(1, 2).reshape({B, T, cfg.n_embd});
     return c_proj(y);
   }
 

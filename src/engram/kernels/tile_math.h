@@ -1,0 +1,128 @@
+// The arithmetic inside engram's blocked CPU kernels: a register-tiled product of small packed
+// matrices, a vectorisable exp, and the counter-hash dropout mask. Plain loops with constant trip
+// counts, written so that GCC's vectoriser turns each tile row into SIMD registers; the callers
+// carry `ENGRAM_SIMD_CLONES` so every instruction set gets its own copy, picked at load time.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+namespace engram::tile {
+
+// x86-64 baseline, AVX2+FMA (v3) and AVX-512 (v4) copies of a function, chosen by the loader: the
+// same binary runs everywhere and uses what the machine has. The helpers below are forced inline so
+// that each copy compiles them for its own instruction set.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define ENGRAM_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define ENGRAM_TILE_INLINE __attribute__((always_inline)) inline
+#else
+#define ENGRAM_SIMD_CLONES
+#define ENGRAM_TILE_INLINE inline
+#endif
+
+// Tile sizes of the product: kRows rows of C at a time, kCols columns (two 8-float registers per
+// row), so eight accumulators stay in registers while k runs.
+constexpr int64_t kRows = 4;
+constexpr int64_t kCols = 16;
+
+constexpr int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
+
+// Eight floats as one value (GCC's vector extension: a ymm register on AVX2/AVX-512, two xmm on the
+// baseline); the unaligned variant is for loads and stores at any float address.
+typedef float vec8 __attribute__((vector_size(32)));
+typedef float vec8u __attribute__((vector_size(32), aligned(4)));
+
+// C[M, N] += A[M, K] · B[K, N], all row-major with leading dimensions; M a multiple of kRows and N a
+// multiple of kCols (the callers pack operands into padded buffers); K anything.
+ENGRAM_TILE_INLINE void gemm_acc(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+                                 int64_t ldb, float* C, int64_t ldc) {
+  for (int64_t i = 0; i < M; i += kRows) {
+    const float *a0 = A + i * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+    for (int64_t j = 0; j < N; j += kCols) {
+      vec8 c00 = {}, c01 = {}, c10 = {}, c11 = {}, c20 = {}, c21 = {}, c30 = {}, c31 = {};
+      const float* b = B + j;
+      for (int64_t k = 0; k < K; ++k, b += ldb) {
+        const vec8 b0 = *reinterpret_cast<const vec8u*>(b), b1 = *reinterpret_cast<const vec8u*>(b + 8);
+        c00 += a0[k] * b0;
+        c01 += a0[k] * b1;
+        c10 += a1[k] * b0;
+        c11 += a1[k] * b1;
+        c20 += a2[k] * b0;
+        c21 += a2[k] * b1;
+        c30 += a3[k] * b0;
+        c31 += a3[k] * b1;
+      }
+      float* c = C + i * ldc + j;
+      const vec8 acc[kRows][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
+      for (int64_t r = 0; r < kRows; ++r, c += ldc) {
+        *reinterpret_cast<vec8u*>(c) += acc[r][0];
+        *reinterpret_cast<vec8u*>(c + 8) += acc[r][1];
+      }
+    }
+  }
+}
+
+// dst[c, r] = src[r, c] for an [R, C] block (leading dimensions given).
+ENGRAM_TILE_INLINE void transpose(int64_t R, int64_t C, const float* src, int64_t lds, float* dst, int64_t ldd) {
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t c = 0; c < C; ++c) dst[c * ldd + r] = src[r * lds + c];
+}
+
+// e^x for x ≤ 0 (softmax arguments after subtracting the row maximum), Cephes' polynomial on the
+// range-reduced argument: relative error ≈ 1e-7, and branch-free so that loops over it vectorise.
+// Below −87 the result is tiny but not 0; callers zero masked entries themselves.
+ENGRAM_TILE_INLINE float exp_nonpositive(float x) {
+  x = x < -87.0f ? -87.0f : x;
+  const float fx = std::floor(x * 1.44269504088896341f + 0.5f);
+  float r = x - fx * 0.693359375f + fx * 2.12194440e-4f;
+  const float z = r * r;
+  float y = 1.9875691500e-4f;
+  y = y * r + 1.3981999507e-3f;
+  y = y * r + 8.3334519073e-3f;
+  y = y * r + 4.1665795894e-2f;
+  y = y * r + 1.6666665459e-1f;
+  y = y * r + 5.0000001201e-1f;
+  y = y * z + r + 1.0f;
+  const int32_t e = (static_cast<int32_t>(fx) + 127) << 23;
+  float two_fx;
+  std::memcpy(&two_fx, &e, sizeof two_fx);
+  return y * two_fx;
+}
+
+// murmur3's 32-bit finaliser: a cheap, well-mixed hash that the compiler vectorises.
+ENGRAM_TILE_INLINE uint32_t mix(uint32_t h) {
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
+  return h;
+}
+
+// Dropout of softmax weights without storing a mask: weight (row, col) is kept when a hash of
+// (seed, row, col) is at or above p·2³², and kept weights are scaled by 1/(1 − p). The backward
+// recomputes the same mask from the same numbers.
+struct DropoutMask {
+  uint64_t seed = 0;
+  uint32_t threshold = 0;
+  float scale = 1.0f;
+  bool active = false;
+
+  DropoutMask() = default;
+  DropoutMask(uint64_t s, double p)
+      : seed(s),
+        threshold(static_cast<uint32_t>(p * 4294967296.0 < 4294967295.0 ? p * 4294967296.0 : 4294967295.0)),
+        scale(static_cast<float>(1.0 / (1.0 - p))),
+        active(p > 0) {}
+
+  ENGRAM_TILE_INLINE uint32_t row_key(int64_t row) const {
+    return mix(static_cast<uint32_t>(seed) ^ mix(static_cast<uint32_t>(seed >> 32) + static_cast<uint32_t>(row)));
+  }
+  // The factor (0 or 1/(1 − p)) of column `col` in a row with key `key`.
+  ENGRAM_TILE_INLINE float factor(uint32_t key, int64_t col) const {
+    return mix(key + static_cast<uint32_t>(col) * 0x9e3779b1u) >= threshold ? scale : 0.0f;
+  }
+};
+
+}  // namespace engram::tile
