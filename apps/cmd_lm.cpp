@@ -197,6 +197,8 @@ void add_bench(CLI::App& app, Commands& commands) {
   auto a = std::make_shared<Args>();
   auto* bench = app.add_subcommand("bench", "speed: matmul peak, train tokens/s and MFU, generation ms/token, tokenizer MB/s");
   bench->add_flag("--threads", a->options.threads, "also compare LibTorch vs BLAS thread policies");
+  bench->add_flag("--compare-kernels", a->options.compare_kernels,
+                  "also train on LibTorch's composition instead of the blocked softmax-read kernels");
   bench->add_option("--seconds", a->options.seconds, "time per measurement")->check(between(0.1, 600.0));
   bench->add_option("--batch", a->options.batch_size, "training batch size")->check(between(1, 4096));
   bench->add_option("--block", a->options.block_size, "training context length")->check(between(1, 65536));

@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <string>
 
 namespace engram {
 
@@ -14,6 +16,27 @@ void keep_freed_memory() {
   if (::mallopt(M_MMAP_THRESHOLD, 1 << 30) != 1) ::mallopt(M_MMAP_MAX, 0);
   ::mallopt(M_TRIM_THRESHOLD, -1);  // never give the heap top back
   ::mallopt(M_ARENA_MAX, 1);        // one heap for every thread, so memory freed anywhere is reused
+}
+
+namespace {
+
+double status_mb(const char* key) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  const size_t n = std::strlen(key);
+  while (std::getline(in, line))
+    if (line.compare(0, n, key) == 0) return std::atof(line.c_str() + n) / 1024.0;  // "VmHWM:   1234 kB"
+  return 0;
+}
+
+}  // namespace
+
+double resident_mb() { return status_mb("VmRSS:"); }
+double peak_resident_mb() { return status_mb("VmHWM:"); }
+
+void reset_peak_resident() {
+  std::ofstream out("/proc/self/clear_refs");
+  out << "5";  // resets VmHWM to the current resident size (Linux ≥ 4.0)
 }
 
 }  // namespace engram

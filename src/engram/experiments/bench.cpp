@@ -7,8 +7,10 @@
 
 #include "engram/core/config.h"
 #include "engram/core/error.h"
+#include "engram/core/memory.h"
 #include "engram/core/threads.h"
 #include "engram/data/corpus.h"
+#include "engram/kernels/softmax_read.h"
 #include "engram/seq/generate.h"
 #include "engram/seq/model.h"
 #include "engram/train/adamw.h"
@@ -29,6 +31,7 @@ std::string fmt(double x, int digits = 1) {
 struct TrainSpeed {
   double tokens_per_second = 0;
   double flops_per_token = 0;  // forward + backward, ≈ 3× forward
+  double peak_rss_mb = 0;      // the process's peak resident memory while training
 };
 
 // Full training steps (forward, backward, clip, AdamW) on random tokens, timed after a warm-up.
@@ -47,6 +50,7 @@ TrainSpeed measure_training(SequenceModel& model, int64_t batch, int64_t block, 
     clip_grad_norm(params, 1.0);
     opt.step(1e-4);
   };
+  reset_peak_resident();
   one_step();
   one_step();
   int64_t steps = 0;
@@ -58,6 +62,7 @@ TrainSpeed measure_training(SequenceModel& model, int64_t batch, int64_t block, 
   TrainSpeed s;
   s.tokens_per_second = steps * batch * block / since(t0);
   s.flops_per_token = 3 * model.describe().flops_per_token;
+  s.peak_rss_mb = peak_resident_mb();
   return s;
 }
 
@@ -139,6 +144,18 @@ std::vector<TableRow> run_bench(const BenchOptions& o, nlohmann::json& record) {
   record["train_tokens_per_s"] = train.tokens_per_second;
   record["train_gflops"] = achieved;
   record["mfu"] = achieved / peak;
+  record["train_peak_rss_mb"] = train.peak_rss_mb;
+  rows.push_back({"train peak memory", fmt(train.peak_rss_mb, 0), "MB", "the process's resident peak while training"});
+  if (o.compare_kernels) {
+    set_read_path(ReadPath::kComposition);
+    const auto composed = measure_training(*model, o.batch_size, o.block_size, o.seconds);
+    set_read_path(ReadPath::kBlocked);
+    rows.push_back({"train, LibTorch composition", fmt(composed.tokens_per_second, 0), "tokens/s",
+                    fmt(train.tokens_per_second / composed.tokens_per_second, 2) + "× slower than the blocked kernels; " +
+                        fmt(composed.peak_rss_mb, 0) + " MB peak"});
+    record["train_tokens_per_s_composition"] = composed.tokens_per_second;
+    record["train_peak_rss_mb_composition"] = composed.peak_rss_mb;
+  }
 
   const int64_t n_gen = model->max_context() > 0 ? std::min(o.generate_tokens, model->max_context() - 1) : o.generate_tokens;
   const double cached = ms_per_generated_token(*model, n_gen, true);

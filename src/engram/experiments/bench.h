@@ -19,6 +19,7 @@ struct BenchOptions {
   double seconds = 3.0;        // time budget per measurement
   int64_t generate_tokens = 128;
   bool threads = false;        // also compare thread policies
+  bool compare_kernels = false;  // also train on the LibTorch composition instead of the blocked kernels
 };
 
 // Reads a benchmark file {"model": {...}, "batch": B, "block": T} (configs/bench-*.json) into `options`.

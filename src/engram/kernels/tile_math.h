@@ -70,25 +70,44 @@ ENGRAM_TILE_INLINE void transpose(int64_t R, int64_t C, const float* src, int64_
 }
 
 // e^x for x ≤ 0 (softmax arguments after subtracting the row maximum), Cephes' polynomial on the
-// range-reduced argument: relative error ≈ 1e-7, and branch-free so that loops over it vectorise.
-// Below −87 the result is tiny but not 0; callers zero masked entries themselves.
-ENGRAM_TILE_INLINE float exp_nonpositive(float x) {
-  x = x < -87.0f ? -87.0f : x;
-  const float fx = std::floor(x * 1.44269504088896341f + 0.5f);
-  float r = x - fx * 0.693359375f + fx * 2.12194440e-4f;
-  const float z = r * r;
-  float y = 1.9875691500e-4f;
-  y = y * r + 1.3981999507e-3f;
+// range-reduced argument: relative error ≈ 1e-7. Below −87 the result is tiny but not 0; callers
+// zero masked entries themselves. Written on vec8 because GCC vectorises no loop that contains
+// floor and a bit cast, and no float reduction at all without -ffast-math.
+typedef int32_t vec8i __attribute__((vector_size(32)));
+typedef uint32_t vec8u32 __attribute__((vector_size(32)));
+
+ENGRAM_TILE_INLINE vec8 exp_nonpositive(vec8 x) {
+  x = x < -87.0f ? vec8{} - 87.0f : x;
+  const vec8 y0 = x * 1.44269504088896341f + 0.5f;
+  vec8 fx = __builtin_convertvector(__builtin_convertvector(y0, vec8i), vec8);  // truncates toward 0
+  fx += __builtin_convertvector(fx > y0, vec8);                                // (−1 where true): floor
+  const vec8 r = x - fx * 0.693359375f + fx * 2.12194440e-4f;
+  const vec8 z = r * r;
+  vec8 y = r * 1.9875691500e-4f + 1.3981999507e-3f;
   y = y * r + 8.3334519073e-3f;
   y = y * r + 4.1665795894e-2f;
   y = y * r + 1.6666665459e-1f;
   y = y * r + 5.0000001201e-1f;
   y = y * z + r + 1.0f;
-  const int32_t e = (static_cast<int32_t>(fx) + 127) << 23;
-  float two_fx;
-  std::memcpy(&two_fx, &e, sizeof two_fx);
-  return y * two_fx;
+  const vec8i e = (__builtin_convertvector(fx, vec8i) + 127) << 23;
+  return y * reinterpret_cast<const vec8&>(e);
 }
+
+ENGRAM_TILE_INLINE float exp_nonpositive(float x) {
+  const vec8 v = exp_nonpositive(vec8{} + x);
+  return v[0];
+}
+
+ENGRAM_TILE_INLINE float hsum(vec8 v) {
+  const float a = (v[0] + v[4]) + (v[1] + v[5]), b = (v[2] + v[6]) + (v[3] + v[7]);
+  return a + b;
+}
+
+ENGRAM_TILE_INLINE vec8 load8(const float* p) { return *reinterpret_cast<const vec8u*>(p); }
+ENGRAM_TILE_INLINE void store8(float* p, vec8 v) { *reinterpret_cast<vec8u*>(p) = v; }
+
+// Lane indices 0 … 7, for masking the tail of a row.
+ENGRAM_TILE_INLINE vec8i lanes() { return vec8i{0, 1, 2, 3, 4, 5, 6, 7}; }
 
 // murmur3's 32-bit finaliser: a cheap, well-mixed hash that the compiler vectorises.
 ENGRAM_TILE_INLINE uint32_t mix(uint32_t h) {
@@ -122,6 +141,16 @@ struct DropoutMask {
   // The factor (0 or 1/(1 − p)) of column `col` in a row with key `key`.
   ENGRAM_TILE_INLINE float factor(uint32_t key, int64_t col) const {
     return mix(key + static_cast<uint32_t>(col) * 0x9e3779b1u) >= threshold ? scale : 0.0f;
+  }
+  // The factors of columns col … col + 7.
+  ENGRAM_TILE_INLINE vec8 factors(uint32_t key, int64_t col) const {
+    vec8u32 h = key + (static_cast<uint32_t>(col) + vec8u32{0, 1, 2, 3, 4, 5, 6, 7}) * 0x9e3779b1u;
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 16;
+    return __builtin_convertvector(-(h >= threshold), vec8) * scale;
   }
 };
 
