@@ -23,6 +23,7 @@ void add_info_command(CLI::App& app, Commands& commands) {
                 policy.torch_threads, policy.blas_threads, std::thread::hardware_concurrency(), blas.omp_wait_policy.c_str());
     const double g = measure_matmul_gflops(1024, 1.5);
     std::printf("matmul       %.1f GFLOP/s (fp32, 1024×1024 × 1024×1024, best of repeats)\n", g);
+    std::printf("memory       %.1f GB/s (copy of 256 MB, read + written bytes, one thread)\n", measure_copy_gbps(1.0));
     if (blas.is_reference() || g < 30)
       std::printf("\n*** WARNING: %s ***\n*** Matrix products are ~30x slower than they should be. Run scripts/setup-deps, which installs\n"
                   "*** libopenblas0-pthread and selects it with update-alternatives. ***\n",

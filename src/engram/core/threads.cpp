@@ -5,10 +5,14 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <thread>
+#include <vector>
 
 #include <torch/torch.h>
+
+#include "engram/core/error.h"
 
 namespace engram {
 namespace {
@@ -109,6 +113,23 @@ double measure_matmul_gflops(int n, double seconds) {
     if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > seconds && rep >= 2)
       break;
   }
+  return best;
+}
+
+double measure_copy_gbps(double seconds) {
+  const size_t n = size_t(256) << 20;
+  std::vector<char> src(n, 1), dst(n, 0);  // touched: no page faults inside the timing
+  double best = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (int rep = 0; rep < 20; ++rep) {
+    src[static_cast<size_t>(rep)] = static_cast<char>(rep);
+    const auto t0 = std::chrono::steady_clock::now();
+    std::memcpy(dst.data(), src.data(), n);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, 2.0 * static_cast<double>(n) / s / 1e9);
+    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > seconds && rep >= 2) break;
+  }
+  if (dst[0] != src[0]) throw Error("copy benchmark: the copy did not happen");
   return best;
 }
 

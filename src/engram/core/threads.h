@@ -47,4 +47,9 @@ BlasInfo detect_blas();
 // (best of a few repetitions over about `seconds` of wall time).
 double measure_matmul_gflops(int n = 1024, double seconds = 1.0);
 
+// Measures memory bandwidth as a STREAM-like copy of a 256 MB buffer (one thread), in GB/s counting
+// the bytes read and the bytes written (best of a few repetitions). Batch-1 decoding reads every
+// weight once per token, so this, not the matmul rate, is its limit.
+double measure_copy_gbps(double seconds = 1.0);
+
 }  // namespace engram

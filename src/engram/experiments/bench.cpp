@@ -11,6 +11,7 @@
 #include "engram/core/threads.h"
 #include "engram/data/corpus.h"
 #include "engram/kernels/softmax_read.h"
+#include "engram/runtime/decoder.h"
 #include "engram/seq/generate.h"
 #include "engram/seq/model.h"
 #include "engram/train/adamw.h"
@@ -75,6 +76,31 @@ double ms_per_generated_token(SequenceModel& model, int64_t n, bool cache) {
   const auto t0 = Clock::now();
   generate(model, {0}, o);
   return since(t0) * 1e3 / static_cast<double>(n);
+}
+
+// Batch-1 decoding at context `context`: milliseconds per token of the LibTorch step() and of the
+// dispatcher-free decoder over the same tokens (0 for the decoder when the model has none).
+std::pair<double, double> decode_ms(SequenceModel& model, int64_t context) {
+  torch::NoGradGuard no_grad;
+  model.eval();
+  const int64_t reps = 32;
+  auto tokens = torch::randint(0, model.vocab_size(), {1, context + reps}, torch::kLong);
+  auto state = model.init_state(1);
+  for (int64_t t = 0; t < context - 1; ++t) model.step(*state, tokens.select(1, t));
+  auto t0 = Clock::now();
+  for (int64_t r = 0; r < reps; ++r) model.step(*state, tokens.select(1, context - 1 + r));
+  const double libtorch = since(t0) * 1e3 / reps;
+  std::unique_ptr<Decoder> decoder;
+  try {
+    decoder = make_decoder(model);
+  } catch (const Error&) {
+    return {libtorch, 0.0};
+  }
+  const auto* ids = tokens.data_ptr<int64_t>();
+  for (int64_t t = 0; t < context - 1; ++t) decoder->step(ids[t]);
+  t0 = Clock::now();
+  for (int64_t r = 0; r < reps; ++r) decoder->step(ids[context - 1 + r]);
+  return {libtorch, since(t0) * 1e3 / reps};
 }
 
 // One new token at context `context`: step() on a state that holds context − 1 tokens, against
@@ -172,6 +198,23 @@ std::vector<TableRow> run_bench(const BenchOptions& o, nlohmann::json& record) {
   rows.push_back({"  re-running the window", fmt(window_ms, 2), "ms", fmt(window_ms / step_ms, 1) + "× the step"});
   record["context_step_ms"] = step_ms;
   record["context_window_ms"] = window_ms;
+
+  // decode_ms runs 32 tokens past the context: keep them inside learned positions
+  const int64_t decode_context = model->max_context() > 0 ? std::min(context, model->max_context() - 40) : context;
+  const auto [libtorch_ms, runtime_ms] = decode_ms(*model, decode_context);
+  rows.push_back({"decode, LibTorch step()", fmt(libtorch_ms, 3), "ms/token", "batch 1 at context " + std::to_string(decode_context)});
+  record["decode_ms_libtorch"] = libtorch_ms;
+  if (runtime_ms > 0) {
+    // Every weight is read once per token, and the caches up to the context: the decoder's traffic.
+    const double bytes = 4.0 * (static_cast<double>(desc.parameters) + 2.0 * model->config().value("n_layer", 1) *
+                                                                          static_cast<double>(decode_context) * model->config().value("n_embd", 0));
+    const double gbps = bytes / (runtime_ms * 1e-3) / 1e9, copy = measure_copy_gbps(1.0);
+    rows.push_back({"decode, engram runtime", fmt(runtime_ms, 3), "ms/token", fmt(libtorch_ms / runtime_ms, 1) + "× faster than step()"});
+    rows.push_back({"  weights + caches read", fmt(gbps, 1), "GB/s", fmt(100 * gbps / copy, 0) + "% of the copy bandwidth (" + fmt(copy, 1) + " GB/s)"});
+    record["decode_ms_runtime"] = runtime_ms;
+    record["decode_gbps"] = gbps;
+    record["copy_gbps"] = copy;
+  }
 
   try {
     Tokenizer tok = load_gpt2_tokenizer();

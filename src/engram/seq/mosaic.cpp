@@ -341,6 +341,60 @@ torch::Tensor MemoryMosaic::step(DecodeState& state, const torch::Tensor& token)
   return logits(ln_f_->forward(x));
 }
 
+MosaicInferenceWeights MemoryMosaic::inference_weights() const {
+  torch::NoGradGuard no_grad;
+  auto plain = [](const torch::Tensor& t) { return t.defined() ? t.detach().to(torch::kFloat).contiguous() : t; };
+  auto weight = [&](const torch::nn::Linear& l) { return plain(l->weight); };
+  auto bias = [&](const torch::nn::Linear& l) { return l->options.bias() ? plain(l->bias) : torch::Tensor(); };
+  MosaicInferenceWeights w;
+  const Variant var = variant_of(config_);
+  w.norm_eps = var.norm_eps;
+  w.logit_scale = var.logit_inv_sqrt_d ? 1.0 / std::sqrt(static_cast<double>(config_.n_embd)) : 1.0;
+  w.wte = plain(wte_->weight);
+  w.ln_f_w = plain(ln_f_->weight);
+  w.ln_f_b = plain(ln_f_->bias);
+  for (const auto& b : blocks_) {
+    MosaicInferenceWeights::Block o;
+    o.ln_1_w = plain(b->ln_1->weight);
+    o.ln_1_b = plain(b->ln_1->bias);
+    const auto& c = *b->cmem;
+    o.key_W = weight(c.keys->W_k);
+    o.key_b = bias(c.keys->W_k);
+    o.key_lambda = plain(c.keys->lambda());
+    o.key_scale = plain(c.keys->scale());
+    o.value_W = weight(c.W_v);
+    o.value_b = bias(c.W_v);
+    if (c.value_mix.defined()) o.value_mix = plain(c.value_mix);
+    o.value_amp = plain(torch::exp(10.0 * c.value_scale));
+    o.cmem_proj_W = weight(c.c_proj);
+    o.cmem_proj_b = bias(c.c_proj);
+    if (b->ln_2) {
+      o.ln_2_w = plain(b->ln_2->weight);
+      o.ln_2_b = plain(b->ln_2->bias);
+    }
+    if (b->pmem) {
+      const auto& p = *b->pmem;
+      o.query_W = weight(p.queries->W_k);
+      o.query_b = bias(p.queries->W_k);
+      o.query_lambda = plain(p.queries->lambda());
+      o.query_scale = plain(p.queries->scale());
+      o.slot_keys = plain(p.P_k);
+      o.slot_values = plain(p.P_v);
+      o.read_amp = plain(torch::exp(10.0 * p.out_scale) / static_cast<double>(config_.pmem_count));
+      o.pmem_proj_W = weight(p.c_proj);
+      o.pmem_proj_b = bias(p.c_proj);
+    }
+    if (b->c_fc) {
+      o.fc_W = weight(b->c_fc);
+      o.fc_b = bias(b->c_fc);
+      o.mlp_proj_W = weight(b->mlp_proj);
+      o.mlp_proj_b = bias(b->mlp_proj);
+    }
+    w.blocks.push_back(std::move(o));
+  }
+  return w;
+}
+
 ModelDescription MemoryMosaic::describe() const {
   const auto& c = config_;
   ModelDescription d;

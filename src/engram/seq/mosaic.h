@@ -66,6 +66,28 @@ struct MosaicConfig {
   int64_t slots() const { return pmem_size > 0 ? pmem_size : (7 * n_embd) / 2; }
 };
 
+// What batch-1 decoding reads from a mosaic, every per-head constant already evaluated from its
+// parameters (λ_h, key scales, value and read-out amplitudes), so that a runtime outside LibTorch
+// (runtime/mosaic_decoder) repeats none of the model's formulas. Undefined tensors are absent
+// parts (biases of the library variant, γ of value_mix = shift, the feed-forward not chosen).
+struct MosaicInferenceWeights {
+  struct Block {
+    torch::Tensor ln_1_w, ln_1_b;
+    torch::Tensor key_W, key_b, key_lambda, key_scale;        // C-mem keys [d, d], [d], [H], [H]
+    torch::Tensor value_W, value_b, value_mix, value_amp;      // C-mem values; γ [H], a [H]
+    torch::Tensor cmem_proj_W, cmem_proj_b;
+    torch::Tensor ln_2_w, ln_2_b;
+    torch::Tensor query_W, query_b, query_lambda, query_scale;  // P-mem queries
+    torch::Tensor slot_keys, slot_values, read_amp;             // [banks, H, P, dh] ×2; amplitude/banks [H]
+    torch::Tensor pmem_proj_W, pmem_proj_b;
+    torch::Tensor fc_W, fc_b, mlp_proj_W, mlp_proj_b;           // the MLP feed-forward
+  };
+  std::vector<Block> blocks;
+  torch::Tensor wte, ln_f_w, ln_f_b;
+  double norm_eps = 0;     // k / (‖k‖ + eps)
+  double logit_scale = 1;  // on the tied-embedding logits
+};
+
 class MemoryMosaic : public SequenceModel {
  public:
   explicit MemoryMosaic(const MosaicConfig& config);
@@ -79,6 +101,8 @@ class MemoryMosaic : public SequenceModel {
   nlohmann::json config() const override { return config_.to_json(); }
   int64_t vocab_size() const override { return config_.vocab_size; }
   int64_t max_context() const override { return -1; }
+  const MosaicConfig& mosaic_config() const { return config_; }
+  MosaicInferenceWeights inference_weights() const;
 
   struct Block;
 

@@ -1,0 +1,112 @@
+#include "engram/runtime/ops.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "engram/kernels/tile_math.h"
+
+namespace engram::ops {
+
+using tile::hsum;
+using tile::load8;
+using tile::vec8;
+
+namespace {
+
+ENGRAM_TILE_INLINE float dot(const float* a, const float* b, int64_t n) {
+  vec8 acc0 = {}, acc1 = {};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    acc0 += load8(a + i) * load8(b + i);
+    acc1 += load8(a + i + 8) * load8(b + i + 8);
+  }
+  for (; i + 8 <= n; i += 8) acc0 += load8(a + i) * load8(b + i);
+  float s = hsum(acc0 + acc1);
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+}  // namespace
+
+ENGRAM_SIMD_CLONES
+void matvec(const float* W, const float* b, const float* x, float* y, int64_t out, int64_t in) {
+  int64_t o = 0;
+  // Four rows at a time: each load of x serves four weight rows.
+  for (; o + 4 <= out; o += 4) {
+    const float *w0 = W + o * in, *w1 = w0 + in, *w2 = w1 + in, *w3 = w2 + in;
+    vec8 a0 = {}, a1 = {}, a2 = {}, a3 = {};
+    int64_t i = 0;
+    for (; i + 8 <= in; i += 8) {
+      const vec8 xv = load8(x + i);
+      a0 += load8(w0 + i) * xv;
+      a1 += load8(w1 + i) * xv;
+      a2 += load8(w2 + i) * xv;
+      a3 += load8(w3 + i) * xv;
+    }
+    float s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
+    for (; i < in; ++i) {
+      s0 += w0[i] * x[i];
+      s1 += w1[i] * x[i];
+      s2 += w2[i] * x[i];
+      s3 += w3[i] * x[i];
+    }
+    y[o] = s0;
+    y[o + 1] = s1;
+    y[o + 2] = s2;
+    y[o + 3] = s3;
+  }
+  for (; o < out; ++o) y[o] = dot(W + o * in, x, in);
+  if (b)
+    for (int64_t k = 0; k < out; ++k) y[k] += b[k];
+}
+
+ENGRAM_SIMD_CLONES
+void layer_norm(const float* x, const float* w, const float* b, float* y, int64_t n, float eps) {
+  float mean = 0;
+  for (int64_t i = 0; i < n; ++i) mean += x[i];
+  mean /= static_cast<float>(n);
+  float var = 0;
+  for (int64_t i = 0; i < n; ++i) var += (x[i] - mean) * (x[i] - mean);
+  const float inv = 1.0f / std::sqrt(var / static_cast<float>(n) + eps);
+  for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - mean) * inv * w[i] + (b ? b[i] : 0.0f);
+}
+
+void gelu_tanh(float* x, int64_t n) {
+  constexpr float k = 0.7978845608028654f;  // √(2/π)
+  for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::tanh(k * (x[i] + 0.044715f * x[i] * x[i] * x[i])));
+}
+
+ENGRAM_SIMD_CLONES
+void add(float* x, const float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] += y[i];
+}
+
+ENGRAM_SIMD_CLONES
+float sum_squares(const float* x, int64_t n) { return dot(x, x, n); }
+
+ENGRAM_SIMD_CLONES
+void softmax_read_one(const float* q, const float* K, int64_t ldk, const float* V, int64_t ldv, int64_t count,
+                      int64_t d, int64_t dv, float scale, float* scores, float* y) {
+  std::fill_n(y, dv, 0.0f);
+  if (count == 0) return;
+  float m = -std::numeric_limits<float>::infinity();
+  for (int64_t j = 0; j < count; ++j) {
+    scores[j] = scale * dot(q, K + j * ldk, d);
+    m = std::max(m, scores[j]);
+  }
+  float sum = 0;
+  for (int64_t j = 0; j < count; ++j) {
+    scores[j] = tile::exp_nonpositive(scores[j] - m);
+    sum += scores[j];
+  }
+  const float inv = 1.0f / sum;
+  for (int64_t j = 0; j < count; ++j) {
+    const float w = scores[j] * inv;
+    const float* v = V + j * ldv;
+    for (int64_t e = 0; e < dv; ++e) y[e] += w * v[e];
+  }
+}
+
+}  // namespace engram::ops
