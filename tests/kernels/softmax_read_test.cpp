@@ -1,6 +1,7 @@
 #include "engram/kernels/softmax_read.h"
 
 #include <gtest/gtest.h>
+#include <limits>
 #include <torch/torch.h>
 
 namespace engram {
@@ -85,6 +86,28 @@ TEST(SoftmaxRead, RowsThatSeeNoKeyReadZeroAndPassNoGradient) {
 }
 
 // Central differences of Σ g·y along random directions against the kernel's own gradients.
+// A block whose rows run past the end of the queries (N = 16 of 32) must not read the padding
+// rows' leftovers: the stack under the kernel's scratch is filled with NaN first, as on a machine
+// where earlier work left it so. (CI once saw a NaN gradient at step 0 this way.)
+[[gnu::noinline]] void fill_stack_with_nan() {
+  volatile float junk[1 << 16];
+  for (int i = 0; i < (1 << 16); ++i) junk[i] = std::numeric_limits<float>::quiet_NaN();
+}
+
+TEST(SoftmaxRead, PaddingRowsOfABlockLeaveNoTraceInTheGradients) {
+  const int threads = at::get_num_threads();
+  at::set_num_threads(1);  // the kernel then runs on this thread's stack, just below the NaNs
+  torch::manual_seed(3);
+  auto q = torch::randn({2, 16, 8}).requires_grad_(), k = torch::randn({2, 16, 8}).requires_grad_();
+  auto v = torch::randn({2, 16, 8}).requires_grad_();
+  auto y = softmax_read(q, k, v, causal(0, 0.35));
+  // the hook runs inside the autograd engine just before the kernel's backward, at nearly its depth
+  y.register_hook([](const torch::Tensor&) { fill_stack_with_nan(); });
+  y.square().sum().backward();
+  at::set_num_threads(threads);
+  for (const auto& g : {q.grad(), k.grad(), v.grad()}) EXPECT_TRUE(torch::isfinite(g).all().item<bool>());
+}
+
 TEST(SoftmaxRead, BlockedGradientsAgreeWithFiniteDifferences) {
   for (const auto& c : {kCases[1], kCases[4], kCases[7]}) {
     SCOPED_TRACE(c.name);

@@ -164,6 +164,9 @@ void backward_rows(const Problem& p, const float* q, const float* k, const float
     pack_rows(q + base * D, rows, D, w.q, Dp);
     pack_rows(dout + base * Dv, rows, Dv, w.dout, Dvp);
     zero(w.dq, kBlockRows * Dp);
+    // Padding rows (r ≥ rows) get weight 0, but 0 × a leftover NaN is NaN: their terms must be set.
+    std::fill_n(w.delta, kBlockRows, 0.0f);
+    std::fill_n(w.lse, kBlockRows, 0.0f);
     for (int64_t r = 0; r < rows; ++r) {
       float delta = 0;  // Σ_d dO·O = Σ_j P·dP: the softmax backward's row term, dropout included
       for (int64_t d = 0; d < Dv; ++d) delta += dout[(base + r) * Dv + d] * out[(base + r) * Dv + d];
