@@ -18,6 +18,7 @@
 #include "engram/policy/policy_trainer.h"
 #include "engram/policy/realtime_runner.h"
 #include "engram/policy/torchscript_policy.h"
+#include "engram/runtime/mixer_velocity.h"
 
 namespace engram::cli {
 
@@ -72,6 +73,7 @@ void add_eval(CLI::App& policy, Commands& commands) {
   struct Args {
     std::string ckpt, script, weak, json;
     bool skip_done = false;
+    PolicyRuntime runtime = PolicyRuntime::kTorch;
     std::unique_ptr<ConfigFlags<DelayEvalOptions>> settings;
   };
   auto a = std::make_shared<Args>();
@@ -82,6 +84,7 @@ void add_eval(CLI::App& policy, Commands& commands) {
   eval->add_option("--weak", a->weak, "BID's weak checkpoint (default: weak.safetensors beside --ckpt)");
   eval->add_option("--json", a->json, "append the result as one JSON line to this file");
   eval->add_flag("--skip-done", a->skip_done, "do nothing when --json already holds this evaluation (scripts resume with it)");
+  add_choice(eval, "--runtime", a->runtime, "where the velocity network runs: LibTorch, engram's runtime (mixer policies), or auto (the runtime where it can)");
   a->settings = std::make_unique<ConfigFlags<DelayEvalOptions>>(eval);
   commands.on(eval, [a] {
     DelayEvalOptions deo = a->settings->resolve();
@@ -94,7 +97,7 @@ void add_eval(CLI::App& policy, Commands& commands) {
     } else {
       loaded = load_policy(a->ckpt);
       if (deo.task.empty()) deo.task = loaded.config["env"]["env_name"].get<std::string>();
-      policy = loaded.policy;
+      policy = on_runtime(loaded.policy, a->runtime);
     }
     LoadedPolicy weak;
     if (deo.method == ChunkMethod::kBid && deo.bid_contrast > 0) {
@@ -107,6 +110,7 @@ void add_eval(CLI::App& policy, Commands& commands) {
                       " (written at train.weak_step); pass --weak CKPT or --bid-contrast 0");
       }
       weak = load_policy(weak_path);
+      weak.policy = on_runtime(weak.policy, a->runtime);
       deo.weak = weak.policy.get();
     }
     if (!a->settings->given().contains("shift")) deo.shift = std::max(deo.delay, 1);  // as the delay plots choose it
@@ -144,6 +148,7 @@ void add_plot(CLI::App& policy, Commands& commands) {
 void add_run(CLI::App& policy, Commands& commands) {
   struct Args {
     std::string ckpt, json;
+    PolicyRuntime runtime = PolicyRuntime::kAuto;
     RealtimeOptions options;
   };
   auto a = std::make_shared<Args>();
@@ -161,13 +166,15 @@ void add_run(CLI::App& policy, Commands& commands) {
   run->add_option("--episodes", rto.episodes, "episodes, one after another")->check(between(1, 100000));
   run->add_option("--seed", rto.seed, "seed of the actuation and policy noise");
   run->add_option("--json", a->json, "append the report as one JSON line to this file");
+  add_choice(run, "--runtime", a->runtime, "where the velocity network runs: engram's runtime (mixer policies), LibTorch, or auto (the runtime where it can)");
   commands.on(run, [a] {
     RealtimeOptions rto = a->options;
     auto loaded = load_policy(a->ckpt);
     if (rto.task.empty()) rto.task = loaded.config["env"]["env_name"].get<std::string>();
     // One intra-op thread for inference leaves the other core to the control thread and physics.
     apply_thread_policy(ThreadPolicy{1, 1});
-    const auto r = run_realtime(*loaded.policy, rto);
+    const auto policy = on_runtime(loaded.policy, a->runtime);
+    const auto r = run_realtime(*policy, rto);
     std::string histogram;
     for (size_t d = 0; d < r.delay_histogram.size(); ++d)
       if (r.delay_histogram[d]) histogram += " d=" + std::to_string(d) + ":" + std::to_string(r.delay_histogram[d]);
@@ -177,7 +184,11 @@ void add_run(CLI::App& policy, Commands& commands) {
                 static_cast<long long>(r.ticks), static_cast<long long>(r.underruns), static_cast<long long>(r.chunks),
                 histogram.c_str(), r.inference_ms_mean, r.inference_ms_max, r.late_ms_mean, r.late_ms_p99, r.late_ms_max,
                 r.wall_seconds);
-    if (!a->json.empty()) MetricsLog(a->json).write(realtime_result_row(a->ckpt, rto, r));
+    if (!a->json.empty()) {
+      auto row = realtime_result_row(a->ckpt, rto, r);
+      row["runtime"] = std::dynamic_pointer_cast<MixerVelocity>(policy) ? "fast" : "torch";
+      MetricsLog(a->json).write(row);
+    }
     return 0;
   });
 }

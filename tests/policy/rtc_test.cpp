@@ -59,7 +59,7 @@ TEST(RtcGuidance, VjpMatchesCentralFiniteDifferences) {
   const auto y = torch::randn({2, 8, 3}, torch::kFloat64);
   const auto w = torch::tensor(rtc_mask(8, 2, 2, MaskSchedule::kExp), torch::kFloat64);
   const double tau = 0.4;
-  auto [v, g] = guided_velocity(*policy, x, obs, tau, y, w);
+  auto [v, g] = policy->guided_velocity(x, obs, tau, y, w);
   // g = Jᵀe with e = W ⊙ (Y − Â¹(x)) held fixed: check uᵀg = eᵀ(J u) along random directions u.
   torch::NoGradGuard guard;
   const auto t = torch::full({2}, tau, torch::kFloat64);

@@ -11,7 +11,10 @@
 #include "engram/core/threads.h"
 #include "engram/data/corpus.h"
 #include "engram/kernels/softmax_read.h"
+#include "engram/policy/mixer_policy.h"
+#include "engram/policy/sampling.h"
 #include "engram/runtime/decoder.h"
+#include "engram/runtime/mixer_velocity.h"
 #include "engram/seq/generate.h"
 #include "engram/seq/model.h"
 #include "engram/train/adamw.h"
@@ -121,6 +124,24 @@ std::pair<double, double> step_vs_window_ms(SequenceModel& model, int64_t contex
   return {step_ms, since(t0) * 1e3 / reps};
 }
 
+// ms per action chunk (5 Euler steps, batch 1) of plain or RTC sampling, at the RTC spec's CPU size
+// (§12.3: C = 128, hidden 256, token hidden 32, 3 blocks, H = 8), averaged over `seconds`.
+double chunk_ms(FlowPolicy& policy, bool rtc, double seconds) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(0);
+  const auto obs = torch::randn({1, policy.obs_dim()}), noise = torch::randn({1, policy.horizon(), policy.action_dim()});
+  const auto previous = torch::randn({1, policy.horizon() - 1, policy.action_dim()});
+  auto chunk = [&] { return rtc ? rtc_sample_chunk(policy, obs, noise, previous, 1, 1, RtcOptions{}) : sample_chunk(policy, obs, noise, 5); };
+  chunk();
+  const auto t0 = Clock::now();
+  int64_t reps = 0;
+  while (reps < 5 || since(t0) < seconds) {
+    chunk();
+    ++reps;
+  }
+  return 1e3 * since(t0) / static_cast<double>(reps);
+}
+
 std::string bench_text() {
   std::string text;
   for (const char* f : {"/usr/share/common-licenses/GPL-3", "/usr/share/common-licenses/Apache-2.0",
@@ -214,6 +235,29 @@ std::vector<TableRow> run_bench(const BenchOptions& o, nlohmann::json& record) {
     record["decode_ms_runtime"] = runtime_ms;
     record["decode_gbps"] = gbps;
     record["copy_gbps"] = copy;
+  }
+
+  {  // one intra-op thread, as the real-time runner and the evaluation use; the runtime uses one anyway
+    apply_thread_policy({1, 1});
+    MixerPolicyConfig c;
+    c.obs_dim = 9;
+    MixerPolicy reference(c);
+    {  // trained weights, not AdaLN-Zero's identity blocks (the cost is the same; the test is fairer)
+      torch::NoGradGuard no_grad;
+      for (auto& p : reference.parameters()) p.add_(0.05 * torch::randn_like(p));
+    }
+    MixerVelocity fast(reference);
+    const double plain_torch = chunk_ms(reference, false, o.seconds / 2), plain_fast = chunk_ms(fast, false, o.seconds / 2);
+    const double rtc_torch = chunk_ms(reference, true, o.seconds / 2), rtc_fast = chunk_ms(fast, true, o.seconds / 2);
+    apply_thread_policy(policy);
+    const std::string size = "batch 1, 5 Euler steps, " + fmt(reference.flops_per_sample() / 1e6, 1) + " MFLOP per forward";
+    rows.push_back({"policy chunk, LibTorch", fmt(plain_torch, 3), "ms", size});
+    rows.push_back({"policy chunk, engram runtime", fmt(plain_fast, 3), "ms", fmt(plain_torch / plain_fast, 1) + "× faster"});
+    rows.push_back({"RTC chunk, LibTorch", fmt(rtc_torch, 3), "ms", fmt(rtc_torch / plain_torch, 1) + "× its plain chunk"});
+    rows.push_back({"RTC chunk, engram runtime", fmt(rtc_fast, 3), "ms",
+                    fmt(rtc_torch / rtc_fast, 1) + "× faster; " + fmt(rtc_fast / plain_fast, 1) + "× its plain chunk"});
+    record["chunk_ms"] = {{"plain_libtorch", plain_torch}, {"plain_runtime", plain_fast}, {"rtc_libtorch", rtc_torch},
+                          {"rtc_runtime", rtc_fast}};
   }
 
   try {

@@ -6,6 +6,8 @@
 // statistics), so one batched backward gives every sample's vector–Jacobian product (spec §3.4).
 #pragma once
 
+#include <utility>
+
 #include <torch/types.h>
 
 namespace engram {
@@ -17,6 +19,14 @@ class FlowPolicy {
   virtual int64_t horizon() const = 0;     // H, actions per chunk
   virtual int64_t action_dim() const = 0;  // M
   virtual int64_t obs_dim() const = 0;     // D_o
+
+  // RTC's guided step (spec §3.2): the velocity v at (chunk, obs, τ) and the guidance term
+  // g = (∂Â¹/∂A)ᵀ (W ⊙ (Y − Â¹)) with Â¹ = A + (1 − τ) v, for `target` Y [B, H, M] and `weights`
+  // W [H]. The default differentiates velocity() with autograd (enabled even under a caller's
+  // NoGradGuard; never call it under InferenceMode); a network with its own backward overrides it.
+  virtual std::pair<torch::Tensor, torch::Tensor> guided_velocity(const torch::Tensor& chunk, const torch::Tensor& obs,
+                                                                  double tau, const torch::Tensor& target,
+                                                                  const torch::Tensor& weights);
 };
 
 }  // namespace engram

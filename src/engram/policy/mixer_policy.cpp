@@ -88,15 +88,21 @@ torch::Tensor MixerPolicy::time_embedding(const torch::Tensor& tau) {
   return torch::silu(time2_(torch::silu(time1_(e))));
 }
 
-torch::Tensor MixerPolicy::velocity(const torch::Tensor& noisy_chunk, const torch::Tensor& obs, const torch::Tensor& tau) {
-  const int64_t B = noisy_chunk.size(0), H = config_.horizon;
-  if (noisy_chunk.dim() != 3 || noisy_chunk.size(1) != H || noisy_chunk.size(2) != config_.action_dim)
-    throw Error("policy: noisy chunk has shape " + c10::str(noisy_chunk.sizes()) + ", expected [B, " + std::to_string(H) +
-                ", " + std::to_string(config_.action_dim) + "]");
-  if (obs.dim() != 2 || obs.size(0) != B || obs.size(1) != config_.obs_dim)
+void check_velocity_inputs(const MixerPolicyConfig& c, const torch::Tensor& noisy_chunk, const torch::Tensor& obs,
+                           const torch::Tensor& tau) {
+  if (noisy_chunk.dim() != 3 || noisy_chunk.size(1) != c.horizon || noisy_chunk.size(2) != c.action_dim)
+    throw Error("policy: noisy chunk has shape " + c10::str(noisy_chunk.sizes()) + ", expected [B, " +
+                std::to_string(c.horizon) + ", " + std::to_string(c.action_dim) + "]");
+  const int64_t B = noisy_chunk.size(0);
+  if (obs.dim() != 2 || obs.size(0) != B || obs.size(1) != c.obs_dim)
     throw Error("policy: observation has shape " + c10::str(obs.sizes()) + ", expected [" + std::to_string(B) + ", " +
-                std::to_string(config_.obs_dim) + "]");
+                std::to_string(c.obs_dim) + "]");
   if (tau.dim() != 1 || tau.size(0) != B) throw Error("policy: tau has shape " + c10::str(tau.sizes()) + ", expected [" + std::to_string(B) + "]");
+}
+
+torch::Tensor MixerPolicy::velocity(const torch::Tensor& noisy_chunk, const torch::Tensor& obs, const torch::Tensor& tau) {
+  check_velocity_inputs(config_, noisy_chunk, obs, tau);
+  const int64_t B = noisy_chunk.size(0), H = config_.horizon;
   const auto e = time_embedding(tau);
   const auto o = (obs - obs_mean_) / obs_std_;
   auto x = input_(torch::cat({noisy_chunk, o.unsqueeze(1).expand({B, H, config_.obs_dim})}, 2));  // [B, H, C]

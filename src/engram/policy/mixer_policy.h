@@ -38,6 +38,10 @@ struct MixerPolicyConfig {
   nlohmann::json to_json() const;
 };
 
+// Throws engram::Error naming the shape that does not fit [B, H, M], [B, D_o], [B].
+void check_velocity_inputs(const MixerPolicyConfig& config, const torch::Tensor& noisy_chunk, const torch::Tensor& obs,
+                           const torch::Tensor& tau);
+
 class MixerPolicy : public torch::nn::Module, public FlowPolicy {
  public:
   explicit MixerPolicy(const MixerPolicyConfig& config);

@@ -62,18 +62,6 @@ double guidance_weight(double tau, double beta) {
   return std::min(beta, (tau * tau + (1 - tau) * (1 - tau)) / (tau * (1 - tau)));
 }
 
-std::pair<torch::Tensor, torch::Tensor> guided_velocity(FlowPolicy& policy, const torch::Tensor& chunk, const torch::Tensor& obs,
-                                                        double tau, const torch::Tensor& target, const torch::Tensor& weights) {
-  // The VJP needs autograd even under a caller's NoGradGuard (never run this under InferenceMode).
-  torch::AutoGradMode enable(true);
-  auto x = chunk.detach().requires_grad_(true);
-  auto v = policy.velocity(x, obs, torch::full({chunk.size(0)}, tau, chunk.options()));
-  auto x1 = x + (1 - tau) * v;  // the clean-endpoint estimate; keep the identity path
-  auto e = ((target - x1) * weights.view({1, -1, 1})).detach();
-  auto g = torch::autograd::grad({x1}, {x}, {e})[0];
-  return {v.detach(), g};
-}
-
 torch::Tensor rtc_sample_chunk(FlowPolicy& policy, const torch::Tensor& obs, const torch::Tensor& noise,
                                const torch::Tensor& previous, int delay, int shift, const RtcOptions& o) {
   check_chunk(policy, noise, "noise");
@@ -88,7 +76,7 @@ torch::Tensor rtc_sample_chunk(FlowPolicy& policy, const torch::Tensor& obs, con
   auto a = noise;
   for (int k = 0; k < o.steps; ++k) {
     const double tau = k * dt;
-    auto [v, g] = guided_velocity(policy, a, obs, tau, target, weights);
+    auto [v, g] = policy.guided_velocity(a, obs, tau, target, weights);
     a = a.detach() + dt * (v + guidance_weight(tau, o.beta) * g);
   }
   return a;

@@ -34,13 +34,8 @@ struct RtcOptions {
 
 // One RTC chunk. `previous` [B, H − s, M] holds the not-yet-executed actions of the previous chunk,
 // aligned to the new chunk's indices 0…H−s−1; `delay` of them will run before the new chunk
-// arrives. Guidance runs with autograd enabled even when the caller holds a NoGradGuard.
+// arrives. The guidance is the policy's guided_velocity (autograd unless the network has its own).
 torch::Tensor rtc_sample_chunk(FlowPolicy& policy, const torch::Tensor& obs, const torch::Tensor& noise,
                                const torch::Tensor& previous, int delay, int shift, const RtcOptions& options);
-
-// The guided velocity of one Euler step (spec §3.2): v + γ_τ (∂Â¹/∂A)ᵀ (W ⊙ (Y − Â¹)), with
-// Â¹ = A + (1 − τ) v. `target` Y is [B, H, M], `weights` W is [H]. Returns {v, g} (g without γ).
-std::pair<torch::Tensor, torch::Tensor> guided_velocity(FlowPolicy& policy, const torch::Tensor& chunk, const torch::Tensor& obs,
-                                                        double tau, const torch::Tensor& target, const torch::Tensor& weights);
 
 }  // namespace engram
