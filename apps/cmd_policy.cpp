@@ -73,7 +73,7 @@ void add_eval(CLI::App& policy, Commands& commands) {
   struct Args {
     std::string ckpt, script, weak, json;
     bool skip_done = false;
-    PolicyRuntime runtime = PolicyRuntime::kTorch;
+    PolicyRuntime runtime = PolicyRuntime::kAuto;
     std::unique_ptr<ConfigFlags<DelayEvalOptions>> settings;
   };
   auto a = std::make_shared<Args>();
