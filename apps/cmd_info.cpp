@@ -1,4 +1,5 @@
 // engram info: versions, the BLAS in use, the thread policy and the measured matmul rate.
+#include <cstdlib>
 #include <cstdio>
 #include <thread>
 
@@ -18,9 +19,11 @@ void add_info_command(CLI::App& app, Commands& commands) {
     std::printf("LibTorch     %s (CUDA %s)\n", TORCH_VERSION, torch::cuda::is_available() ? "available" : "not available");
     std::printf("BLAS         %s: %s\n", blas.vendor.c_str(), blas.library.empty() ? "(not found in process maps)" : blas.library.c_str());
     if (!blas.detail.empty()) std::printf("             %s\n", blas.detail.c_str());
-    std::printf("threads      LibTorch intra-op %d, BLAS %d, cores %u, OMP_WAIT_POLICY %s\n"
+    const char* blas_timeout = std::getenv("OPENBLAS_THREAD_TIMEOUT");
+    std::printf("threads      LibTorch intra-op %d, BLAS %d, cores %u, OMP_WAIT_POLICY %s, OPENBLAS_THREAD_TIMEOUT %s\n"
                 "             (set ENGRAM_TORCH_THREADS / ENGRAM_BLAS_THREADS to change)\n",
-                policy.torch_threads, policy.blas_threads, std::thread::hardware_concurrency(), blas.omp_wait_policy.c_str());
+                policy.torch_threads, policy.blas_threads, std::thread::hardware_concurrency(), blas.omp_wait_policy.c_str(),
+                blas_timeout ? blas_timeout : "(unset)");
     const double g = measure_matmul_gflops(1024, 1.5);
     std::printf("matmul       %.1f GFLOP/s (fp32, 1024×1024 × 1024×1024, best of repeats)\n", g);
     std::printf("memory       %.1f GB/s (copy of 256 MB, read + written bytes, one thread)\n", measure_copy_gbps(1.0));

@@ -29,9 +29,10 @@ F blas_symbol(const char* name) {
 
 }  // namespace
 
-void ensure_passive_openmp(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY")) return;
-  ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+void ensure_passive_thread_pools(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") && std::getenv("OPENBLAS_THREAD_TIMEOUT")) return;
+  ::setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
+  ::setenv("OPENBLAS_THREAD_TIMEOUT", "4", 0);
   ::execv("/proc/self/exe", argv);  // only returns on failure: then run on with spinning threads
 }
 

@@ -15,12 +15,15 @@ struct ThreadPolicy {
   int blas_threads = 0;   // BLAS (OpenBLAS) threads
 };
 
-// LibTorch's OpenMP threads spin for a while after each parallel region by default, stealing the
-// cores OpenBLAS's threads need; with OMP_WAIT_POLICY=PASSIVE they sleep instead and both pools
-// can use every core (the fastest policy measured here). libgomp reads the variable when it is
-// loaded, before main(), so when it is unset this re-executes the program with it set. Call first
-// thing in main(); returns normally when nothing needs doing or the re-exec is impossible.
-void ensure_passive_openmp(char** argv);
+// Idle threads of one pool spin for a while after each parallel region by default, stealing the
+// cores the other pool needs: LibTorch's OpenMP threads (and so engram's kernels) against OpenBLAS's
+// threads and back. With OMP_WAIT_POLICY=PASSIVE and OPENBLAS_THREAD_TIMEOUT=4 (2⁴ cycles, its
+// shortest spin) both sleep soon and both pools can use every core (the fastest policy measured
+// here; docs/RESULTS.md "Thread policy"). The libraries read the variables when they are loaded,
+// before main(), so when one is unset this re-executes the program with it set; a value the user
+// set is kept. Call first thing in main(); returns normally when nothing needs doing or the
+// re-exec is impossible.
+void ensure_passive_thread_pools(char** argv);
 
 // The default: from ENGRAM_TORCH_THREADS / ENGRAM_BLAS_THREADS when set, else the measured choice
 // for this machine's core count.
