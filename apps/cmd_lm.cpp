@@ -15,6 +15,7 @@
 #include "engram/seq/generate.h"
 #include "engram/seq/mosaic_import.h"
 #include "engram/experiments/bench.h"
+#include "engram/experiments/scaling_bench.h"
 #include "engram/train/checkpoint.h"
 #include "engram/experiments/compare.h"
 #include "engram/train/experiment.h"
@@ -193,9 +194,17 @@ void add_bench(CLI::App& app, Commands& commands) {
     BenchOptions options;
     std::vector<std::string> sets;
     std::string json, config;
+    bool scaling = false;
+    ScalingOptions scaling_options;
   };
   auto a = std::make_shared<Args>();
   auto* bench = app.add_subcommand("bench", "speed: matmul peak, train tokens/s and MFU, generation ms/token, tokenizer MB/s");
+  bench->add_flag("--scaling", a->scaling,
+                  "instead: training time and memory and generation time per token against the context length, per family");
+  bench->add_option("--contexts", a->scaling_options.contexts, "--scaling's context lengths (default 256 … 16384)")
+      ->check(between(2, 1 << 20));
+  bench->add_option("--families", a->scaling_options.families, "--scaling's model types (default transformer mosaic atlas)");
+  bench->add_option("--plot", a->scaling_options.plot, "--scaling draws PREFIX-time.png and PREFIX-memory.png");
   bench->add_flag("--threads", a->options.threads, "also compare LibTorch vs BLAS thread policies");
   bench->add_flag("--compare-kernels", a->options.compare_kernels,
                   "also train on LibTorch's composition instead of the blocked softmax-read kernels");
@@ -206,6 +215,17 @@ void add_bench(CLI::App& app, Commands& commands) {
   bench->add_option("--json", a->json, "append the raw numbers as one JSON line to this file");
   bench->add_option("--config", a->config, "JSON file {\"model\": {...}, \"batch\": B, \"block\": T} (configs/bench-*.json)");
   commands.on(bench, [a] {
+    if (a->scaling) {
+      ScalingOptions so = a->scaling_options;
+      so.seconds = std::min(a->options.seconds, 1.0);
+      const auto points = run_scaling_bench(so);
+      if (!a->json.empty()) {
+        std::ofstream out(a->json, std::ios::app);
+        if (!out) throw Error("cannot append to " + a->json);
+        for (const auto& p : points) out << p.dump() << "\n";
+      }
+      return 0;
+    }
     BenchOptions bo = a->options;
     if (!a->config.empty()) read_bench_config(a->config, bo);
     for (const auto& s : a->sets) apply_override(bo.model, s);

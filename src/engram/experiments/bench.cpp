@@ -32,14 +32,9 @@ std::string fmt(double x, int digits = 1) {
   return buf;
 }
 
-struct TrainSpeed {
-  double tokens_per_second = 0;
-  double flops_per_token = 0;  // forward + backward, ≈ 3× forward
-  double peak_rss_mb = 0;      // the process's peak resident memory while training
-};
+}  // namespace
 
-// Full training steps (forward, backward, clip, AdamW) on random tokens, timed after a warm-up.
-TrainSpeed measure_training(SequenceModel& model, int64_t batch, int64_t block, double seconds) {
+TrainSpeed measure_training(SequenceModel& model, int64_t batch, int64_t block, double seconds, int64_t min_steps) {
   torch::manual_seed(0);
   std::vector<std::pair<std::string, torch::Tensor>> named;
   for (const auto& p : model.named_parameters()) named.emplace_back(p.key(), p.value());
@@ -56,10 +51,10 @@ TrainSpeed measure_training(SequenceModel& model, int64_t batch, int64_t block, 
   };
   reset_peak_resident();
   one_step();
-  one_step();
+  if (min_steps > 1) one_step();
   int64_t steps = 0;
   const auto t0 = Clock::now();
-  while (steps < 3 || since(t0) < seconds) {
+  while (steps < min_steps || since(t0) < seconds) {
     one_step();
     ++steps;
   }
@@ -69,6 +64,8 @@ TrainSpeed measure_training(SequenceModel& model, int64_t batch, int64_t block, 
   s.peak_rss_mb = peak_resident_mb();
   return s;
 }
+
+namespace {
 
 double ms_per_generated_token(SequenceModel& model, int64_t n, bool cache) {
   SampleOptions o;

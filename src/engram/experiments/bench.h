@@ -3,6 +3,7 @@
 // and the thread-policy comparison. All ratios are taken within one run (machines here are noisy).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,18 @@ struct BenchOptions {
 
 // Reads a benchmark file {"model": {...}, "batch": B, "block": T} (configs/bench-*.json) into `options`.
 void read_bench_config(const std::string& path, BenchOptions& options);
+
+struct TrainSpeed {
+  double tokens_per_second = 0;
+  double flops_per_token = 0;  // forward + backward, ≈ 3× forward
+  double peak_rss_mb = 0;      // the process's peak resident memory while training
+};
+
+class SequenceModel;
+
+// Full training steps (forward, cross-entropy, backward, clip, AdamW) on random tokens: one warm-up
+// step (two when min_steps > 1), then at least min_steps and at least `seconds` of timed steps.
+TrainSpeed measure_training(SequenceModel& model, int64_t batch, int64_t block, double seconds, int64_t min_steps = 3);
 
 // Runs the measurements and returns rows for a table; `record` receives the raw numbers.
 std::vector<TableRow> run_bench(const BenchOptions& options, nlohmann::json& record);

@@ -96,8 +96,16 @@ void softmax_read_one(const float* q, const float* K, int64_t ldk, const float* 
     scores[j] = scale * dot(q, K + j * ldk, d);
     m = std::max(m, scores[j]);
   }
-  float sum = 0;
-  for (int64_t j = 0; j < count; ++j) {
+  // the exponentials eight at a time (the slot read has a thousand of them per head)
+  vec8 acc = {};
+  int64_t j = 0;
+  for (; j + 8 <= count; j += 8) {
+    const vec8 e = tile::exp_nonpositive(load8(scores + j) - m);
+    tile::store8(scores + j, e);
+    acc += e;
+  }
+  float sum = hsum(acc);
+  for (; j < count; ++j) {
     scores[j] = tile::exp_nonpositive(scores[j] - m);
     sum += scores[j];
   }

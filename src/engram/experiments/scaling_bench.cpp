@@ -1,0 +1,102 @@
+#include "engram/experiments/scaling_bench.h"
+
+#include <malloc.h>
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+
+#include <torch/torch.h>
+
+#include "engram/core/error.h"
+#include "engram/core/memory.h"
+#include "engram/core/plot.h"
+#include "engram/experiments/bench.h"
+#include "engram/runtime/decoder.h"
+#include "engram/seq/model.h"
+
+namespace engram {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// ms per generated token with `context` tokens before it, batch 1: the dispatcher-free decoder
+// where the family has one, LibTorch's step() otherwise. The prefix is fed token by token.
+std::pair<double, std::string> generation_ms(SequenceModel& model, int64_t context) {
+  torch::NoGradGuard no_grad;
+  model.eval();
+  const int64_t reps = 8;
+  auto tokens = torch::randint(0, model.vocab_size(), {1, context + reps}, torch::kLong);
+  const auto* ids = tokens.data_ptr<int64_t>();
+  std::unique_ptr<Decoder> decoder;
+  try {
+    decoder = make_decoder(model);
+  } catch (const Error&) {
+  }
+  if (decoder) {
+    for (int64_t t = 0; t < context - 1; ++t) decoder->step(ids[t]);
+    const auto t0 = Clock::now();
+    for (int64_t r = 0; r < reps; ++r) decoder->step(ids[context - 1 + r]);
+    return {std::chrono::duration<double, std::milli>(Clock::now() - t0).count() / reps, "engram runtime"};
+  }
+  auto state = model.init_state(1);
+  for (int64_t t = 0; t < context - 1; ++t) model.step(*state, tokens.select(1, t));
+  const auto t0 = Clock::now();
+  for (int64_t r = 0; r < reps; ++r) model.step(*state, tokens.select(1, context - 1 + r));
+  return {std::chrono::duration<double, std::milli>(Clock::now() - t0).count() / reps, "LibTorch step()"};
+}
+
+}  // namespace
+
+nlohmann::json run_scaling_bench(const ScalingOptions& o) {
+  nlohmann::json points = nlohmann::json::array();
+  std::printf("| family | T | train ms/token | train memory MB | generate ms/token | generation path |\n");
+  std::printf("| --- | ---: | ---: | ---: | ---: | --- |\n");
+  std::fflush(stdout);
+  std::map<std::string, PlotSeries> train, memory, gen;
+  for (const auto& family : o.families) {
+    for (int64_t T : o.contexts) {
+      torch::manual_seed(0);
+      nlohmann::json config = {{"type", family}, {"vocab_size", 4096}, {"n_layer", 4}, {"n_head", 4}, {"n_embd", 128},
+                               {"block_size", T}};
+      if (family == "transformer") config["positions"] = "rotary";  // generation runs past T
+      auto model = make_model(config, "scaling." + family);
+      // What the step adds to the process: freed memory of earlier points goes back to the system
+      // first, so the peak is this point's model, optimiser state and activations.
+      ::malloc_trim(0);
+      const double before = resident_mb();
+      const auto speed = measure_training(*model, 1, T, o.seconds, 1);
+      const double train_ms = 1e3 / speed.tokens_per_second, memory_mb = speed.peak_rss_mb - before;
+      const auto [gen_ms, path] = generation_ms(*model, T);
+      std::printf("| %s | %lld | %.3f | %.0f | %.3f | %s |\n", family.c_str(), static_cast<long long>(T), train_ms, memory_mb,
+                  gen_ms, path.c_str());
+      std::fflush(stdout);
+      points.push_back({{"family", family}, {"context", T}, {"train_ms_per_token", train_ms}, {"train_memory_mb", memory_mb},
+                        {"generate_ms_per_token", gen_ms}, {"generation_path", path}});
+      for (auto* m : {&train, &memory, &gen}) (*m)[family].label = family;
+      train[family].x.push_back(static_cast<double>(T)), train[family].y.push_back(train_ms);
+      memory[family].x.push_back(static_cast<double>(T)), memory[family].y.push_back(memory_mb);
+      gen[family].x.push_back(static_cast<double>(T)), gen[family].y.push_back(gen_ms);
+    }
+  }
+  if (!o.plot.empty()) {
+    PlotSpec time(o.plot + "-time.png", "time per token vs context (batch 1; solid: training, dashed: generation)",
+                  "context length T", "ms per token");
+    time.logx = time.logy = true;
+    for (auto& [family, s] : train) time.series.push_back(s);
+    for (auto& [family, s] : gen) {
+      s.label = family + " (generate)";
+      s.style = "--";
+      time.series.push_back(s);
+    }
+    plot_lines(time);
+    PlotSpec mem(o.plot + "-memory.png", "training memory vs context (batch 1, one step)", "context length T",
+                 "MB above the process's baseline");
+    mem.logx = mem.logy = true;
+    for (auto& [family, s] : memory) mem.series.push_back(s);
+    plot_lines(mem);
+  }
+  return points;
+}
+
+}  // namespace engram
