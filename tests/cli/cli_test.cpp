@@ -1,6 +1,7 @@
 // What a user sees: exit codes, one-line errors, and no partial files, for the engram binary.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -53,6 +54,18 @@ TEST(Cli, HelpAndUnknownCommand) {
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd;
   }
   EXPECT_NE(engram(dir, "frobnicate").code, 0);
+}
+
+TEST(Cli, BenchScalingMeasuresEveryFamilyAndContext) {
+  testing::TempDir dir;
+  auto r = engram(dir, "bench --scaling --families transformer mosaic atlas --contexts 16 32 --seconds 0.1 --json " +
+                           dir.file("s.jsonl"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* row : {"| transformer | 16 |", "| mosaic | 32 |", "| atlas | 32 |"})
+    EXPECT_NE(r.out.find(row), std::string::npos) << row << "\n" << r.out;
+  const std::string points = testing::read_file(dir.file("s.jsonl"));
+  EXPECT_EQ(std::count(points.begin(), points.end(), '\n'), 6);
+  expect_clear_error(engram(dir, "bench --scaling --families lstmm --contexts 16"), "lstmm");
 }
 
 TEST(Cli, TrainRejectsBadConfigs) {
@@ -200,6 +213,12 @@ TEST(Cli, SimCommandsWorkAndRefuseBadInput) {
   r = engram(dir, "policy eval --ckpt " + ckpt + " --method rtc --delay 1 --shift 2 --episodes 2");
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("slalom rtc d=1 s=2: solved"), std::string::npos) << r.out;
+  {  // engram's runtime (the default for a mixer) and LibTorch solve the same episodes
+    auto solved = [](const std::string& out) { return out.substr(0, out.find(',')); };
+    const auto torch_path = engram(dir, "policy eval --ckpt " + ckpt + " --method rtc --delay 1 --shift 2 --episodes 2 --runtime torch");
+    EXPECT_EQ(torch_path.code, 0) << torch_path.err;
+    EXPECT_EQ(solved(torch_path.out), solved(r.out));
+  }
   expect_clear_error(engram(dir, "policy eval --ckpt " + ckpt + " --delay 3 --shift 2"), "need d ≤ s ≤ H − d");
   r = engram(dir, "sim play --policy " + ckpt + " --size 64 --render " + dir.file("p.gif"));
   EXPECT_EQ(r.code, 0) << r.err;
@@ -217,9 +236,20 @@ TEST(Cli, SimCommandsWorkAndRefuseBadInput) {
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("| bid K=2 N=4 |"), std::string::npos) << r.out;  // not the default 8 + 8, K = 3
   expect_clear_error(engram(dir, "policy plot --results " + dir.file("d.h5") + " --out " + dir.file("x")), "no JSON rows");
-  r = engram(dir, "policy run --ckpt " + ckpt + " --hz 200 --episodes 1 --min-shift 2");
+  r = engram(dir, "policy run --ckpt " + ckpt + " --hz 200 --episodes 1 --min-shift 2 --json " + dir.file("run.jsonl"));
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("underruns"), std::string::npos) << r.out;
+  r = engram(dir, "policy run --ckpt " + ckpt + " --hz 200 --episodes 1 --min-shift 2 --runtime torch --json " + dir.file("run.jsonl"));
+  EXPECT_EQ(r.code, 0) << r.err;
+  {
+    const std::string rows = testing::read_file(dir.file("run.jsonl"));
+    const auto fast = rows.find("\"runtime\":\"fast\""), torch_row = rows.find("\"runtime\":\"torch\"");
+    EXPECT_EQ(std::count(rows.begin(), rows.end(), '\n'), 2) << rows;
+    ASSERT_NE(fast, std::string::npos) << rows;
+    ASSERT_NE(torch_row, std::string::npos) << rows;
+    EXPECT_LT(fast, torch_row);
+  }
+  expect_clear_error(engram(dir, "policy run --ckpt " + ckpt + " --runtime jit"), "--runtime");
   expect_clear_error(engram(dir, "policy run --ckpt " + ckpt + " --latency-ms 170"), "every chunk runs out");
   expect_clear_error(engram(dir, "policy eval --torchscript " + dir.file("text.h5") + " --task slalom"), "TorchScript module");
   expect_clear_error(engram(dir, "policy eval --torchscript " + dir.file("text.h5")), "--torchscript needs --task");

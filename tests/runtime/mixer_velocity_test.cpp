@@ -110,6 +110,27 @@ TEST(MixerVelocity, DrivesTheRealtimeRunner) {
     for (size_t m = 0; m < 2; ++m) EXPECT_NEAR(fast_path[t][m], torch_path[t][m], 1e-5) << t;
 }
 
+// A velocity field the runtime does not cover.
+class ZeroField : public FlowPolicy {
+ public:
+  torch::Tensor velocity(const torch::Tensor& a, const torch::Tensor&, const torch::Tensor&) override {
+    return torch::zeros_like(a);
+  }
+  int64_t horizon() const override { return 8; }
+  int64_t action_dim() const override { return 2; }
+  int64_t obs_dim() const override { return 3; }
+};
+
+TEST(MixerVelocity, RuntimeChoiceFollowsTheNetwork) {
+  std::shared_ptr<FlowPolicy> mixer = odd_policy(), other = std::make_shared<ZeroField>();
+  EXPECT_TRUE(std::dynamic_pointer_cast<MixerVelocity>(on_runtime(mixer, PolicyRuntime::kAuto)));
+  EXPECT_TRUE(std::dynamic_pointer_cast<MixerVelocity>(on_runtime(mixer, PolicyRuntime::kFast)));
+  EXPECT_EQ(on_runtime(mixer, PolicyRuntime::kTorch), mixer);
+  EXPECT_EQ(on_runtime(other, PolicyRuntime::kAuto), other);
+  EXPECT_EQ(on_runtime(other, PolicyRuntime::kTorch), other);
+  EXPECT_THROW(on_runtime(other, PolicyRuntime::kFast), Error);
+}
+
 TEST(MixerVelocity, RefusesWrongShapes) {
   auto policy = odd_policy();
   MixerVelocity fast(*policy);
