@@ -19,6 +19,7 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "reference"))
 from nano_mosaic import MemoryMosaic  # noqa: E402
+from training_speed import training_tokens_per_second  # noqa: E402
 
 
 def main():
@@ -40,21 +41,8 @@ def main():
     model = MemoryMosaic(a.vocab, a.embd, a.heads, a.block, a.layers, P, 1, False)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.95), weight_decay=0.1)
 
-    def step():
-        x = torch.randint(0, a.vocab, (a.batch, a.block))
-        y = torch.randint(0, a.vocab, (a.batch, a.block))
-        loss = torch.nn.functional.cross_entropy(model(x).view(-1, a.vocab), y.view(-1))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-
-    step()  # warm-up
-    steps, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < a.seconds:
-        step()
-        steps += 1
-    train = steps * a.batch * a.block / (time.perf_counter() - t0)
+    loss_of = lambda x, y: torch.nn.functional.cross_entropy(model(x).view(-1, a.vocab), y.view(-1))
+    train = training_tokens_per_second(loss_of, model, opt, a.vocab, a.batch, a.block, a.seconds)
 
     model.eval()
     with torch.no_grad():

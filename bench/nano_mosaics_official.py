@@ -21,6 +21,8 @@ import time
 import torch
 import torch.nn.functional as F
 
+from training_speed import training_tokens_per_second
+
 
 def scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
     """PyTorch 2's F.scaled_dot_product_attention by its definition (its CPU math path), for the
@@ -74,21 +76,7 @@ def main():
     with contextlib.redirect_stdout(io.StringIO()):  # it prints its parameter groups
         opt = model.configure_optimizers(0.1, 1e-4, (0.9, 0.95), "cpu")
 
-    def step():
-        x = torch.randint(0, a.vocab, (a.batch, a.block))
-        y = torch.randint(0, a.vocab, (a.batch, a.block))
-        _, loss = model(x, y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-
-    step()  # warm-up
-    steps, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < a.seconds:
-        step()
-        steps += 1
-    train = steps * a.batch * a.block / (time.perf_counter() - t0)
+    train = training_tokens_per_second(lambda x, y: model(x, y)[1], model, opt, a.vocab, a.batch, a.block, a.seconds)
 
     model.eval()
     n = min(a.generate, a.block - 1)

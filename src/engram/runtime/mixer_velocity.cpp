@@ -132,8 +132,6 @@ void modulated_norm_backward(const float* du, const float* xhat, const float* rs
   }
 }
 
-std::vector<float> values(const torch::Tensor& t) { return pack(t); }
-
 }  // namespace
 
 MixerVelocity::MixerVelocity(MixerPolicy& policy) : c_(policy.config()) {
@@ -153,17 +151,16 @@ MixerVelocity::MixerVelocity(MixerPolicy& policy) : c_(policy.config()) {
   Fp_ = round_up(c_.channel_hidden, tile::kCols);
   Ip_ = round_up(c_.action_dim + c_.obs_dim, tile::kCols);
   Mp_ = round_up(c_.action_dim, tile::kCols);
-  periods_ = values(buffer("periods"));
-  obs_mean_ = values(buffer("obs_mean"));
-  obs_std_ = values(buffer("obs_std"));
-  time1_w_ = values(param("time1.weight")), time1_b_ = values(param("time1.bias"));
-  time2_w_ = values(param("time2.weight")), time2_b_ = values(param("time2.bias"));
+  periods_ = pack(buffer("periods"));
+  obs_mean_ = pack(buffer("obs_mean"));
+  obs_std_ = pack(buffer("obs_std"));
+  time1_w_ = pack(param("time1.weight")), time1_b_ = pack(param("time1.bias"));
+  time2_w_ = pack(param("time2.weight")), time2_b_ = pack(param("time2.bias"));
 
   // A right product y = x Wᵀ reads Wᵀ [in, out]; its VJP reads W [out, in]: columns padded to 16.
   auto right = [&](const std::string& name) {
     Matrix m;
     const auto w = param(name);
-    m.rows = w.size(0), m.cols = w.size(1);
     m.ld_w = padded(w, 1, tile::kCols, m.w);
     m.ld_wt = padded(w.t(), 1, tile::kCols, m.wt);
     return m;
@@ -172,13 +169,12 @@ MixerVelocity::MixerVelocity(MixerPolicy& policy) : c_(policy.config()) {
   auto left = [&](const std::string& name) {
     Matrix m;
     const auto w = param(name);
-    m.rows = w.size(0), m.cols = w.size(1);
     m.ld_w = padded(w, tile::kRows, 1, m.w);
     m.ld_wt = padded(w.t(), tile::kRows, 1, m.wt);
     return m;
   };
-  input_ = right("input.weight"), input_b_ = values(param("input.bias"));
-  output_ = right("output.weight"), output_b_ = values(param("output.bias"));
+  input_ = right("input.weight"), input_b_ = pack(param("input.bias"));
+  output_ = right("output.weight"), output_b_ = pack(param("output.bias"));
   std::vector<torch::Tensor> ada_w, ada_b;
   for (int64_t b = 0; b < c_.blocks; ++b) {
     const std::string p = "block" + std::to_string(b) + "_";
@@ -191,8 +187,8 @@ MixerVelocity::MixerVelocity(MixerPolicy& policy) : c_(policy.config()) {
   }
   ada_w.push_back(param("ada_final.weight"));
   ada_b.push_back(param("ada_final.bias"));
-  ada_w_ = values(torch::cat(ada_w, 0));
-  ada_b_ = values(torch::cat(ada_b, 0));
+  ada_w_ = pack(torch::cat(ada_w, 0));
+  ada_b_ = pack(torch::cat(ada_b, 0));
 
   const auto n = [](int64_t count) { return std::vector<float>(static_cast<size_t>(count), 0.0f); };
   in_ = n(Hp_ * Ip_), x_ = n(Hp_ * Cp_), u_ = n(Hp_ * Cp_), y_ = n(Hp_ * Cp_);
@@ -204,7 +200,7 @@ MixerVelocity::MixerVelocity(MixerPolicy& policy) : c_(policy.config()) {
   saved_.final_xhat = n(Hp_ * Cp_), saved_.final_rstd = n(Hp_);
 }
 
-const MixerVelocity::Conditioning& MixerVelocity::conditioning(float tau) {
+const std::vector<float>& MixerVelocity::conditioning(float tau) {
   if (auto it = conditioning_.find(tau); it != conditioning_.end()) return it->second;
   if (conditioning_.size() >= 256) conditioning_.clear();  // a sampler uses a handful of τ; bound the rest
   const int64_t C = c_.channels, half = C / 2;
@@ -225,13 +221,13 @@ const MixerVelocity::Conditioning& MixerVelocity::conditioning(float tau) {
   };
   dense_silu(time1_w_, time1_b_, time_a_, time_b_);
   dense_silu(time2_w_, time2_b_, time_b_, time_a_);  // time_a_ now holds the embedding e
-  Conditioning& out = conditioning_[tau];
+  std::vector<float>& out = conditioning_[tau];
   const int64_t rows = static_cast<int64_t>(ada_b_.size());
-  out.values.resize(static_cast<size_t>(rows));
+  out.resize(static_cast<size_t>(rows));
   for (int64_t o = 0; o < rows; ++o) {
     float s = 0;
     for (int64_t i = 0; i < C; ++i) s += ada_w_[static_cast<size_t>(o * C + i)] * time_a_[static_cast<size_t>(i)];
-    out.values[static_cast<size_t>(o)] = s + ada_b_[static_cast<size_t>(o)];
+    out[static_cast<size_t>(o)] = s + ada_b_[static_cast<size_t>(o)];
   }
   return out;
 }
@@ -240,7 +236,7 @@ void MixerVelocity::forward(const float* chunk, const float* obs, float tau, flo
   const int64_t H = c_.horizon, C = c_.channels, M = c_.action_dim, Do = c_.obs_dim, I = M + Do;
   const int64_t Th = c_.token_hidden, F = c_.channel_hidden;
   cond_ = &conditioning(tau);
-  const float* mod = cond_->values.data();
+  const float* mod = cond_->data();
   for (int64_t h = 0; h < H; ++h) {
     float* row = in_.data() + h * Ip_;
     std::copy_n(chunk + h * M, M, row);
@@ -281,7 +277,7 @@ void MixerVelocity::forward(const float* chunk, const float* obs, float tau, flo
 
 void MixerVelocity::backward(const float* dv, float* dchunk) {
   const int64_t H = c_.horizon, C = c_.channels, M = c_.action_dim, Th = c_.token_hidden, F = c_.channel_hidden;
-  const float* mod_final = cond_->values.data() + 6 * C * c_.blocks;
+  const float* mod_final = cond_->data() + 6 * C * c_.blocks;
   std::fill(dy_.begin(), dy_.end(), 0.0f);
   for (int64_t h = 0; h < H; ++h) std::copy_n(dv + h * M, M, dy_.data() + h * Mp_);
   gemm(Hp_, Cp_, M, dy_.data(), Mp_, output_.w.data(), output_.ld_w, du_.data(), Cp_);
@@ -291,7 +287,7 @@ void MixerVelocity::backward(const float* dv, float* dchunk) {
 
   for (int64_t b = c_.blocks - 1; b >= 0; --b) {
     const Block& blk = blocks_[static_cast<size_t>(b)];
-    const float* mod = cond_->values.data() + 6 * C * b;
+    const float* mod = cond_->data() + 6 * C * b;
     const float* xhat = saved_.xhat.data() + 2 * b * Hp_ * Cp_;
     const float* rstd = saved_.rstd.data() + 2 * b * Hp_;
     // channel mixing

@@ -38,16 +38,11 @@ class MixerVelocity : public FlowPolicy {
   // A weight matrix zero-padded for the tile product (kernels/tile_math.h), in both orientations
   // the forward and the VJP need.
   struct Matrix {
-    std::vector<float> w, wt;  // W [rows, ld_w] and Wᵀ [cols, ld_wt]
-    int64_t rows = 0, cols = 0, ld_w = 0, ld_wt = 0;
+    std::vector<float> w, wt;  // W [out, ld_w] and Wᵀ [in, ld_wt], zero-padded
+    int64_t ld_w = 0, ld_wt = 0;
   };
   struct Block {
     Matrix token_in, token_out, channel_in, channel_out;
-  };
-  // Everything that depends on τ alone: per block the token and channel (scale, shift, gate), then
-  // the final (scale, shift); each C floats.
-  struct Conditioning {
-    std::vector<float> values;
   };
   // The activations of one sample's forward pass that its VJP reads again.
   struct Saved {
@@ -55,7 +50,9 @@ class MixerVelocity : public FlowPolicy {
     std::vector<float> final_xhat, final_rstd;
   };
 
-  const Conditioning& conditioning(float tau);
+  // Everything that depends on τ alone: per block the token and channel (scale, shift, gate), then
+  // the final (scale, shift); each C floats.
+  const std::vector<float>& conditioning(float tau);
   // One sample: chunk [H, M], obs [D_o] → v [H, M].
   void forward(const float* chunk, const float* obs, float tau, float* v);
   // dchunk [H, M] = (∂v/∂chunk)ᵀ dv, for the sample forward() last ran on.
@@ -68,9 +65,9 @@ class MixerVelocity : public FlowPolicy {
   Matrix input_, output_;
   std::vector<float> input_b_, output_b_;
   std::vector<Block> blocks_;
-  std::map<float, Conditioning> conditioning_;
+  std::map<float, std::vector<float>> conditioning_;
   Saved saved_;
-  const Conditioning* cond_ = nullptr;  // of the last forward
+  const std::vector<float>* cond_ = nullptr;  // of the last forward
   // scratch
   std::vector<float> in_, x_, u_, hidden_, y_, dx_, du_, dhidden_, dy_, row_, time_a_, time_b_;
 };
