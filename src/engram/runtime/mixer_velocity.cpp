@@ -11,6 +11,7 @@
 
 #include "engram/core/error.h"
 #include "engram/kernels/tile_math.h"
+#include "engram/runtime/ops.h"
 #include "engram/runtime/weights.h"
 
 namespace engram {
@@ -33,28 +34,6 @@ ENGRAM_SIMD_CLONES
 void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc) {
   for (int64_t i = 0; i < M; ++i) std::fill_n(C + i * ldc, N, 0.0f);
   tile::gemm_acc(M, N, K, A, lda, B, ldb, C, ldc);
-}
-
-// GELU (tanh approximation, as torch::gelu(x, "tanh")) of n values, n a multiple of 8; and its
-// derivative multiplied into d.
-constexpr float kGeluK = 0.7978845608028654f;  // √(2/π)
-constexpr float kGeluC = 0.044715f;
-
-ENGRAM_SIMD_CLONES
-void gelu(const float* a, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; i += 8) {
-    const tile::vec8 x = tile::load8(a + i);
-    tile::store8(y + i, 0.5f * x * (1.0f + tile::tanh(kGeluK * (x + kGeluC * x * x * x))));
-  }
-}
-
-ENGRAM_SIMD_CLONES
-void times_gelu_grad(const float* a, float* d, int64_t n) {
-  for (int64_t i = 0; i < n; i += 8) {
-    const tile::vec8 x = tile::load8(a + i), t = tile::tanh(kGeluK * (x + kGeluC * x * x * x));
-    const tile::vec8 g = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * kGeluK * (1.0f + 3.0f * kGeluC * x * x);
-    tile::store8(d + i, tile::load8(d + i) * g);
-  }
 }
 
 float silu(float a) { return a / (1.0f + std::exp(-a)); }
@@ -255,7 +234,7 @@ void MixerVelocity::forward(const float* chunk, const float* obs, float tau, flo
     modulated_norm(x, H, C, Cp_, mod, mod + C, xhat, rstd, u_.data());
     float* pre = saved_.token_pre.data() + b * Tp_ * Cp_;
     gemm(Tp_, Cp_, H, blk.token_in.w.data(), blk.token_in.ld_w, u_.data(), Cp_, pre, Cp_);
-    gelu(pre, hidden_.data(), Th * Cp_);
+    ops::gelu_tanh(pre, hidden_.data(), Th * Cp_);
     gemm(Hp_, Cp_, Th, blk.token_out.w.data(), blk.token_out.ld_w, hidden_.data(), Cp_, y_.data(), Cp_);
     for (int64_t h = 0; h < H; ++h)
       for (int64_t c = 0; c < C; ++c) x[h * Cp_ + c] += mod[2 * C + c] * y_[static_cast<size_t>(h * Cp_ + c)];
@@ -264,7 +243,7 @@ void MixerVelocity::forward(const float* chunk, const float* obs, float tau, flo
     modulated_norm(x, H, C, Cp_, cm, cm + C, xhat + Hp_ * Cp_, rstd + Hp_, u_.data());
     pre = saved_.channel_pre.data() + b * Hp_ * Fp_;
     gemm(Hp_, Fp_, C, u_.data(), Cp_, blk.channel_in.wt.data(), blk.channel_in.ld_wt, pre, Fp_);
-    gelu(pre, hidden_.data(), Hp_ * Fp_);
+    ops::gelu_tanh(pre, hidden_.data(), Hp_ * Fp_);
     gemm(Hp_, Cp_, F, hidden_.data(), Fp_, blk.channel_out.wt.data(), blk.channel_out.ld_wt, y_.data(), Cp_);
     for (int64_t h = 0; h < H; ++h)
       for (int64_t c = 0; c < C; ++c) x[h * Cp_ + c] += cm[2 * C + c] * y_[static_cast<size_t>(h * Cp_ + c)];
@@ -296,7 +275,7 @@ void MixerVelocity::backward(const float* dv, float* dchunk) {
       for (int64_t c = 0; c < C; ++c) dy_[static_cast<size_t>(h * Cp_ + c)] = cm[2 * C + c] * dx[h * Cp_ + c];
     gemm(Hp_, Fp_, C, dy_.data(), Cp_, blk.channel_out.w.data(), blk.channel_out.ld_w, dhidden_.data(), Fp_);
     const float* pre = saved_.channel_pre.data() + b * Hp_ * Fp_;
-    times_gelu_grad(pre, dhidden_.data(), Hp_ * Fp_);
+    ops::times_gelu_tanh_grad(pre, dhidden_.data(), Hp_ * Fp_);
     gemm(Hp_, Cp_, F, dhidden_.data(), Fp_, blk.channel_in.w.data(), blk.channel_in.ld_w, du_.data(), Cp_);
     modulated_norm_backward(du_.data(), xhat + Hp_ * Cp_, rstd + Hp_, cm, H, C, Cp_, row_.data(), dx);
     // token mixing
@@ -304,7 +283,7 @@ void MixerVelocity::backward(const float* dv, float* dchunk) {
       for (int64_t c = 0; c < C; ++c) dy_[static_cast<size_t>(h * Cp_ + c)] = mod[2 * C + c] * dx[h * Cp_ + c];
     gemm(Tp_, Cp_, H, blk.token_out.wt.data(), blk.token_out.ld_wt, dy_.data(), Cp_, dhidden_.data(), Cp_);
     pre = saved_.token_pre.data() + b * Tp_ * Cp_;
-    times_gelu_grad(pre, dhidden_.data(), Th * Cp_);
+    ops::times_gelu_tanh_grad(pre, dhidden_.data(), Th * Cp_);
     gemm(Hp_, Cp_, Th, blk.token_in.wt.data(), blk.token_in.ld_wt, dhidden_.data(), Cp_, du_.data(), Cp_);
     modulated_norm_backward(du_.data(), xhat, rstd, mod, H, C, Cp_, row_.data(), dx);
   }

@@ -124,7 +124,7 @@ class MosaicDecoder : public Decoder {
       } else if (!l.fc_W.empty()) {
         ops::layer_norm(x_.data(), l.ln_2_w.data(), data_or_null(l.ln_2_b), h_.data(), d_, 1e-5f);
         ops::matvec(l.fc_W.data(), data_or_null(l.fc_b), h_.data(), ff_.data(), hidden_, d_);
-        ops::gelu_tanh(ff_.data(), hidden_);
+        ops::gelu_tanh(ff_.data(), ff_.data(), hidden_);
         ops::matvec(l.mlp_W.data(), data_or_null(l.mlp_b), ff_.data(), out_.data(), d_, hidden_);
         ops::add(x_.data(), out_.data(), d_);
       }

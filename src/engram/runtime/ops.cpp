@@ -28,6 +28,29 @@ ENGRAM_TILE_INLINE float dot(const float* a, const float* b, int64_t n) {
   return s;
 }
 
+constexpr float kGeluK = 0.7978845608028654f;  // √(2/π)
+constexpr float kGeluC = 0.044715f;
+
+ENGRAM_TILE_INLINE vec8 gelu8(vec8 x) { return 0.5f * x * (1.0f + tile::tanh(kGeluK * (x + kGeluC * x * x * x))); }
+
+ENGRAM_TILE_INLINE vec8 gelu_grad8(vec8 x) {
+  const vec8 t = tile::tanh(kGeluK * (x + kGeluC * x * x * x));
+  return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * kGeluK * (1.0f + 3.0f * kGeluC * x * x);
+}
+
+// The last n % 8 values through an 8-wide register, padded with zeros.
+ENGRAM_TILE_INLINE vec8 load_tail(const float* x, int64_t n) {
+  float buffer[8] = {};
+  std::copy_n(x, n, buffer);
+  return load8(buffer);
+}
+
+ENGRAM_TILE_INLINE void store_tail(float* y, vec8 v, int64_t n) {
+  float buffer[8];
+  tile::store8(buffer, v);
+  std::copy_n(buffer, n, y);
+}
+
 }  // namespace
 
 ENGRAM_SIMD_CLONES
@@ -73,9 +96,18 @@ void layer_norm(const float* x, const float* w, const float* b, float* y, int64_
   for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - mean) * inv * w[i] + (b ? b[i] : 0.0f);
 }
 
-void gelu_tanh(float* x, int64_t n) {
-  constexpr float k = 0.7978845608028654f;  // √(2/π)
-  for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::tanh(k * (x[i] + 0.044715f * x[i] * x[i] * x[i])));
+ENGRAM_SIMD_CLONES
+void gelu_tanh(const float* x, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) tile::store8(y + i, gelu8(load8(x + i)));
+  if (i < n) store_tail(y + i, gelu8(load_tail(x + i, n - i)), n - i);
+}
+
+ENGRAM_SIMD_CLONES
+void times_gelu_tanh_grad(const float* x, float* d, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) tile::store8(d + i, load8(d + i) * gelu_grad8(load8(x + i)));
+  if (i < n) store_tail(d + i, load_tail(d + i, n - i) * gelu_grad8(load_tail(x + i, n - i)), n - i);
 }
 
 ENGRAM_SIMD_CLONES

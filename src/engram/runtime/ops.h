@@ -13,8 +13,11 @@ void matvec(const float* W, const float* b, const float* x, float* y, int64_t ou
 // y = LayerNorm(x) with gain w and (when not null) bias b, over n values. y may alias x.
 void layer_norm(const float* x, const float* w, const float* b, float* y, int64_t n, float eps);
 
-// x = GELU(x) with the tanh approximation (GPT-2's).
-void gelu_tanh(float* x, int64_t n);
+// y = GELU(x) with the tanh approximation (GPT-2's, torch::gelu(x, "tanh")); y may alias x.
+void gelu_tanh(const float* x, float* y, int64_t n);
+
+// d = d ⊙ GELU'(x), the tanh approximation's derivative (for a vector–Jacobian product).
+void times_gelu_tanh_grad(const float* x, float* d, int64_t n);
 
 // x = x + y
 void add(float* x, const float* y, int64_t n);

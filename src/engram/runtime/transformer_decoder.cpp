@@ -105,7 +105,7 @@ class TransformerDecoder : public Decoder {
       if (hidden_ > 0) {
         ops::layer_norm(x_.data(), l.ln_2_w.data(), l.ln_2_b.data(), h_.data(), d_, 1e-5f);
         ops::matvec(l.fc_W.data(), data_or_null(l.fc_b), h_.data(), ff_.data(), hidden_, d_);
-        ops::gelu_tanh(ff_.data(), hidden_);
+        ops::gelu_tanh(ff_.data(), ff_.data(), hidden_);
         ops::matvec(l.mlp_W.data(), data_or_null(l.mlp_b), ff_.data(), out_.data(), d_, hidden_);
         ops::add(x_.data(), out_.data(), d_);
       }
