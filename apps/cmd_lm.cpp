@@ -215,15 +215,18 @@ void add_bench(CLI::App& app, Commands& commands) {
   bench->add_option("--json", a->json, "append the raw numbers as one JSON line to this file");
   bench->add_option("--config", a->config, "JSON file {\"model\": {...}, \"batch\": B, \"block\": T} (configs/bench-*.json)");
   commands.on(bench, [a] {
+    // --json: one line per record, appended
+    auto append = [&](const std::vector<nlohmann::json>& records) {
+      if (a->json.empty()) return;
+      std::ofstream out(a->json, std::ios::app);
+      if (!out) throw Error("cannot append to " + a->json);
+      for (const auto& r : records) out << r.dump() << "\n";
+    };
     if (a->scaling) {
       ScalingOptions so = a->scaling_options;
       so.seconds = std::min(a->options.seconds, 1.0);
       const auto points = run_scaling_bench(so);
-      if (!a->json.empty()) {
-        std::ofstream out(a->json, std::ios::app);
-        if (!out) throw Error("cannot append to " + a->json);
-        for (const auto& p : points) out << p.dump() << "\n";
-      }
+      append(std::vector<nlohmann::json>(points.begin(), points.end()));
       return 0;
     }
     BenchOptions bo = a->options;
@@ -232,11 +235,7 @@ void add_bench(CLI::App& app, Commands& commands) {
     nlohmann::json record;
     auto rows = run_bench(bo, record);
     print_table(rows, {"measurement", "value", "unit", "note"});
-    if (!a->json.empty()) {
-      std::ofstream out(a->json, std::ios::app);
-      if (!out) throw Error("cannot append to " + a->json);
-      out << record.dump() << "\n";
-    }
+    append({record});
     return 0;
   });
 }

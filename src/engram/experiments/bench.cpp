@@ -65,6 +65,38 @@ TrainSpeed measure_training(SequenceModel& model, int64_t batch, int64_t block, 
   return s;
 }
 
+std::vector<int64_t> random_ids(const SequenceModel& model, int64_t n) {
+  const auto t = torch::randint(0, model.vocab_size(), {n}, torch::kLong);
+  return std::vector<int64_t>(t.data_ptr<int64_t>(), t.data_ptr<int64_t>() + n);
+}
+
+double step_ms(SequenceModel& model, const std::vector<int64_t>& ids, int64_t context, int64_t reps) {
+  torch::NoGradGuard no_grad;
+  model.eval();
+  auto state = model.init_state(1);
+  auto token = [&](int64_t t) { return torch::full({1}, ids[static_cast<size_t>(t)], torch::kLong); };
+  for (int64_t t = 0; t < context - 1; ++t) model.step(*state, token(t));
+  const auto t0 = Clock::now();
+  for (int64_t r = 0; r < reps; ++r) model.step(*state, token(context - 1 + r));
+  return since(t0) * 1e3 / static_cast<double>(reps);
+}
+
+std::unique_ptr<Decoder> decoder_if_any(const SequenceModel& model) {
+  try {
+    return make_decoder(model);
+  } catch (const Error&) {
+    return nullptr;
+  }
+}
+
+double decoder_ms(Decoder& decoder, const std::vector<int64_t>& ids, int64_t context, int64_t reps) {
+  decoder.reset();
+  for (int64_t t = 0; t < context - 1; ++t) decoder.step(ids[static_cast<size_t>(t)]);
+  const auto t0 = Clock::now();
+  for (int64_t r = 0; r < reps; ++r) decoder.step(ids[static_cast<size_t>(context - 1 + r)]);
+  return since(t0) * 1e3 / static_cast<double>(reps);
+}
+
 namespace {
 
 double ms_per_generated_token(SequenceModel& model, int64_t n, bool cache) {
@@ -81,44 +113,25 @@ double ms_per_generated_token(SequenceModel& model, int64_t n, bool cache) {
 // Batch-1 decoding at context `context`: milliseconds per token of the LibTorch step() and of the
 // dispatcher-free decoder over the same tokens (0 for the decoder when the model has none).
 std::pair<double, double> decode_ms(SequenceModel& model, int64_t context) {
-  torch::NoGradGuard no_grad;
-  model.eval();
   const int64_t reps = 32;
-  auto tokens = torch::randint(0, model.vocab_size(), {1, context + reps}, torch::kLong);
-  auto state = model.init_state(1);
-  for (int64_t t = 0; t < context - 1; ++t) model.step(*state, tokens.select(1, t));
-  auto t0 = Clock::now();
-  for (int64_t r = 0; r < reps; ++r) model.step(*state, tokens.select(1, context - 1 + r));
-  const double libtorch = since(t0) * 1e3 / reps;
-  std::unique_ptr<Decoder> decoder;
-  try {
-    decoder = make_decoder(model);
-  } catch (const Error&) {
-    return {libtorch, 0.0};
-  }
-  const auto* ids = tokens.data_ptr<int64_t>();
-  for (int64_t t = 0; t < context - 1; ++t) decoder->step(ids[t]);
-  t0 = Clock::now();
-  for (int64_t r = 0; r < reps; ++r) decoder->step(ids[context - 1 + r]);
-  return {libtorch, since(t0) * 1e3 / reps};
+  const auto ids = random_ids(model, context + reps);
+  const double libtorch = step_ms(model, ids, context, reps);
+  const auto decoder = decoder_if_any(model);
+  return {libtorch, decoder ? decoder_ms(*decoder, ids, context, reps) : 0.0};
 }
 
 // One new token at context `context`: step() on a state that holds context − 1 tokens, against
 // re-running the model on the whole window (what generation without a cache pays per token).
 std::pair<double, double> step_vs_window_ms(SequenceModel& model, int64_t context) {
-  torch::NoGradGuard no_grad;
-  model.eval();
   const int64_t reps = 8;
-  auto tokens = torch::randint(0, model.vocab_size(), {1, context + reps}, torch::kLong);
-  auto state = model.init_state(1);
-  for (int64_t t = 0; t < context - 1; ++t) model.step(*state, tokens.select(1, t));
-  auto t0 = Clock::now();
-  for (int64_t r = 0; r < reps; ++r) model.step(*state, tokens.select(1, context - 1 + r));
-  const double step_ms = since(t0) * 1e3 / reps;
+  const auto ids = random_ids(model, context + reps);
+  const double step = step_ms(model, ids, context, reps);
+  torch::NoGradGuard no_grad;
+  const auto tokens = torch::tensor(ids, torch::kLong).unsqueeze(0);
   model.forward(tokens.narrow(1, 0, context));  // warm-up
-  t0 = Clock::now();
+  const auto t0 = Clock::now();
   for (int64_t r = 0; r < reps; ++r) model.forward(tokens.narrow(1, r, context));
-  return {step_ms, since(t0) * 1e3 / reps};
+  return {step, since(t0) * 1e3 / reps};
 }
 
 // ms per action chunk (5 Euler steps, batch 1) of plain or RTC sampling, at the RTC spec's CPU size

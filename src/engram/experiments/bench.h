@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,10 +34,20 @@ struct TrainSpeed {
 };
 
 class SequenceModel;
+class Decoder;
 
 // Full training steps (forward, cross-entropy, backward, clip, AdamW) on random tokens: one warm-up
 // step (two when min_steps > 1), then at least min_steps and at least `seconds` of timed steps.
 TrainSpeed measure_training(SequenceModel& model, int64_t batch, int64_t block, double seconds, int64_t min_steps = 3);
+
+// Batch-1 decoding, milliseconds per token of `reps` steps after a prefix of context − 1 tokens fed
+// one by one (ids: at least context − 1 + reps tokens, random_ids makes them): by the model's
+// LibTorch step(), and by engram's dispatcher-free decoder, which decoder_if_any makes (null when
+// the model has none).
+std::vector<int64_t> random_ids(const SequenceModel& model, int64_t n);
+double step_ms(SequenceModel& model, const std::vector<int64_t>& ids, int64_t context, int64_t reps);
+std::unique_ptr<Decoder> decoder_if_any(const SequenceModel& model);
+double decoder_ms(Decoder& decoder, const std::vector<int64_t>& ids, int64_t context, int64_t reps);
 
 // Runs the measurements and returns rows for a table; `record` receives the raw numbers.
 std::vector<TableRow> run_bench(const BenchOptions& options, nlohmann::json& record);

@@ -2,13 +2,11 @@
 
 #include <malloc.h>
 
-#include <chrono>
 #include <cstdio>
 #include <map>
 
 #include <torch/torch.h>
 
-#include "engram/core/error.h"
 #include "engram/core/memory.h"
 #include "engram/core/plot.h"
 #include "engram/experiments/bench.h"
@@ -18,32 +16,13 @@
 namespace engram {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 // ms per generated token with `context` tokens before it, batch 1: the dispatcher-free decoder
-// where the family has one, LibTorch's step() otherwise. The prefix is fed token by token.
+// where the family has one, LibTorch's step() otherwise.
 std::pair<double, std::string> generation_ms(SequenceModel& model, int64_t context) {
-  torch::NoGradGuard no_grad;
-  model.eval();
   const int64_t reps = 8;
-  auto tokens = torch::randint(0, model.vocab_size(), {1, context + reps}, torch::kLong);
-  const auto* ids = tokens.data_ptr<int64_t>();
-  std::unique_ptr<Decoder> decoder;
-  try {
-    decoder = make_decoder(model);
-  } catch (const Error&) {
-  }
-  if (decoder) {
-    for (int64_t t = 0; t < context - 1; ++t) decoder->step(ids[t]);
-    const auto t0 = Clock::now();
-    for (int64_t r = 0; r < reps; ++r) decoder->step(ids[context - 1 + r]);
-    return {std::chrono::duration<double, std::milli>(Clock::now() - t0).count() / reps, "engram runtime"};
-  }
-  auto state = model.init_state(1);
-  for (int64_t t = 0; t < context - 1; ++t) model.step(*state, tokens.select(1, t));
-  const auto t0 = Clock::now();
-  for (int64_t r = 0; r < reps; ++r) model.step(*state, tokens.select(1, context - 1 + r));
-  return {std::chrono::duration<double, std::milli>(Clock::now() - t0).count() / reps, "LibTorch step()"};
+  const auto ids = random_ids(model, context + reps);
+  if (const auto decoder = decoder_if_any(model)) return {decoder_ms(*decoder, ids, context, reps), "engram runtime"};
+  return {step_ms(model, ids, context, reps), "LibTorch step()"};
 }
 
 }  // namespace
