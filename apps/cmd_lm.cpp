@@ -137,7 +137,7 @@ void add_sample(CLI::App& app, Commands& commands) {
   struct Args {
     std::string ckpt, prompt = "\n";
     SampleOptions options;
-    bool no_cache = false;
+    bool no_cache = false, libtorch = false;
   };
   auto a = std::make_shared<Args>();
   auto* sample = app.add_subcommand("sample", "generate text from a checkpoint");
@@ -148,11 +148,13 @@ void add_sample(CLI::App& app, Commands& commands) {
   sample->add_option("--top-k", a->options.top_k, "sample among the k most likely tokens (0 = all)")->check(between(0, 1 << 30));
   sample->add_option("--seed", a->options.seed, "random seed");
   sample->add_flag("--no-cache", a->no_cache, "recompute the whole prefix for every token (slow; for comparison)");
+  sample->add_flag("--libtorch", a->libtorch, "decode with LibTorch's step() rather than engram's runtime (for comparison)");
   commands.on(sample, [a] {
     auto ckpt = load_checkpoint(a->ckpt);
     Tokenizer tok = tokenizer_from_spec(ckpt.contents.tokenizer, "checkpoint " + a->ckpt);
     SampleOptions so = a->options;
     so.use_cache = !a->no_cache;
+    so.use_runtime = !a->libtorch;
     if (auto eot = tok.special_id("<|endoftext|>")) so.stop_token = *eot;
     std::vector<int64_t> ids;
     for (int id : tok.encode(a->prompt)) ids.push_back(id);

@@ -24,16 +24,27 @@ TEST(PerPositionLoss, AveragesTheLossOfEachWindowPosition) {
   EXPECT_THROW(per_position_loss(*model, ids, 40, 3), Error);  // no whole window
 }
 
-TEST(Generate, GreedyWithAndWithoutCacheAgree) {
+// The runtime decoder, LibTorch's step() and the full forward per token give the same greedy text,
+// and the runtime's sampling at a temperature is the same draw as step()'s.
+TEST(Generate, RuntimeStepAndNoCacheAgree) {
   torch::manual_seed(0);
-  for (const char* type : {"transformer", "mosaic"}) {
+  for (const char* type : {"transformer", "mosaic", "atlas"}) {
     auto model = make_model({{"type", type}, {"vocab_size", 30}, {"n_layer", 2}, {"n_head", 2}, {"n_embd", 16}, {"block_size", 64}});
     SampleOptions o;
     o.max_new_tokens = 20;
     o.temperature = 0;
-    auto cached = generate(*model, {1, 2, 3}, o);
+    auto runtime = generate(*model, {1, 2, 3}, o);
+    o.use_runtime = false;
+    EXPECT_EQ(runtime, generate(*model, {1, 2, 3}, o)) << type;
     o.use_cache = false;
-    EXPECT_EQ(cached, generate(*model, {1, 2, 3}, o)) << type;
+    EXPECT_EQ(runtime, generate(*model, {1, 2, 3}, o)) << type;
+    o.use_cache = true;
+    o.temperature = 1;
+    o.top_k = 10;
+    o.seed = 5;
+    auto drawn = generate(*model, {1, 2, 3}, o);
+    o.use_runtime = true;
+    EXPECT_EQ(drawn, generate(*model, {1, 2, 3}, o)) << type;
   }
 }
 

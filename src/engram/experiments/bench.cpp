@@ -82,11 +82,7 @@ double step_ms(SequenceModel& model, const std::vector<int64_t>& ids, int64_t co
 }
 
 std::unique_ptr<Decoder> decoder_if_any(const SequenceModel& model) {
-  try {
-    return make_decoder(model);
-  } catch (const Error&) {
-    return nullptr;
-  }
+  return has_decoder(model) ? make_decoder(model) : nullptr;
 }
 
 double decoder_ms(Decoder& decoder, const std::vector<int64_t>& ids, int64_t context, int64_t reps) {
@@ -110,14 +106,22 @@ double ms_per_generated_token(SequenceModel& model, int64_t n, bool cache) {
   return since(t0) * 1e3 / static_cast<double>(n);
 }
 
+struct DecodeTimes {
+  double libtorch_ms, runtime_ms = 0;  // 0: the model has no decoder
+  double state_bytes = 0;              // the decoder's caches or state at the end
+};
+
 // Batch-1 decoding at context `context`: milliseconds per token of the LibTorch step() and of the
-// dispatcher-free decoder over the same tokens (0 for the decoder when the model has none).
-std::pair<double, double> decode_ms(SequenceModel& model, int64_t context) {
+// dispatcher-free decoder over the same tokens.
+DecodeTimes decode_ms(SequenceModel& model, int64_t context) {
   const int64_t reps = 32;
   const auto ids = random_ids(model, context + reps);
-  const double libtorch = step_ms(model, ids, context, reps);
-  const auto decoder = decoder_if_any(model);
-  return {libtorch, decoder ? decoder_ms(*decoder, ids, context, reps) : 0.0};
+  DecodeTimes times{step_ms(model, ids, context, reps)};
+  if (const auto decoder = decoder_if_any(model)) {
+    times.runtime_ms = decoder_ms(*decoder, ids, context, reps);
+    times.state_bytes = decoder->state_bytes();
+  }
+  return times;
 }
 
 // One new token at context `context`: step() on a state that holds context − 1 tokens, against
@@ -232,16 +236,15 @@ std::vector<TableRow> run_bench(const BenchOptions& o, nlohmann::json& record) {
 
   // decode_ms runs 32 tokens past the context: keep them inside learned positions
   const int64_t decode_context = model->max_context() > 0 ? std::min(context, model->max_context() - 40) : context;
-  const auto [libtorch_ms, runtime_ms] = decode_ms(*model, decode_context);
+  const auto [libtorch_ms, runtime_ms, state_bytes] = decode_ms(*model, decode_context);
   rows.push_back({"decode, LibTorch step()", fmt(libtorch_ms, 3), "ms/token", "batch 1 at context " + std::to_string(decode_context)});
   record["decode_ms_libtorch"] = libtorch_ms;
   if (runtime_ms > 0) {
-    // Every weight is read once per token, and the caches up to the context: the decoder's traffic.
-    const double bytes = 4.0 * (static_cast<double>(desc.parameters) + 2.0 * model->config().value("n_layer", 1) *
-                                                                          static_cast<double>(decode_context) * model->config().value("n_embd", 0));
+    // Every weight is read once per token, and the caches or state: the decoder's traffic.
+    const double bytes = 4.0 * static_cast<double>(desc.parameters) + state_bytes;
     const double gbps = bytes / (runtime_ms * 1e-3) / 1e9, copy = measure_copy_gbps(1.0);
     rows.push_back({"decode, engram runtime", fmt(runtime_ms, 3), "ms/token", fmt(libtorch_ms / runtime_ms, 1) + "× faster than step()"});
-    rows.push_back({"  weights + caches read", fmt(gbps, 1), "GB/s", fmt(100 * gbps / copy, 0) + "% of the copy bandwidth (" + fmt(copy, 1) + " GB/s)"});
+    rows.push_back({"  weights + caches or state read", fmt(gbps, 1), "GB/s", fmt(100 * gbps / copy, 0) + "% of the copy bandwidth (" + fmt(copy, 1) + " GB/s)"});
     record["decode_ms_runtime"] = runtime_ms;
     record["decode_gbps"] = gbps;
     record["copy_gbps"] = copy;

@@ -30,6 +30,22 @@ void tuples(int64_t d, int64_t j, std::vector<int64_t>& current, std::vector<std
 double factorial(int64_t n) { return std::tgamma(static_cast<double>(n) + 1.0); }
 }  // namespace
 
+Monomials monomials(int64_t d, int64_t j) {
+  std::vector<std::vector<int64_t>> all;
+  std::vector<int64_t> current;
+  tuples(d, j, current, all);
+  Monomials m;
+  for (const auto& t : all) {
+    m.index.insert(m.index.end(), t.begin(), t.end());
+    std::map<int64_t, int64_t> counts;
+    for (int64_t i : t) ++counts[i];
+    double multinomial = factorial(j);
+    for (const auto& [i, c] : counts) multinomial /= factorial(c);
+    m.weight.push_back(static_cast<float>(std::sqrt(multinomial)));
+  }
+  return m;
+}
+
 const Names<FeatureKind>& names_of(FeatureKind) {
   static const Names<FeatureKind> names = {{"identity", FeatureKind::kIdentity}, {"polynomial", FeatureKind::kPolynomial}};
   return names;
@@ -47,21 +63,9 @@ FeatureMap::FeatureMap(FeatureKind kind, int64_t input_dim, int64_t degree)
   for (int64_t j = 0; j <= degree; ++j) init.push_back(static_cast<float>(std::sqrt(1.0 / factorial(j))));
   coefficients = register_parameter("coefficients", torch::tensor(init));
   for (int64_t j = 1; j <= degree; ++j) {
-    std::vector<std::vector<int64_t>> all;
-    std::vector<int64_t> current;
-    tuples(input_dim, j, current, all);
-    std::vector<int64_t> flat;
-    std::vector<float> w;
-    for (const auto& t : all) {
-      flat.insert(flat.end(), t.begin(), t.end());
-      std::map<int64_t, int64_t> counts;
-      for (int64_t i : t) ++counts[i];
-      double multinomial = factorial(j);
-      for (const auto& [i, c] : counts) multinomial /= factorial(c);
-      w.push_back(static_cast<float>(std::sqrt(multinomial)));
-    }
-    index_.push_back(torch::tensor(flat).view({static_cast<int64_t>(all.size()), j}));
-    weight_.push_back(torch::tensor(w));
+    const auto m = monomials(input_dim, j);
+    index_.push_back(torch::tensor(m.index).view({static_cast<int64_t>(m.weight.size()), j}));
+    weight_.push_back(torch::tensor(m.weight));
   }
 }
 

@@ -40,4 +40,12 @@ class FeatureMap : public torch::nn::Module {
 // C(n, k)
 int64_t binomial(int64_t n, int64_t k);
 
+// The monomials of degree j over d inputs in the feature map's order: every non-decreasing index
+// tuple, lexicographically, with √(its multinomial coefficient).
+struct Monomials {
+  std::vector<int64_t> index;  // [count, j], row-major
+  std::vector<float> weight;   // [count]
+};
+Monomials monomials(int64_t d, int64_t j);
+
 }  // namespace engram

@@ -24,6 +24,9 @@ class Decoder {
   // valid until the next call).
   virtual const float* step(int64_t token) = 0;
   virtual int64_t vocab_size() const = 0;
+  // Bytes of caches or recurrent state the next step() reads besides the weights (for the
+  // bandwidth report): the key/value caches grow with the position, an ATLAS memory does not.
+  virtual double state_bytes() const = 0;
   int64_t position() const { return position_; }
 
  protected:
@@ -33,5 +36,7 @@ class Decoder {
 // A decoder for a transformer or a memory mosaic, with the model's current weights (copied: later
 // training does not reach it). Other model types throw engram::Error naming the type.
 std::unique_ptr<Decoder> make_decoder(const SequenceModel& model);
+// Whether make_decoder has a runtime for this model's type.
+bool has_decoder(const SequenceModel& model);
 
 }  // namespace engram

@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "engram/runtime/head_cache.h"
 #include "engram/runtime/ops.h"
 #include "engram/runtime/weights.h"
 #include "engram/seq/mosaic.h"
@@ -19,7 +20,7 @@ struct Layer {
   Buffer fc_W, fc_b, mlp_W, mlp_b;
   // decoding state
   Buffer key_avg, query_avg, pending_value;  // [d] each
-  Buffer keys, values;                       // [position, d]
+  HeadCache keys, values;
 };
 
 class MosaicDecoder : public Decoder {
@@ -67,12 +68,13 @@ class MosaicDecoder : public Decoder {
       l.key_avg.assign(d_, 0.0f);
       l.query_avg.assign(d_, 0.0f);
       l.pending_value.assign(d_, 0.0f);
-      l.keys.assign(64 * d_, 0.0f);
-      l.values.assign(64 * d_, 0.0f);
+      l.keys = HeadCache(H_, dh_);
+      l.values = HeadCache(H_, dh_);
     }
   }
 
   int64_t vocab_size() const override { return V_; }
+  double state_bytes() const override { return 4.0 * 2 * static_cast<double>(layers_.size() * position_ * d_); }
 
   const float* step(int64_t token) override {
     if (token < 0 || token >= V_) throw Error("decoder: token " + std::to_string(token) + " is outside the vocabulary");
@@ -84,24 +86,23 @@ class MosaicDecoder : public Decoder {
       ops::layer_norm(x_.data(), l.ln_1_w.data(), data_or_null(l.ln_1_b), h_.data(), d_, 1e-5f);
       leaky_key(l.key_W, l.key_b, l.key_lambda, l.key_scale, l.key_avg, t, k_.data());
       ops::matvec(l.value_W.data(), data_or_null(l.value_b), h_.data(), v_.data(), d_, d_);
-      reserve_rows(l.keys, t + 1, d_);
-      reserve_rows(l.values, t + 1, d_);
+      l.keys.reserve(t + 1);
+      l.values.reserve(t + 1);
       std::fill_n(read_.data(), d_, 0.0f);
       if (t >= 1) {
-        float* value = l.values.data() + (t - 1) * d_;  // v_{t−1} = a · v̄/‖v̄‖, v̄ = (1−γ)ṽ_t + γ ṽ_{t−1}
-        for (int64_t h = 0; h < H_; ++h) {
+        for (int64_t h = 0; h < H_; ++h) {  // v_{t−1} = a · v̄/‖v̄‖, v̄ = (1−γ)ṽ_t + γ ṽ_{t−1}
           const float g = l.value_mix.empty() ? 0.0f : l.value_mix[h];
-          float* vh = value + h * dh_;
+          float* vh = l.values.row(h, t - 1);
           for (int64_t e = 0; e < dh_; ++e)
             vh[e] = (1 - g) * v_[h * dh_ + e] + g * l.pending_value[h * dh_ + e];
           const float s = l.value_amp[h] / (std::sqrt(ops::sum_squares(vh, dh_)) + eps_);
           for (int64_t e = 0; e < dh_; ++e) vh[e] *= s;
         }
         for (int64_t h = 0; h < H_; ++h)
-          ops::softmax_read_one(k_.data() + h * dh_, l.keys.data() + h * dh_, d_, l.values.data() + h * dh_, d_, t,
-                                dh_, dh_, 1.0f, scores_.data(), read_.data() + h * dh_);
+          ops::softmax_read_one(k_.data() + h * dh_, l.keys.head(h), dh_, l.values.head(h), dh_, t, dh_, dh_, 1.0f,
+                                scores_.data(), read_.data() + h * dh_);
       }
-      std::copy_n(k_.data(), d_, l.keys.data() + t * d_);
+      l.keys.put(t, k_.data());
       std::copy_n(v_.data(), d_, l.pending_value.data());
       ops::matvec(l.cmem_W.data(), data_or_null(l.cmem_b), read_.data(), out_.data(), d_, d_);
       ops::add(x_.data(), out_.data(), d_);

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "engram/runtime/head_cache.h"
 #include "engram/runtime/ops.h"
 #include "engram/runtime/weights.h"
 #include "engram/seq/transformer.h"
@@ -13,7 +14,7 @@ namespace {
 
 struct Layer {
   Buffer ln_1_w, ln_1_b, attn_W, attn_b, proj_W, proj_b, ln_2_w, ln_2_b, fc_W, fc_b, mlp_W, mlp_b;
-  Buffer keys, values;  // [position, d]: every head's key (value) of one position in one row
+  HeadCache keys, values;
 };
 
 class TransformerDecoder : public Decoder {
@@ -67,12 +68,15 @@ class TransformerDecoder : public Decoder {
   void reset() override {
     position_ = 0;
     for (auto& l : layers_) {
-      l.keys.assign(static_cast<size_t>(std::min<int64_t>(block_size_, 256) * d_), 0.0f);
-      l.values.assign(l.keys.size(), 0.0f);
+      l.keys = HeadCache(H_, hd_);
+      l.values = HeadCache(H_, hd_);
+      l.keys.reserve(std::min<int64_t>(block_size_, 256));
+      l.values.reserve(std::min<int64_t>(block_size_, 256));
     }
   }
 
   int64_t vocab_size() const override { return V_; }
+  double state_bytes() const override { return 4.0 * 2 * static_cast<double>(layers_.size() * position_ * d_); }
 
   const float* step(int64_t token) override {
     if (token < 0 || token >= V_) throw Error("decoder: token " + std::to_string(token) + " is outside the vocabulary");
@@ -93,13 +97,13 @@ class TransformerDecoder : public Decoder {
           rotate(q + h * hd_, t);
           rotate(k + h * hd_, t);
         }
-      reserve_rows(l.keys, t + 1, d_);
-      reserve_rows(l.values, t + 1, d_);
-      std::copy_n(k, d_, l.keys.data() + t * d_);
-      std::copy_n(v, d_, l.values.data() + t * d_);
+      l.keys.reserve(t + 1);
+      l.values.reserve(t + 1);
+      l.keys.put(t, k);
+      l.values.put(t, v);
       for (int64_t h = 0; h < H_; ++h)
-        ops::softmax_read_one(q + h * hd_, l.keys.data() + h * hd_, d_, l.values.data() + h * hd_, d_, t + 1, hd_, hd_,
-                              scale, scores_.data(), attn_.data() + h * hd_);
+        ops::softmax_read_one(q + h * hd_, l.keys.head(h), hd_, l.values.head(h), hd_, t + 1, hd_, hd_, scale,
+                              scores_.data(), attn_.data() + h * hd_);
       ops::matvec(l.proj_W.data(), data_or_null(l.proj_b), attn_.data(), out_.data(), d_, d_);
       ops::add(x_.data(), out_.data(), d_);
       if (hidden_ > 0) {

@@ -30,10 +30,4 @@ inline Buffer pack_parameter(const torch::OrderedDict<std::string, torch::Tensor
 // null for an empty buffer (an absent bias)
 inline const float* data_or_null(const Buffer& b) { return b.empty() ? nullptr : b.data(); }
 
-// Grows a cache of rows of `width` floats so that it holds at least `rows` rows (doubling).
-inline void reserve_rows(Buffer& b, int64_t rows, int64_t width) {
-  const auto need = static_cast<size_t>(rows * width);
-  if (b.size() < need) b.resize(std::max(need, 2 * b.size()));
-}
-
 }  // namespace engram

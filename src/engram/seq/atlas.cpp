@@ -1,5 +1,6 @@
 #include "engram/seq/atlas.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "engram/core/config.h"
@@ -227,12 +228,15 @@ ModelDescription Atlas::describe() const {
   const auto& mem = *blocks_.front()->memory;
   double fast = 0;  // fast-weight floats per head
   for (const auto& [r, k] : mem.shapes()) fast += static_cast<double>(r * k);
-  // Per token and layer: projections (q, k, v, output gate, output) and SwiGLU; per head, the
-  // memory's gradient factors over the window and the outer products (≈ 4·|θ_M|·c), the read
-  // (2·|θ_M|) and, for muon, the Newton–Schulz rounds on each step's momentum. Approximate.
+  // Per token and layer: projections (q, k, v, output gate, output) and SwiGLU; per head, the read
+  // (2·|θ_M|) and an inner step: the memory's gradient factors over the window and the outer
+  // products (≈ 4·|θ_M| per window token) and, for muon, the Newton–Schulz rounds on the momentum.
+  // Mode P steps every token on c tokens; mode B once per block of b on max(c, b). Approximate.
   double per_layer = 2 * 5 * D * D + 2 * 3 * D * static_cast<double>(8 * c.n_embd / 3);
-  double memory = (4 * static_cast<double>(c.window) + 2) * fast;
-  if (c.optimizer == InnerOptimizer::kMuon) memory += static_cast<double>(c.ns_steps) * 6 * fast * static_cast<double>(c.n_embd / c.n_head);
+  const bool block = c.mode == InnerMode::kBlock;
+  double step = 4 * static_cast<double>(block ? std::max(c.window, c.chunk) : c.window) * fast;
+  if (c.optimizer == InnerOptimizer::kMuon) step += static_cast<double>(c.ns_steps) * 6 * fast * static_cast<double>(c.n_embd / c.n_head);
+  const double memory = 2 * fast + step / static_cast<double>(block ? c.chunk : 1);
   d.flops_per_token = c.n_layer * (per_layer + c.n_head * memory) + 2 * D * c.vocab_size;
   d.summary = "atlas " + std::to_string(c.n_layer) + "x" + std::to_string(c.n_embd) + ", " + std::to_string(c.n_head) +
               " heads, " + name_of(c.memory) + " memory, " + name_of(c.feature_map) +

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "engram/core/error.h"
+#include "engram/runtime/decoder.h"
 
 namespace engram {
 namespace {
@@ -43,7 +44,17 @@ std::vector<int64_t> generate(SequenceModel& model, const std::vector<int64_t>& 
 
   std::vector<int64_t> out;
   auto opts = torch::TensorOptions().dtype(torch::kLong).device(device);
-  if (o.use_cache) {
+  if (o.use_cache && o.use_runtime && device == torch::kCPU && has_decoder(model)) {
+    const auto decoder = make_decoder(model);
+    const float* logits = nullptr;
+    for (auto id : prompt) logits = decoder->step(id);
+    for (int64_t i = 0; i < o.max_new_tokens; ++i) {
+      const int64_t next = pick(torch::from_blob(const_cast<float*>(logits), {decoder->vocab_size()}), o, gen);
+      out.push_back(next);
+      if (next == o.stop_token) break;
+      if (i + 1 < o.max_new_tokens) logits = decoder->step(next);
+    }
+  } else if (o.use_cache) {
     auto state = model.init_state(1);
     torch::Tensor logits;
     for (auto id : prompt) logits = model.step(*state, torch::tensor({id}, opts));

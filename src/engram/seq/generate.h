@@ -14,11 +14,14 @@ struct SampleOptions {
   int64_t top_k = 0;         // 0 = the whole vocabulary
   uint64_t seed = 0;
   bool use_cache = true;     // false: re-run forward() on the whole prefix for every token
+  bool use_runtime = true;   // with the cache on CPU: engram's dispatcher-free decoder (runtime/decoder.h)
+                             // where the model has one, LibTorch's step() otherwise
   int64_t stop_token = -1;   // stop after emitting this id (e.g. <|endoftext|>); -1 = never
 };
 
 // Continues `prompt` (non-empty) and returns only the new ids. With the cache, each token costs
-// one step(); without it, a forward() over the last max_context() tokens.
+// one step() (or one step of the runtime decoder); without it, a forward() over the last
+// max_context() tokens.
 std::vector<int64_t> generate(SequenceModel& model, const std::vector<int64_t>& prompt, const SampleOptions& options);
 
 struct SequenceScore {
