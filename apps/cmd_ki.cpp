@@ -8,6 +8,7 @@
 #include "engram/core/error.h"
 #include "engram/core/atomic_file.h"
 #include "engram/core/metrics.h"
+#include "engram/ki/flow_steps_sweep.h"
 #include "engram/ki/ki_latency.h"
 #include "engram/ki/ki_report.h"
 #include "engram/ki/ki_training.h"
@@ -120,6 +121,38 @@ void add_ki_commands(CLI::App& app, Commands& commands) {
       if (!lat->json.empty())
         MetricsLog(lat->json).write({{"size", r.size}, {"method", r.method}, {"steps", r.steps}, {"median_ms", r.median_ms},
                                      {"p90_ms", r.p90_ms}, {"mmacs", r.mmacs}, {"calls", lat->calls}});
+    }
+    return 0;
+  });
+
+  struct StepsArgs {
+    std::string ckpt, json;
+    std::vector<int64_t> steps{1, 2, 3, 5, 10};
+    int64_t episodes = 64;
+  };
+  auto sw = std::make_shared<StepsArgs>();
+  auto* sweep = ki->add_subcommand("flow-steps", "experiment (c): a trained recipe's success against the number of flow steps N, with its chunk latency");
+  sweep->add_option("--ckpt", sw->ckpt, "checkpoint of an engram ki train run (its EMA weights are evaluated)")->required();
+  sweep->add_option("--steps", sw->steps, "values of N (default 1 2 3 5 10)");
+  sweep->add_option("--episodes", sw->episodes, "episodes per split")->check(CLI::Range(1, 100000));
+  sweep->add_option("--json", sw->json, "append one JSON line per N to this file");
+  commands.on(sweep, [sw] {
+    const auto rows = ki::success_vs_flow_steps(sw->ckpt, sw->steps, sw->episodes);
+    std::printf("%4s  %-26s  %-26s  %9s\n", "N", "success direct/known/novel", "follow direct/known/novel", "chunk ms");
+    for (const auto& r : rows) {
+      auto three = [&](const char* what) {
+        char b[64];
+        std::snprintf(b, sizeof b, "%.2f / %.2f / %.2f", r.rates.value(std::string(what) + "_direct", 0.0),
+                      r.rates.value(std::string(what) + "_known", 0.0), r.rates.value(std::string(what) + "_novel", 0.0));
+        return std::string(b);
+      };
+      std::printf("%4lld  %-26s  %-26s  %9.2f\n", static_cast<long long>(r.steps), three("success").c_str(),
+                  three("follow").c_str(), r.chunk_ms);
+      if (!sw->json.empty()) {
+        auto row = r.rates;
+        row.update({{"checkpoint", sw->ckpt}, {"flow_steps", r.steps}, {"episodes", sw->episodes}, {"chunk_ms", r.chunk_ms}});
+        MetricsLog(sw->json).write(row);
+      }
     }
     return 0;
   });

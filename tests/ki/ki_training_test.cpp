@@ -11,6 +11,7 @@
 
 #include "engram/core/json.h"
 #include "engram/core/safetensors.h"
+#include "engram/ki/flow_steps_sweep.h"
 #include "engram/policy/delay_harness.h"
 #include "engram/policy/policy_trainer.h"
 #include "engram/sim/demo_generation.h"
@@ -135,6 +136,27 @@ TEST(KiTraining, KiPoliciesRunUnderTheDelayHarness) {
   EXPECT_EQ(evaluate_under_delay(*loaded.policy, o).episodes, 3);
 }
 
+// engram ki flow-steps evaluates a checkpoint as its run's evaluation did: at the run's own N it
+// gives the last evaluation's rates exactly (same EMA weights, scenes, noise and shift). The toy
+// policy's rates barely depend on the noise, so this pins the wiring (weights, episodes, shift),
+// not the noise seed; on the 20,000-step R5 run, N = 10 reproduced all six final rates
+// (docs/RESULTS.md, "Success against the number of flow steps").
+TEST(KiTraining, FlowStepsSweepAtTheRunsNRepeatsItsLastEvaluation) {
+  auto& t = toy();
+  const std::string run = t.dir.file("r5-sweep");
+  auto c = t.recipe(Recipe::kR5);
+  c.eval_episodes = 8;
+  train_recipe(c, {run, false, false});
+  const auto last = rows(run).back();
+  const auto sweep = success_vs_flow_steps(run + "/checkpoint.safetensors", {1, c.flow_steps}, c.eval_episodes);
+  ASSERT_EQ(sweep.size(), 2u);
+  EXPECT_EQ(sweep[1].steps, c.flow_steps);
+  for (const char* key : {"success_direct", "success_known", "success_novel", "follow_direct", "follow_known", "follow_novel"})
+    EXPECT_EQ(sweep[1].rates.at(key).get<double>(), last.at(key).get<double>()) << key;
+  EXPECT_GT(sweep[0].chunk_ms, 0.0);
+  EXPECT_NE(error_of([&] { success_vs_flow_steps(run + "/checkpoint.safetensors", {0}, 2); }).find("≥ 1"), std::string::npos);
+}
+
 TEST(KiTraining, FastOnlyRecipeDecodesAutoregressively) {
   auto& t = toy();
   const std::string run = t.dir.file("r2");
@@ -146,6 +168,8 @@ TEST(KiTraining, FastOnlyRecipeDecodesAutoregressively) {
   EXPECT_FALSE(last.contains("train_flow"));
   // No expert: not a flow policy.
   EXPECT_NE(error_of([&] { load_policy(run + "/checkpoint.safetensors"); }).find("no action expert"), std::string::npos);
+  EXPECT_NE(error_of([&] { success_vs_flow_steps(run + "/checkpoint.safetensors", {1}, 2); }).find("no action expert"),
+            std::string::npos);
 }
 
 TEST(KiTraining, WrongInputsAreClearErrorsAndWriteNothing) {

@@ -2,12 +2,33 @@
 
 #include <torch/torch.h>
 
+#include "engram/policy/sampling.h"
 #include "engram/tableworld/facts.h"
 #include "engram/tableworld/lm_corpus.h"
 #include "engram/tableworld/prompt.h"
 #include "engram/tableworld/table_env.h"
 
 namespace engram::ki {
+
+ChunkSource flow_chunks(std::shared_ptr<FlowPolicy> policy, int64_t flow_steps, uint64_t seed) {
+  return [policy, flow_steps, seed](const torch::Tensor& obs, int64_t call) {
+    auto g = at::detail::createCPUGenerator(seed ^ (0xE7A1ull + static_cast<uint64_t>(call)));
+    const auto noise = torch::randn({obs.size(0), policy->horizon(), policy->action_dim()}, g, torch::kFloat32);
+    return sample_chunk(*policy, obs, noise, static_cast<int>(flow_steps));
+  };
+}
+
+nlohmann::json split_rates(const ChunkSource& chunks, int64_t episodes, int shift) {
+  const std::pair<const char*, tableworld::Split> splits[] = {
+      {"direct", tableworld::Split::kDirect}, {"known", tableworld::Split::kKnownEntities}, {"novel", tableworld::Split::kNovelEntities}};
+  nlohmann::json r;
+  for (const auto& [name, split] : splits) {
+    const auto s = rollout(chunks, split, episodes, shift, 77);
+    r[std::string("success_") + name] = s.success_rate();
+    r[std::string("follow_") + name] = s.follow_rate();
+  }
+  return r;
+}
 
 RolloutStats rollout(const ChunkSource& chunks, tableworld::Split split, int64_t episodes, int shift, uint64_t seed) {
   std::vector<tableworld::TableEnv> envs(static_cast<size_t>(episodes), tableworld::TableEnv(split));

@@ -5,12 +5,16 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+
+#include <nlohmann/json.hpp>
 
 #include <torch/types.h>
 
 #include "engram/fast/fast_tokenizer.h"
 #include "engram/ki/ki_model.h"
 #include "engram/ki/language_data.h"
+#include "engram/policy/flow_policy.h"
 #include "engram/tableworld/scene.h"
 #include "engram/tableworld/vocabulary.h"
 
@@ -29,6 +33,14 @@ using ChunkSource = std::function<torch::Tensor(const torch::Tensor& obs, int64_
 // `episodes` episodes of `split` (scene seeds seed·1000003 + e), all stepped together: every live
 // episode gets a chunk, executes `shift` of its actions, and re-plans.
 RolloutStats rollout(const ChunkSource& chunks, tableworld::Split split, int64_t episodes, int shift, uint64_t seed);
+
+// A flow policy's chunks by `flow_steps` Euler steps, from noise that depends only on `seed` and the
+// call's index: every recipe and every N meet the same noise.
+ChunkSource flow_chunks(std::shared_ptr<FlowPolicy> policy, int64_t flow_steps, uint64_t seed);
+
+// Rollouts on the three evaluation splits (direct, known, novel) with the evaluation's scene seed:
+// {"success_direct", "follow_direct", …}.
+nlohmann::json split_rates(const ChunkSource& chunks, int64_t episodes, int shift);
 
 // Greedy AR decoding of FAST tokens from each observation's prefix (recipe R2's inference): at most
 // `max_tokens` codes, then "|"; a row whose tokens do not decode gets the tokenizer's fallback chunk

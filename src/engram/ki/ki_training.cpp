@@ -16,7 +16,6 @@
 #include "engram/ki/ki_eval.h"
 #include "engram/ki/ki_policy.h"
 #include "engram/policy/chunk_dataset.h"
-#include "engram/policy/sampling.h"
 #include "engram/tableworld/lm_corpus.h"
 #include "engram/tableworld/prompt.h"
 #include "engram/tableworld/scene.h"
@@ -303,23 +302,14 @@ TrainSummary train_recipe(const KiTrainConfig& given, const KiRunOptions& o) {
     std::shared_ptr<KiPolicy> policy;
     if (flags.flow) {
       policy = std::make_shared<KiPolicy>(model);
-      chunks = [&, policy](const torch::Tensor& obs, int64_t call) {
-        auto g = generator(c.seed ^ (0xE7A1ull + static_cast<uint64_t>(call)));
-        return sample_chunk(*policy, obs, torch::randn({obs.size(0), c.horizon, 3}, g, torch::kFloat32), static_cast<int>(c.flow_steps));
-      };
+      chunks = flow_chunks(policy, c.flow_steps, c.seed);
     } else {
       chunks = [&](const torch::Tensor& obs, int64_t) {
         decodes += obs.size(0);
         return decode_fast_chunks(*model, *fast, vocabulary, obs, 46, &failures);
       };
     }
-    const std::pair<const char*, tableworld::Split> splits[] = {
-        {"direct", tableworld::Split::kDirect}, {"known", tableworld::Split::kKnownEntities}, {"novel", tableworld::Split::kNovelEntities}};
-    for (const auto& [name, split] : splits) {
-      const auto s = rollout(chunks, split, c.eval_episodes, static_cast<int>(c.shift), 77);
-      r[std::string("success_") + name] = s.success_rate();
-      r[std::string("follow_") + name] = s.follow_rate();
-    }
+    r.update(split_rates(chunks, c.eval_episodes, static_cast<int>(c.shift)));
     // Decoded-action MSE on fixed held-out chunks.
     const int64_t m = std::min<int64_t>(c.eval_chunks, valid->obs.size(0));
     if (m > 0) {
