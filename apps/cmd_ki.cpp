@@ -8,6 +8,7 @@
 #include "engram/core/error.h"
 #include "engram/core/atomic_file.h"
 #include "engram/core/metrics.h"
+#include "engram/ki/backbone_cka.h"
 #include "engram/ki/flow_steps_sweep.h"
 #include "engram/ki/ki_latency.h"
 #include "engram/ki/ki_report.h"
@@ -153,6 +154,25 @@ void add_ki_commands(CLI::App& app, Commands& commands) {
         row.update({{"checkpoint", sw->ckpt}, {"flow_steps", r.steps}, {"episodes", sw->episodes}, {"chunk_ms", r.chunk_ms}});
         MetricsLog(sw->json).write(row);
       }
+    }
+    return 0;
+  });
+
+  struct CkaArgs {
+    std::vector<std::string> runs;
+    int64_t observations = 512;
+    std::string json;
+  };
+  auto ck = std::make_shared<CkaArgs>();
+  auto* cka = ki->add_subcommand("cka", "experiment (b)'s diagnostic: linear CKA between each run's backbone features and stage 0's");
+  cka->add_option("runs", ck->runs, "run directories of engram ki train")->required();
+  cka->add_option("--observations", ck->observations, "fixed TableWorld scenes to compare on")->check(CLI::Range(2, 100000));
+  cka->add_option("--json", ck->json, "append one JSON line per run to this file");
+  commands.on(cka, [ck] {
+    for (const auto& run : ck->runs) {
+      const double value = ki::backbone_cka(run + "/checkpoint.safetensors", ck->observations);
+      std::printf("%-40s CKA %.4f\n", run.c_str(), value);
+      if (!ck->json.empty()) MetricsLog(ck->json).write({{"run", run}, {"cka", value}, {"observations", ck->observations}});
     }
     return 0;
   });

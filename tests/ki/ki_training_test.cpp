@@ -11,6 +11,7 @@
 
 #include "engram/core/json.h"
 #include "engram/core/safetensors.h"
+#include "engram/ki/backbone_cka.h"
 #include "engram/ki/flow_steps_sweep.h"
 #include "engram/policy/delay_harness.h"
 #include "engram/policy/policy_trainer.h"
@@ -155,6 +156,28 @@ TEST(KiTraining, FlowStepsSweepAtTheRunsNRepeatsItsLastEvaluation) {
     EXPECT_EQ(sweep[1].rates.at(key).get<double>(), last.at(key).get<double>()) << key;
   EXPECT_GT(sweep[0].chunk_ms, 0.0);
   EXPECT_NE(error_of([&] { success_vs_flow_steps(run + "/checkpoint.safetensors", {0}, 2); }).find("≥ 1"), std::string::npos);
+}
+
+TEST(KiTraining, LinearCkaIsOneUnderRotationAndScalingAndLowForUnrelatedFeatures) {
+  torch::manual_seed(3);
+  const auto x = torch::randn({200, 6});
+  const auto rotation = std::get<0>(torch::linalg_qr(torch::randn({6, 6})));
+  EXPECT_NEAR(linear_cka(x, 3 * torch::matmul(x, rotation) + 1), 1.0, 1e-12);
+  EXPECT_LT(linear_cka(x, torch::randn({200, 5})), 0.1);
+  EXPECT_NE(error_of([&] { linear_cka(x, torch::ones({200, 3})); }).find("constant"), std::string::npos);
+}
+
+// A frozen backbone (R7) keeps stage 0's representation exactly; a backbone trained only by the
+// flow loss (R1, a high learning rate for the toy's few steps) moves away from it.
+TEST(KiTraining, BackboneCkaIsOneForTheFrozenBackboneOnly) {
+  auto& t = toy();
+  const std::string frozen = t.dir.file("r7-cka"), moved = t.dir.file("r1-cka");
+  train_recipe(t.recipe(Recipe::kR7), {frozen, false, false});
+  auto r1 = t.recipe(Recipe::kR1);
+  r1.lr = 3e-2, r1.min_lr = 3e-2;
+  train_recipe(r1, {moved, false, false});
+  EXPECT_NEAR(backbone_cka(frozen + "/checkpoint.safetensors", 64), 1.0, 1e-9);
+  EXPECT_LT(backbone_cka(moved + "/checkpoint.safetensors", 64), 0.999);
 }
 
 TEST(KiTraining, FastOnlyRecipeDecodesAutoregressively) {

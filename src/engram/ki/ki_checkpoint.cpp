@@ -33,10 +33,14 @@ void load_ki_tensors(KiModel& model, const SafeTensors& file, const std::string&
   }
 }
 
-std::shared_ptr<KiModel> load_ki_model(const SafeTensors& file, const nlohmann::json& policy_config) {
+std::shared_ptr<KiModel> ki_model_of(const nlohmann::json& policy_config) {
   auto model_json = policy_config.at("model");
   model_json.erase("type");
-  auto model = std::make_shared<KiModel>(read_config<KiModelConfig>(model_json, "model"));
+  return std::make_shared<KiModel>(read_config<KiModelConfig>(model_json, "model"));
+}
+
+std::shared_ptr<KiModel> load_ki_model(const SafeTensors& file, const nlohmann::json& policy_config) {
+  auto model = ki_model_of(policy_config);
   load_ki_tensors(*model, file, "", "ema.");
   model->eval();
   return model;

@@ -23,6 +23,9 @@ nlohmann::json read_ki_config(const SafeTensors& file, const std::string& kind);
 // its name); a missing tensor, another shape or a non-finite value is an Error naming it.
 void load_ki_tensors(KiModel& model, const SafeTensors& file, const std::string& prefix, const std::string& file_prefix = "");
 
+// A recipe's network as its policy config describes it, freshly initialised.
+std::shared_ptr<KiModel> ki_model_of(const nlohmann::json& policy_config);
+
 // A recipe's network from a policy checkpoint, with its EMA weights.
 std::shared_ptr<KiModel> load_ki_model(const SafeTensors& file, const nlohmann::json& policy_config);
 
