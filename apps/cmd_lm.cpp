@@ -207,6 +207,9 @@ void add_bench(CLI::App& app, Commands& commands) {
       ->check(between(2, 1 << 20));
   bench->add_option("--families", a->scaling_options.families, "--scaling's model types (default transformer mosaic atlas)");
   bench->add_option("--plot", a->scaling_options.plot, "--scaling draws PREFIX-time.png and PREFIX-memory.png");
+  bench->add_option("--memory-budget", a->scaling_options.memory_budget_mb,
+                    "--scaling skips training a point predicted to need more MB than this (default: 80 % of the available memory)")
+      ->check(between(1.0, 1e9));
   bench->add_flag("--threads", a->options.threads, "also compare LibTorch vs BLAS thread policies");
   bench->add_flag("--compare-kernels", a->options.compare_kernels,
                   "also train on LibTorch's composition instead of the blocked softmax-read kernels");

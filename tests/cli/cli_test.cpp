@@ -66,6 +66,10 @@ TEST(Cli, BenchScalingMeasuresEveryFamilyAndContext) {
   const std::string points = testing::read_file(dir.file("s.jsonl"));
   EXPECT_EQ(std::count(points.begin(), points.end(), '\n'), 6);
   expect_clear_error(engram(dir, "bench --scaling --families lstmm --contexts 16"), "lstmm");
+  // A point whose training the last one predicts to exceed the budget is skipped; generation still runs.
+  r = engram(dir, "bench --scaling --families transformer --contexts 16 64 --seconds 0.1 --memory-budget 1");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("| transformer | 64 | skipped: needs"), std::string::npos) << r.out;
 }
 
 TEST(Cli, TrainRejectsBadConfigs) {

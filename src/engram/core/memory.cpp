@@ -20,8 +20,9 @@ void keep_freed_memory() {
 
 namespace {
 
-double status_mb(const char* key) {
-  std::ifstream in("/proc/self/status");
+// The value of `key` in a /proc file of "Key:   1234 kB" lines, in MB (0 when absent).
+double proc_mb(const char* file, const char* key) {
+  std::ifstream in(file);
   std::string line;
   const size_t n = std::strlen(key);
   while (std::getline(in, line))
@@ -31,8 +32,9 @@ double status_mb(const char* key) {
 
 }  // namespace
 
-double resident_mb() { return status_mb("VmRSS:"); }
-double peak_resident_mb() { return status_mb("VmHWM:"); }
+double resident_mb() { return proc_mb("/proc/self/status", "VmRSS:"); }
+double peak_resident_mb() { return proc_mb("/proc/self/status", "VmHWM:"); }
+double available_mb() { return proc_mb("/proc/meminfo", "MemAvailable:"); }
 
 void reset_peak_resident() {
   std::ofstream out("/proc/self/clear_refs");

@@ -19,4 +19,8 @@ double resident_mb();
 double peak_resident_mb();
 void reset_peak_resident();
 
+// Memory the system could give this process now without swapping, in MB (/proc/meminfo's
+// MemAvailable; 0 where unavailable).
+double available_mb();
+
 }  // namespace engram

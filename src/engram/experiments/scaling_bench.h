@@ -17,6 +17,7 @@ struct ScalingOptions {
   std::vector<int64_t> contexts = {256, 512, 1024, 2048, 4096, 8192, 16384};
   double seconds = 1.0;  // timed training per point (at least one step)
   std::string plot;      // prefix of PREFIX-time.png and PREFIX-memory.png; empty: no plots
+  double memory_budget_mb = 0;  // skip training where the last point predicts more; 0: 80 % of MemAvailable
 };
 
 // One line of the table per (family, context), printed as it is measured (the long contexts take
