@@ -81,17 +81,26 @@ nlohmann::json run_scaling_bench(const ScalingOptions& o) {
     PlotSpec time(o.plot + "-time.png", "time per token vs context (batch 1; solid: training, dashed: generation)",
                   "context length T", "ms per token");
     time.logx = time.logy = true;
-    for (auto& [family, s] : train) time.series.push_back(s);
+    // one colour per family in both plots: solid for training, dashed for generation
+    std::map<std::string, std::string> colour;
+    for (const auto& [family, s] : gen) colour[family] = "C" + std::to_string(colour.size());
     for (auto& [family, s] : gen) {
+      if (train.count(family)) {
+        train[family].style = colour[family] + "-";
+        time.series.push_back(train[family]);
+      }
       s.label = family + " (generate)";
-      s.style = "--";
+      s.style = colour[family] + "--";
       time.series.push_back(s);
     }
     plot_lines(time);
     PlotSpec mem(o.plot + "-memory.png", "training memory vs context (batch 1, one step)", "context length T",
                  "MB above the process's baseline");
     mem.logx = mem.logy = true;
-    for (auto& [family, s] : memory) mem.series.push_back(s);
+    for (auto& [family, s] : memory) {
+      s.style = colour[family] + "-";
+      mem.series.push_back(s);
+    }
     plot_lines(mem);
   }
   return points;
