@@ -129,13 +129,13 @@ void add_ki_commands(CLI::App& app, Commands& commands) {
   struct StepsArgs {
     std::string ckpt, json;
     std::vector<int64_t> steps{1, 2, 3, 5, 10};
-    int64_t episodes = 64;
+    int64_t episodes = 0;
   };
   auto sw = std::make_shared<StepsArgs>();
   auto* sweep = ki->add_subcommand("flow-steps", "experiment (c): a trained recipe's success against the number of flow steps N, with its chunk latency");
   sweep->add_option("--ckpt", sw->ckpt, "checkpoint of an engram ki train run (its EMA weights are evaluated)")->required();
   sweep->add_option("--steps", sw->steps, "values of N (default 1 2 3 5 10)");
-  sweep->add_option("--episodes", sw->episodes, "episodes per split")->check(CLI::Range(1, 100000));
+  sweep->add_option("--episodes", sw->episodes, "episodes per split (default: the run's eval_episodes)")->check(CLI::Range(1, 100000));
   sweep->add_option("--json", sw->json, "append one JSON line per N to this file");
   commands.on(sweep, [sw] {
     const auto rows = ki::success_vs_flow_steps(sw->ckpt, sw->steps, sw->episodes);
@@ -151,7 +151,7 @@ void add_ki_commands(CLI::App& app, Commands& commands) {
                   three("follow").c_str(), r.chunk_ms);
       if (!sw->json.empty()) {
         auto row = r.rates;
-        row.update({{"checkpoint", sw->ckpt}, {"flow_steps", r.steps}, {"episodes", sw->episodes}, {"chunk_ms", r.chunk_ms}});
+        row.update({{"checkpoint", sw->ckpt}, {"flow_steps", r.steps}, {"episodes", r.episodes}, {"chunk_ms", r.chunk_ms}});
         MetricsLog(sw->json).write(row);
       }
     }
@@ -161,16 +161,17 @@ void add_ki_commands(CLI::App& app, Commands& commands) {
   struct CkaArgs {
     std::vector<std::string> runs;
     int64_t observations = 512;
-    std::string json;
+    std::string json, backbone;
   };
   auto ck = std::make_shared<CkaArgs>();
   auto* cka = ki->add_subcommand("cka", "experiment (b)'s diagnostic: linear CKA between each run's backbone features and stage 0's");
   cka->add_option("runs", ck->runs, "run directories of engram ki train")->required();
   cka->add_option("--observations", ck->observations, "fixed TableWorld scenes to compare on")->check(CLI::Range(2, 100000));
   cka->add_option("--json", ck->json, "append one JSON line per run to this file");
+  cka->add_option("--backbone", ck->backbone, "the stage-0 checkpoint (default: the path in each run's config, relative to where it was trained)");
   commands.on(cka, [ck] {
     for (const auto& run : ck->runs) {
-      const double value = ki::backbone_cka(run + "/checkpoint.safetensors", ck->observations);
+      const double value = ki::backbone_cka(run + "/checkpoint.safetensors", ck->observations, ck->backbone);
       std::printf("%-40s CKA %.4f\n", run.c_str(), value);
       if (!ck->json.empty()) MetricsLog(ck->json).write({{"run", run}, {"cka", value}, {"observations", ck->observations}});
     }

@@ -70,6 +70,7 @@ TEST(Cli, BenchScalingMeasuresEveryFamilyAndContext) {
   r = engram(dir, "bench --scaling --families transformer --contexts 16 64 --seconds 0.1 --memory-budget 1");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("| transformer | 64 | skipped: needs"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("| transformer | 16 | skipped"), std::string::npos) << r.out;  // the first point always runs
 }
 
 TEST(Cli, TrainRejectsBadConfigs) {

@@ -22,8 +22,15 @@ void expect_same_logits(const nlohmann::json& config, int64_t tokens = 200, doub
   {  // move every per-head scalar off its initial value, so that each one matters
     torch::NoGradGuard no_grad;
     for (auto& p : model->named_parameters()) {
-      if (p.value().dim() == 1) p.value().add_(torch::rand_like(p.value()) * 0.2 - 0.1);
-      if (p.value().dim() == 2 && p.key() != "wte.weight") p.value().mul_(gain);
+      const auto& name = p.key();
+      auto ends_with = [&](const std::string& tail) {
+        return name.size() >= tail.size() && name.compare(name.size() - tail.size(), tail.size(), tail) == 0;
+      };
+      // ATLAS's convolution starts as the identity (every history tap 0) and its memory gain at 0
+      if (p.value().dim() == 1 || ends_with(".conv") || ends_with(".memory_gain"))
+        p.value().add_(torch::rand_like(p.value()) * 0.2 - 0.1);
+      else if (p.value().dim() == 2 && name != "wte.weight")
+        p.value().mul_(gain);
     }
   }
   model->eval();

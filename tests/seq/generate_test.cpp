@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "engram/core/error.h"
+#include "engram/runtime/decoder.h"
 
 namespace engram {
 namespace {
@@ -30,6 +31,7 @@ TEST(Generate, RuntimeStepAndNoCacheAgree) {
   torch::manual_seed(0);
   for (const char* type : {"transformer", "mosaic", "atlas"}) {
     auto model = make_model({{"type", type}, {"vocab_size", 30}, {"n_layer", 2}, {"n_head", 2}, {"n_embd", 16}, {"block_size", 64}});
+    ASSERT_TRUE(has_decoder(*model)) << type;  // so the first path is the runtime's
     SampleOptions o;
     o.max_new_tokens = 20;
     o.temperature = 0;

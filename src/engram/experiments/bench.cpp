@@ -99,6 +99,7 @@ double ms_per_generated_token(SequenceModel& model, int64_t n, bool cache) {
   SampleOptions o;
   o.max_new_tokens = n;
   o.use_cache = cache;
+  o.use_runtime = false;  // LibTorch's step(), as before; the decode rows time the runtime
   o.temperature = 1.0;
   generate(model, {0}, o);  // warm-up
   const auto t0 = Clock::now();

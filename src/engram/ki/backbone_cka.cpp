@@ -35,11 +35,11 @@ double linear_cka(const torch::Tensor& x, const torch::Tensor& y) {
   return cross / (xx * yy);
 }
 
-double backbone_cka(const std::string& policy_checkpoint, int64_t observations) {
+double backbone_cka(const std::string& policy_checkpoint, int64_t observations, const std::string& stage0_given) {
   const auto file = load_safetensors(policy_checkpoint);
   const auto config = read_ki_config(file, "ki-policy");
-  const std::string stage0 = config.at("train").value("backbone", std::string());
-  if (stage0.empty()) throw Error(policy_checkpoint + ": its config names no stage-0 backbone");
+  const std::string stage0 = stage0_given.empty() ? config.at("train").value("backbone", std::string()) : stage0_given;
+  if (stage0.empty()) throw Error(policy_checkpoint + ": its config names no stage-0 backbone (give it with --backbone)");
   auto trained = load_ki_model(file, config);
   auto start = ki_model_of(config);
   load_ki_tensors(*start, load_safetensors(stage0), "backbone");  // as ki train starts from it
@@ -47,12 +47,13 @@ double backbone_cka(const std::string& policy_checkpoint, int64_t observations) 
 
   const tableworld::Split splits[] = {tableworld::Split::kDirect, tableworld::Split::kKnownEntities,
                                       tableworld::Split::kNovelEntities};
-  auto obs = torch::empty({observations, tableworld::kObsDim});
+  std::vector<float> values;
   for (int64_t i = 0; i < observations; ++i) {
     tableworld::TableEnv env(splits[i % 3]);
     const auto o = env.reset(static_cast<uint64_t>(i));
-    for (int64_t j = 0; j < tableworld::kObsDim; ++j) obs[i][j] = static_cast<float>(o[static_cast<size_t>(j)]);
+    values.insert(values.end(), o.begin(), o.end());
   }
+  const auto obs = torch::tensor(values).view({observations, tableworld::kObsDim});
   return linear_cka(prefix_features(*start, obs), prefix_features(*trained, obs));
 }
 

@@ -14,9 +14,10 @@ namespace engram::ki {
 // transform and scaling of the other, near 0 for unrelated features. Computed in double.
 double linear_cka(const torch::Tensor& x, const torch::Tensor& y);
 
-// CKA between the stage-0 backbone the run started from (its config's "backbone") and the run's
-// EMA backbone, on the final-layer features averaged over the prefix tokens of `observations`
-// fixed TableWorld scenes (the three splits in turn, seeds 0, 1, …).
-double backbone_cka(const std::string& policy_checkpoint, int64_t observations = 512);
+// CKA between the stage-0 backbone the run started from (`stage0`, or when empty its config's
+// "backbone", a path as the run was given it) and the run's EMA backbone, on the final-layer
+// features averaged over the prefix tokens of `observations` fixed TableWorld scenes (the three
+// splits in turn, seeds 0, 1, …).
+double backbone_cka(const std::string& policy_checkpoint, int64_t observations = 512, const std::string& stage0 = "");
 
 }  // namespace engram::ki

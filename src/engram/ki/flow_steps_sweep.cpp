@@ -54,11 +54,12 @@ std::vector<FlowStepsRow> success_vs_flow_steps(const std::string& checkpoint, c
   auto policy = std::make_shared<KiPolicy>(model);
   const auto seed = train.value("seed", uint64_t{0});
   const int shift = train.value("shift", 8);
+  if (episodes <= 0) episodes = train.value("eval_episodes", int64_t{64});
   for (int64_t n : steps)
     if (n < 1) throw Error("flow steps must be ≥ 1, got " + std::to_string(n));
   std::vector<FlowStepsRow> rows;
   torch::NoGradGuard no_grad;
-  for (int64_t n : steps) rows.push_back({n, split_rates(flow_chunks(policy, n, seed), episodes, shift), 0.0});
+  for (int64_t n : steps) rows.push_back({n, episodes, split_rates(flow_chunks(policy, n, seed), episodes, shift), 0.0});
   const auto ms = chunk_ms(*policy, steps, 200);
   for (size_t k = 0; k < rows.size(); ++k) rows[k].chunk_ms = ms[k];
   return rows;

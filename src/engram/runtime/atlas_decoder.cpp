@@ -7,6 +7,7 @@
 // memory/inner_memory.cpp, for one token at a time.
 #include "engram/runtime/atlas_decoder.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "engram/kernels/tile_math.h"
@@ -27,7 +28,8 @@ float silu(float a) { return a / (1.0f + std::exp(-a)); }
 float sigmoid(float a) { return 1.0f / (1.0f + std::exp(-a)); }
 float gelu(float z) { return 0.5f * z * (1.0f + std::erf(z / std::sqrt(2.0f))); }
 float gelu_grad(float z) {  // Φ(z) + z ϕ(z)
-  return 0.5f * (1.0f + std::erf(z / std::sqrt(2.0f))) + z * std::exp(-0.5f * z * z) / std::sqrt(2.0f * static_cast<float>(M_PI));
+  constexpr float kSqrtTwoPi = 2.5066282746310002f;
+  return 0.5f * (1.0f + std::erf(z / std::sqrt(2.0f))) + z * std::exp(-0.5f * z * z) / kSqrtTwoPi;
 }
 
 void rms_norm(const float* x, const float* w, float* y, int64_t n) {
@@ -308,13 +310,11 @@ class AtlasDecoder : public Decoder {
       HeadState& s = l.heads[h];
       const float* gain = c_.memory_norm ? l.memory_gain.data() + h * dh_ : nullptr;
       if (pos % c_.chunk == 0) s.reference = s.weights;
-      // the current key token joins the window
       WindowToken& now = s.window[(s.window_start + s.window_count++) % span_];
       features(l, k, now.x.data(), now.r.data());
       std::copy_n(v, dh_, now.v.data());
       now.gamma = gates_[h];
-      const bool steps_now = !block_mode || (pos + 1) % c_.chunk == 0;
-      if (steps_now && !block_mode) optimiser_step(s, h, gain);  // mode P reads after its write
+      if (!block_mode) optimiser_step(s, h, gain);  // mode P reads after its write
       features(l, q, q_features_.data(), q_residual_.data());
       memory_read(shape_, s.weights, q_features_.data(), q_residual_.data(), gain, pass_);
       float* y = read_.data() + h * dh_;
@@ -326,8 +326,8 @@ class AtlasDecoder : public Decoder {
                       ") or use a retention gate");
       }
       rms_norm(pass_.y.data(), l.head_norm.data(), y, dh_);
-      if (steps_now && block_mode) optimiser_step(s, h, gain);  // mode B reads the state before its block's step
-      // later windows keep the last span − 1 tokens
+      // mode B reads the state before its block's step, taken once the block is complete
+      if (block_mode && (pos + 1) % c_.chunk == 0) optimiser_step(s, h, gain);
       if (s.window_count > span_ - 1) s.window_start = (s.window_start + 1) % span_, --s.window_count;
     }
     for (int64_t j = 0; j < d_; ++j) read_[j] *= silu(gate_out_[j]);

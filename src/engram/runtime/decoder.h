@@ -33,7 +33,7 @@ class Decoder {
   int64_t position_ = 0;
 };
 
-// A decoder for a transformer or a memory mosaic, with the model's current weights (copied: later
+// A decoder for a transformer, a memory mosaic or an ATLAS-family model, with the model's current weights (copied: later
 // training does not reach it). Other model types throw engram::Error naming the type.
 std::unique_ptr<Decoder> make_decoder(const SequenceModel& model);
 // Whether make_decoder has a runtime for this model's type.
