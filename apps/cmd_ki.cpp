@@ -170,10 +170,14 @@ void add_ki_commands(CLI::App& app, Commands& commands) {
   cka->add_option("--json", ck->json, "append one JSON line per run to this file");
   cka->add_option("--backbone", ck->backbone, "the stage-0 checkpoint (default: the path in each run's config, relative to where it was trained)");
   commands.on(cka, [ck] {
-    for (const auto& run : ck->runs) {
-      const double value = ki::backbone_cka(run + "/checkpoint.safetensors", ck->observations, ck->backbone);
-      std::printf("%-40s CKA %.4f\n", run.c_str(), value);
-      if (!ck->json.empty()) MetricsLog(ck->json).write({{"run", run}, {"cka", value}, {"observations", ck->observations}});
+    // every run first, so that a bad one leaves the JSON file as it was
+    std::vector<double> values;
+    for (const auto& run : ck->runs)
+      values.push_back(ki::backbone_cka(run + "/checkpoint.safetensors", ck->observations, ck->backbone));
+    for (size_t i = 0; i < values.size(); ++i) {
+      std::printf("%-40s CKA %.4f\n", ck->runs[i].c_str(), values[i]);
+      if (!ck->json.empty())
+        MetricsLog(ck->json).write({{"run", ck->runs[i]}, {"cka", values[i]}, {"observations", ck->observations}});
     }
     return 0;
   });
