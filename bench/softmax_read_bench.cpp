@@ -16,13 +16,14 @@ namespace {
 using engram::ReadPath;
 using engram::SoftmaxReadOptions;
 
-// args: groups, rows, keys, head size, kind (0 slots, 1 retrieval, 2 attention), blocked (1) or composition (0)
+// args: groups, rows, keys, head size, kind (0 slots, 1 retrieval, 2 attention, 3 slots without
+// dropout), blocked (1) or composition (0)
 void Read(benchmark::State& state) {
   const int64_t G = state.range(0), N = state.range(1), S = state.range(2), dh = state.range(3);
   const int kind = static_cast<int>(state.range(4));
   engram::set_read_path(state.range(5) == 1 ? ReadPath::kBlocked : ReadPath::kComposition);
   SoftmaxReadOptions o;
-  o.causal = kind != 0;
+  o.causal = kind == 1 || kind == 2;
   o.shift = kind == 1 ? -1 : 0;
   o.scale = kind == 2 ? 1.0 / std::sqrt(static_cast<double>(dh)) : 1.0;
   o.dropout = kind == 0 ? 0.05 : 0.0;
@@ -43,11 +44,13 @@ void Read(benchmark::State& state) {
 
 }  // namespace
 
-// (batch 32, width 128, 4 heads): 8192 tokens, head size 32, 448 slots; (8, 256): 2048, 64, 896.
+// (batch 32, width 128, 4 heads): 8192 tokens, head size 32, 448 slots; (8, 256): 2048, 64, 896;
+// configs/bench-mosaic-reference.json: 2048, 64, 1,024 slots without dropout (kind 3).
 BENCHMARK(Read)
     ->ArgNames({"groups", "rows", "keys", "dh", "kind", "blocked"})
     ->Args({4, 8192, 448, 32, 0, 0})->Args({4, 8192, 448, 32, 0, 1})
     ->Args({4, 2048, 896, 64, 0, 0})->Args({4, 2048, 896, 64, 0, 1})
+    ->Args({4, 2048, 1024, 64, 3, 0})->Args({4, 2048, 1024, 64, 3, 1})
     ->Args({128, 256, 256, 32, 1, 0})->Args({128, 256, 256, 32, 1, 1})
     ->Args({32, 256, 256, 64, 1, 0})->Args({32, 256, 256, 64, 1, 1})
     ->Args({128, 256, 256, 32, 2, 0})->Args({128, 256, 256, 32, 2, 1})

@@ -55,6 +55,18 @@ void pack_rows(const float* src, int64_t n, int64_t width, std::vector<float>& d
   for (int64_t r = 0; r < n; ++r) std::copy_n(src + r * width, width, dst.data() + r * ld);
 }
 
+// Keys 0 … n−1 of an [n, width] matrix, transposed one key block at a time: block b is a
+// [width, kBlockKeys] matrix at dst + b·width·kBlockKeys, zero beyond key n. One [width, S]
+// transpose would give the score product a row stride of S floats, and at S = 1,024 (4 KB) every
+// row of a key block falls into the same first-level cache sets: the product ran at half speed.
+void pack_key_blocks(const float* src, int64_t n, int64_t width, std::vector<float>& dst) {
+  const int64_t blocks = (n + kBlockKeys - 1) / kBlockKeys;
+  zero(dst, std::max<int64_t>(blocks, 1) * width * kBlockKeys);
+  for (int64_t b = 0; b < blocks; ++b)
+    tile::transpose(std::min(kBlockKeys, n - b * kBlockKeys), width, src + b * kBlockKeys * width, width,
+                    dst.data() + b * width * kBlockKeys, kBlockKeys);
+}
+
 using tile::load8;
 using tile::store8;
 using tile::vec8;
@@ -95,8 +107,7 @@ void forward_rows(const Problem& p, const float* q, const float* k, const float*
   const int64_t keys = p.visible(last - 1), Sp = round_up(std::max<int64_t>(keys, 1), kCols);
   const float* kg = k + g * p.S * D;
   const float* vg = v + g * p.S * Dv;
-  zero(w.kt, D * Sp);
-  tile::transpose(keys, D, kg, D, w.kt.data(), Sp);
+  pack_key_blocks(kg, keys, D, w.kt);
   zero(w.vp, Sp * Dvp);
   for (int64_t j = 0; j < keys; ++j) std::copy_n(vg + j * Dv, Dv, w.vp.data() + j * Dvp);
 
@@ -110,7 +121,7 @@ void forward_rows(const Problem& p, const float* q, const float* k, const float*
     for (int64_t j0 = 0; j0 < block_keys; j0 += kBlockKeys) {
       const int64_t bc = std::min(kBlockKeys, block_keys - j0), bcp = round_up(bc, kCols);
       zero(w.s, kBlockRows * kBlockKeys);
-      tile::gemm_acc(kBlockRows, bcp, D, w.q.data(), D, w.kt.data() + j0, Sp, w.s.data(), kBlockKeys);
+      tile::gemm_acc(kBlockRows, bcp, D, w.q.data(), D, w.kt.data() + j0 * D, kBlockKeys, w.s.data(), kBlockKeys);
       for (int64_t r = 0; r < kBlockRows; ++r) {
         float* s = w.s.data() + r * kBlockKeys;
         const int64_t seen = r < rows ? std::clamp<int64_t>(p.visible(i0 + r) - j0, 0, bc) : 0;
@@ -150,10 +161,8 @@ void backward_rows(const Problem& p, const float* q, const float* k, const float
   const int64_t keys = p.visible(last - 1), Sp = round_up(std::max<int64_t>(keys, 1), kCols);
   const float* kg = k + g * p.S * D;
   const float* vg = v + g * p.S * Dv;
-  zero(w.kt, D * Sp);
-  tile::transpose(keys, D, kg, D, w.kt.data(), Sp);
-  zero(w.vt, Dv * Sp);
-  tile::transpose(keys, Dv, vg, Dv, w.vt.data(), Sp);
+  pack_key_blocks(kg, keys, D, w.kt);
+  pack_key_blocks(vg, keys, Dv, w.vt);
   zero(w.kp, Sp * Dp);
   for (int64_t j = 0; j < keys; ++j) std::copy_n(kg + j * D, D, w.kp.data() + j * Dp);
   zero(w.dk, Sp * Dp);
@@ -178,8 +187,8 @@ void backward_rows(const Problem& p, const float* q, const float* k, const float
       const int64_t bc = std::min(kBlockKeys, block_keys - j0), bcp = round_up(bc, kCols);
       zero(w.s, kBlockRows * kBlockKeys);
       zero(w.dp, kBlockRows * kBlockKeys);
-      tile::gemm_acc(kBlockRows, bcp, D, w.q.data(), Dp, w.kt.data() + j0, Sp, w.s.data(), kBlockKeys);
-      tile::gemm_acc(kBlockRows, bcp, Dv, w.dout.data(), Dvp, w.vt.data() + j0, Sp, w.dp.data(), kBlockKeys);
+      tile::gemm_acc(kBlockRows, bcp, D, w.q.data(), Dp, w.kt.data() + j0 * D, kBlockKeys, w.s.data(), kBlockKeys);
+      tile::gemm_acc(kBlockRows, bcp, Dv, w.dout.data(), Dvp, w.vt.data() + j0 * Dv, kBlockKeys, w.dp.data(), kBlockKeys);
       for (int64_t r = 0; r < kBlockRows; ++r) {
         float* s = w.s.data() + r * kBlockKeys;  // becomes the dropped weights P·z
         float* dp = w.dp.data() + r * kBlockKeys;  // becomes ∂L/∂scores
