@@ -43,7 +43,7 @@ struct Problem {
 
 // Per-thread scratch, reused across the row ranges one thread handles.
 struct Scratch {
-  std::vector<float> kt, kp, vp, vt, q, dout, s, dp, t, acc, dq, dk, dv;
+  std::vector<float> kt, kp, vp, vt, q, dout, s, dp, acc, dq, dk, dv;
   float m[kBlockRows], l[kBlockRows], lse[kBlockRows], delta[kBlockRows];
 };
 
@@ -203,11 +203,8 @@ void backward_rows(const Problem& p, const float* q, const float* k, const float
         }
       }
       tile::gemm_acc(kBlockRows, Dp, bcp, w.dp.data(), kBlockKeys, w.kp.data() + j0 * Dp, Dp, w.dq.data(), Dp);
-      zero(w.t, bcp * kBlockRows);
-      tile::transpose(kBlockRows, bcp, w.dp.data(), kBlockKeys, w.t.data(), kBlockRows);
-      tile::gemm_acc(bcp, Dp, kBlockRows, w.t.data(), kBlockRows, w.q.data(), Dp, w.dk.data() + j0 * Dp, Dp);
-      tile::transpose(kBlockRows, bcp, w.s.data(), kBlockKeys, w.t.data(), kBlockRows);
-      tile::gemm_acc(bcp, Dvp, kBlockRows, w.t.data(), kBlockRows, w.dout.data(), Dvp, w.dv.data() + j0 * Dvp, Dvp);
+      tile::gemm_tn_acc(bcp, Dp, kBlockRows, w.dp.data(), kBlockKeys, w.q.data(), Dp, w.dk.data() + j0 * Dp, Dp);
+      tile::gemm_tn_acc(bcp, Dvp, kBlockRows, w.s.data(), kBlockKeys, w.dout.data(), Dvp, w.dv.data() + j0 * Dvp, Dvp);
     }
     for (int64_t r = 0; r < rows; ++r) std::copy_n(w.dq.data() + r * Dp, D, dq + (base + r) * D);
   }

@@ -66,6 +66,37 @@ ENGRAM_TILE_INLINE void gemm_acc(int64_t M, int64_t N, int64_t K, const float* A
   }
 }
 
+// C[M, N] += Aᵀ · B with A stored as [K, M] (so Aᵀ is [M, K]) and B [K, N], row-major with
+// leading dimensions; M a multiple of kRows and N of kCols. The backward's key-side products read
+// the [rows, keys] weight blocks this way instead of transposing them first.
+ENGRAM_TILE_INLINE void gemm_tn_acc(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+                                    int64_t ldb, float* C, int64_t ldc) {
+  for (int64_t i = 0; i < M; i += kRows) {
+    for (int64_t j = 0; j < N; j += kCols) {
+      vec8 c00 = {}, c01 = {}, c10 = {}, c11 = {}, c20 = {}, c21 = {}, c30 = {}, c31 = {};
+      const float* a = A + i;
+      const float* b = B + j;
+      for (int64_t k = 0; k < K; ++k, a += lda, b += ldb) {
+        const vec8 b0 = *reinterpret_cast<const vec8u*>(b), b1 = *reinterpret_cast<const vec8u*>(b + 8);
+        c00 += a[0] * b0;
+        c01 += a[0] * b1;
+        c10 += a[1] * b0;
+        c11 += a[1] * b1;
+        c20 += a[2] * b0;
+        c21 += a[2] * b1;
+        c30 += a[3] * b0;
+        c31 += a[3] * b1;
+      }
+      float* c = C + i * ldc + j;
+      const vec8 acc[kRows][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
+      for (int64_t r = 0; r < kRows; ++r, c += ldc) {
+        *reinterpret_cast<vec8u*>(c) += acc[r][0];
+        *reinterpret_cast<vec8u*>(c + 8) += acc[r][1];
+      }
+    }
+  }
+}
+
 // dst[c, r] = src[r, c] for an [R, C] block (leading dimensions given).
 ENGRAM_TILE_INLINE void transpose(int64_t R, int64_t C, const float* src, int64_t lds, float* dst, int64_t ldd) {
   for (int64_t r = 0; r < R; ++r)
