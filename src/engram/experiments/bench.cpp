@@ -1,5 +1,6 @@
 #include "engram/experiments/bench.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -52,14 +53,18 @@ TrainSpeed measure_training(SequenceModel& model, int64_t batch, int64_t block, 
   reset_peak_resident();
   one_step();
   if (min_steps > 1) one_step();
-  int64_t steps = 0;
+  // The median step: another process waking on one of two cores slows a few steps several-fold,
+  // and the mean of a short run then says more about the neighbours than about the model.
+  std::vector<double> step_seconds;
   const auto t0 = Clock::now();
-  while (steps < min_steps || since(t0) < seconds) {
+  while (static_cast<int64_t>(step_seconds.size()) < min_steps || since(t0) < seconds) {
+    const auto t = Clock::now();
     one_step();
-    ++steps;
+    step_seconds.push_back(since(t));
   }
+  std::nth_element(step_seconds.begin(), step_seconds.begin() + step_seconds.size() / 2, step_seconds.end());
   TrainSpeed s;
-  s.tokens_per_second = steps * batch * block / since(t0);
+  s.tokens_per_second = batch * block / step_seconds[step_seconds.size() / 2];
   s.flops_per_token = 3 * model.describe().flops_per_token;
   s.peak_rss_mb = peak_resident_mb();
   return s;

@@ -37,7 +37,8 @@ class SequenceModel;
 class Decoder;
 
 // Full training steps (forward, cross-entropy, backward, clip, AdamW) on random tokens: one warm-up
-// step (two when min_steps > 1), then at least min_steps and at least `seconds` of timed steps.
+// step (two when min_steps > 1), then at least min_steps and at least `seconds` of timed steps;
+// tokens/s from the median step.
 TrainSpeed measure_training(SequenceModel& model, int64_t batch, int64_t block, double seconds, int64_t min_steps = 3);
 
 // Batch-1 decoding, milliseconds per token of `reps` steps after a prefix of context − 1 tokens fed
