@@ -57,7 +57,7 @@ ki::KiRunOptions run_options(const RunArgs<T>& a) {
 }  // namespace
 
 void add_ki_commands(CLI::App& app, Commands& commands) {
-  auto* ki = app.add_subcommand("ki", "knowledge insulation on TableWorld-2D: backbone pre-training and the recipes R1–R9");
+  auto* ki = app.add_subcommand("ki", "knowledge insulation on TableWorld-2D: backbone pre-training and the recipes R1–R10");
   ki->require_subcommand(1);
 
   auto pre = std::make_shared<RunArgs<ki::PretrainConfig>>();

@@ -207,6 +207,41 @@ TEST(KiModel, CachedFastDecodingEqualsTeacherForcedLogits) {
   }
 }
 
+// Recipe R10: no expert; the action tokens go through the backbone's own layers, so the flow loss
+// trains backbone weights directly, and the mask, the cache and the positions hold as for KI.
+TEST(KiModel, TransfusionLikeModelDenoisesWithTheBackbonesOwnWeights) {
+  torch::manual_seed(6);
+  auto c = tiny();
+  c.shared_weights = true;
+  KiModel m(c);
+  for (const auto& p : m.named_parameters()) EXPECT_EQ(p.key().rfind("expert0", 0), std::string::npos) << p.key();
+  EXPECT_EQ(m.expert_parameters().size(), 8u);  // in, out and the two time layers, weight and bias each
+  EXPECT_TRUE(m.expert_gates(torch::zeros({1})).empty());
+  const auto b = batch();
+  const auto target = torch::randn_like(b.x);
+  ForwardOptions no_sg;
+  no_sg.stop_gradient = false;
+  const auto out = m.forward(b.prefix, b.fast, b.fast_valid, b.x, b.t, no_sg);
+  (out.velocity - target).pow(2).mean().backward();
+  for (const auto& p : m.named_parameters())
+    if (p.key().find("backbone0_") == 0 && p.key().find("scale") == std::string::npos)
+      EXPECT_GT(p.value().grad().abs().sum().item<double>(), 0) << p.key() << " gets no flow gradient";
+
+  torch::NoGradGuard no_grad;
+  // Cached inference (no F) = the training pass; other F ids leave the velocity alone; other actions
+  // leave the backbone's rows alone.
+  const auto cached = m.velocity(m.encode_prefix(b.prefix), b.x, b.t);
+  EXPECT_LT((out.velocity - cached).abs().max().item<float>(), 1e-5);
+  const auto other_fast = torch::where(b.fast_valid, (b.fast + 7) % c.vocab, b.fast);
+  EXPECT_TRUE(torch::equal(out.velocity, m.forward(b.prefix, other_fast, b.fast_valid, b.x, b.t).velocity));
+  const auto rows = torch::cat({b.prefix.valid, b.fast_valid}, 1).unsqueeze(-1);
+  EXPECT_TRUE(torch::equal(out.logits * rows, m.forward(b.prefix, b.fast, b.fast_valid, b.x + 1, b.t).logits * rows));
+  // The weights are shared: changing the backbone's last feed-forward changes the velocity.
+  for (auto& p : m.named_parameters())
+    if (p.key() == "backbone1_down.weight") p.value().add_(0.5);
+  EXPECT_FALSE(torch::equal(out.velocity, m.forward(b.prefix, b.fast, b.fast_valid, b.x, b.t).velocity));
+}
+
 TEST(KiFlow, EulerLandsOnAPointMassAndTheTimeSamplerHasTheStatedLaw) {
   // The exact velocity towards a single data point a: u(x, t) = (x − a)/t.
   const auto a = torch::tensor({0.5f, -1.25f, 2.0f}).view({1, 1, 3});

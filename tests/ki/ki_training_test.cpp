@@ -137,6 +137,32 @@ TEST(KiTraining, KiPoliciesRunUnderTheDelayHarness) {
   EXPECT_EQ(evaluate_under_delay(*loaded.policy, o).episodes, 3);
 }
 
+// R10 trains the backbone's own weights to denoise: the flow gradient reaches them from step 0 (no
+// gates to open), and the run loads as a policy like any other.
+TEST(KiTraining, TransfusionLikeRecipeTrainsTheBackboneByFlowAndRunsAsAPolicy) {
+  auto& t = toy();
+  const std::string run = t.dir.file("r10");
+  auto c = t.recipe(Recipe::kR10);
+  c.diagnostic_steps = {0};
+  train_recipe(c, {run, false, false});
+  nlohmann::json first;
+  for (const auto& r : rows(run))
+    if (r.contains("success_direct")) {
+      first = r;
+      break;
+    }
+  ASSERT_TRUE(first.contains("flow_grad_norm_backbone_0")) << first.dump();
+  EXPECT_GT(first["flow_grad_norm_backbone_0"].get<double>(), 0.0);
+  EXPECT_FALSE(first.contains("train_fast_ce"));
+  auto loaded = load_policy(run + "/checkpoint.safetensors");
+  EXPECT_TRUE(loaded.config["model"]["shared_weights"].get<bool>());
+  DelayEvalOptions o;
+  o.task = "tableworld-direct";
+  o.method = ChunkMethod::kRtc;
+  o.delay = 2, o.shift = 4, o.episodes = 2, o.batch = 2, o.steps = 2;
+  EXPECT_EQ(evaluate_under_delay(*loaded.policy, o).episodes, 2);
+}
+
 // engram ki flow-steps evaluates a checkpoint as its run's evaluation did: at the run's own N it
 // gives the last evaluation's rates exactly (same EMA weights, scenes, noise and shift). The toy
 // policy's rates barely depend on the noise, so this pins the wiring (weights, episodes, shift),

@@ -62,9 +62,9 @@ std::vector<LatencyRow> measure_latency(const std::vector<LatencySize>& sizes, i
     torch::manual_seed(0);
     const auto& c = s.model;
     KiModel ki(c);
-    KiModelConfig big = c;  // Transfusion-like: action tokens through backbone-sized weights
-    big.expert_width = c.width, big.expert_ffn = c.ffn;
-    KiModel transfusion(big);
+    KiModelConfig shared = c;  // Transfusion-like (R10): action tokens through the backbone's weights
+    shared.shared_weights = true;
+    KiModel transfusion(shared);
     const auto prefix = random_prefix(s.prefix, c.vocab);
     const auto noise = torch::randn({1, c.horizon, c.action_dim});
     const auto empty_ids = torch::zeros({1, 0}, torch::kLong);

@@ -72,22 +72,25 @@ KiModel::KiModel(const KiModelConfig& c) : config_(c) {
   object_xy_ = register_module("backbone_object_xy", torch::nn::Linear(2, c.width));
   for (int64_t l = 0; l < c.depth; ++l) backbone_.push_back(make_group("backbone" + std::to_string(l), c.width, c.ffn, false));
   final_scale_ = register_parameter("backbone_final_scale", torch::zeros({c.width}));
+  if (c.shared_weights && !c.expert) throw Error("KI model: shared_weights needs action tokens (expert = true)");
   if (c.expert) {
-    if (c.expert_width % 2) throw Error("KI model: expert_width must be even (sine and cosine time features)");
-    for (int64_t l = 0; l < c.depth; ++l)
-      expert_.push_back(make_group("expert" + std::to_string(l), c.expert_width, c.expert_ffn, true));
-    action_in_ = register_module("expert_in", torch::nn::Linear(c.action_dim, c.expert_width));
-    time1_ = register_module("expert_time1", torch::nn::Linear(c.expert_width, c.expert_width));
-    time2_ = register_module("expert_time2", torch::nn::Linear(c.expert_width, c.expert_width));
-    ada_final_ = register_module("expert_final_ada", torch::nn::Linear(c.expert_width, 3 * c.expert_width));
-    {
+    const int64_t w = c.shared_weights ? c.width : c.expert_width;  // the action stream's width
+    if (w % 2) throw Error("KI model: the action stream's width must be even (sine and cosine time features)");
+    if (!c.shared_weights)
+      for (int64_t l = 0; l < c.depth; ++l)
+        expert_.push_back(make_group("expert" + std::to_string(l), c.expert_width, c.expert_ffn, true));
+    action_in_ = register_module("expert_in", torch::nn::Linear(c.action_dim, w));
+    time1_ = register_module("expert_time1", torch::nn::Linear(w, w));
+    time2_ = register_module("expert_time2", torch::nn::Linear(w, w));
+    if (!c.shared_weights) {
+      ada_final_ = register_module("expert_final_ada", torch::nn::Linear(w, 3 * w));
       torch::NoGradGuard no_grad;
       ada_final_->weight.zero_();
       ada_final_->bias.zero_();
     }
-    action_out_ = register_module("expert_out", torch::nn::Linear(c.expert_width, c.action_dim));
+    action_out_ = register_module("expert_out", torch::nn::Linear(w, c.action_dim));
     // Periods log-spaced from 4·10⁻³ to 4 (spec §2.3), both ends included.
-    const int64_t half = c.expert_width / 2;
+    const int64_t half = w / 2;
     const auto i = torch::arange(half, torch::kFloat64) / static_cast<double>(std::max<int64_t>(1, half - 1));
     time_periods_ = register_buffer("expert_time_periods", (4e-3 * torch::pow(1000.0, i)).to(torch::kFloat32));
   }
@@ -129,6 +132,33 @@ std::vector<torch::Tensor> modulation(torch::nn::Linear ada, const torch::Tensor
 }
 }  // namespace
 
+torch::Tensor KiModel::action_embed(const torch::Tensor& noisy_actions, const torch::Tensor& c) {
+  const auto x = action_in_->forward(noisy_actions);
+  return config_.shared_weights ? x + c.unsqueeze(1) : x;
+}
+
+torch::Tensor KiModel::action_layer(size_t l, const torch::Tensor& xa, const torch::Tensor& c, const torch::Tensor& kb,
+                                    const torch::Tensor& vb, const torch::Tensor& mask, const torch::Tensor& positions) {
+  if (config_.shared_weights) {
+    Group& b = backbone_[l];
+    auto [q, k, v] = qkv(b, rms(xa) * (1 + b.attn_scale), positions);
+    const auto x = xa + b.o->forward(masked_attention(q, torch::cat({kb, k}, 2), torch::cat({vb, v}, 2), mask));
+    return x + ffn(b, rms(x) * (1 + b.ffn_scale));
+  }
+  Group& e = expert_[l];
+  const auto m = modulation(e.ada_attn, c);
+  auto [q, k, v] = qkv(e, rms(xa) * (1 + m[0]) + m[1], positions);
+  const auto x = xa + m[2] * e.o->forward(masked_attention(q, torch::cat({kb, k}, 2), torch::cat({vb, v}, 2), mask));
+  const auto mf = modulation(e.ada_ffn, c);
+  return x + mf[2] * ffn(e, rms(x) * (1 + mf[0]) + mf[1]);
+}
+
+torch::Tensor KiModel::action_velocity(const torch::Tensor& xa, const torch::Tensor& c) {
+  if (config_.shared_weights) return action_out_->forward(rms(xa) * (1 + final_scale_));
+  const auto m = modulation(ada_final_, c);
+  return action_out_->forward(rms(xa) * (1 + m[0]) + m[1]);
+}
+
 TrainOutputs KiModel::forward(const PrefixInput& prefix, const torch::Tensor& fast_ids, const torch::Tensor& fast_valid,
                               const torch::Tensor& noisy_actions, const torch::Tensor& t, const ForwardOptions& options) {
   const int64_t H = config_.horizon;
@@ -138,33 +168,23 @@ TrainOutputs KiModel::forward(const PrefixInput& prefix, const torch::Tensor& fa
   torch::Tensor xa, c;
   if (actions) {
     c = time_condition(t);
-    xa = action_in_->forward(noisy_actions);
+    xa = action_embed(noisy_actions, c);
   }
   for (int64_t l = 0; l < config_.depth; ++l) {
     Group& b = backbone_[static_cast<size_t>(l)];
     auto [qb, kb, vb] = qkv(b, rms(xb) * (1 + b.attn_scale), masks.backbone_positions);
     const auto ob = masked_attention(qb, kb, vb, masks.backbone);
-    if (actions) {
-      Group& e = expert_[static_cast<size_t>(l)];
-      const auto m = modulation(e.ada_attn, c);
-      auto [qa, ka, va] = qkv(e, rms(xa) * (1 + m[0]) + m[1], masks.action_positions);
-      // The stop-gradient of spec §5.4: the expert's rows read the backbone's K/V as constants.
-      const auto kbx = options.stop_gradient ? kb.detach() : kb, vbx = options.stop_gradient ? vb.detach() : vb;
-      const auto oa = masked_attention(qa, torch::cat({kbx, ka}, 2), torch::cat({vbx, va}, 2), masks.action);
-      xa = xa + m[2] * e.o->forward(oa);
-      const auto mf = modulation(e.ada_ffn, c);
-      xa = xa + mf[2] * ffn(e, rms(xa) * (1 + mf[0]) + mf[1]);
-    }
+    // The stop-gradient of spec §5.4: the expert's rows read the backbone's K/V as constants.
+    if (actions)
+      xa = action_layer(static_cast<size_t>(l), xa, c, options.stop_gradient ? kb.detach() : kb,
+                        options.stop_gradient ? vb.detach() : vb, masks.action, masks.action_positions);
     xb = xb + b.o->forward(ob);
     xb = xb + ffn(b, rms(xb) * (1 + b.ffn_scale));
   }
   TrainOutputs out;
   out.backbone_hidden = rms(xb) * (1 + final_scale_);
   out.logits = torch::matmul(out.backbone_hidden, embed_->weight.t());
-  if (actions) {
-    const auto m = modulation(ada_final_, c);
-    out.velocity = action_out_->forward(rms(xa) * (1 + m[0]) + m[1]);
-  }
+  if (actions) out.velocity = action_velocity(xa, c);
   return out;
 }
 
@@ -205,18 +225,9 @@ torch::Tensor KiModel::velocity(const PrefixCache& cache, const torch::Tensor& n
   const auto positions = cache.next_position.unsqueeze(1) + torch::arange(H).unsqueeze(0);
   const auto mask = torch::cat({cache.valid.unsqueeze(1).expand({B, H, N}), torch::ones({B, H, H}, torch::kBool)}, 2);
   const auto c = time_condition(t);
-  auto xa = action_in_->forward(noisy_actions);
-  for (size_t l = 0; l < expert_.size(); ++l) {
-    Group& e = expert_[l];
-    const auto m = modulation(e.ada_attn, c);
-    auto [qa, ka, va] = qkv(e, rms(xa) * (1 + m[0]) + m[1], positions);
-    const auto oa = masked_attention(qa, torch::cat({cache.keys[l], ka}, 2), torch::cat({cache.values[l], va}, 2), mask);
-    xa = xa + m[2] * e.o->forward(oa);
-    const auto mf = modulation(e.ada_ffn, c);
-    xa = xa + mf[2] * ffn(e, rms(xa) * (1 + mf[0]) + mf[1]);
-  }
-  const auto m = modulation(ada_final_, c);
-  return action_out_->forward(rms(xa) * (1 + m[0]) + m[1]);
+  auto xa = action_embed(noisy_actions, c);
+  for (size_t l = 0; l < backbone_.size(); ++l) xa = action_layer(l, xa, c, cache.keys[l], cache.values[l], mask, positions);
+  return action_velocity(xa, c);
 }
 
 torch::Tensor KiModel::decode_step(PrefixCache& cache, const torch::Tensor& ids) {

@@ -14,6 +14,10 @@
 //
 // Inference encodes the prefix once (its per-layer K/V are cached, PrefixCache) and integrates only
 // the expert; the AR FAST decoder (recipe R2) extends a backbone cache one token at a time.
+//
+// With `shared_weights` (recipe R10, Transfusion-like) there is no expert: the action tokens, their
+// flow time added to their embedding, go through the backbone's own norms, projections and
+// feed-forwards and its final norm; only the action in/out projections and the time MLP are new.
 #pragma once
 
 #include <vector>
@@ -34,6 +38,7 @@ struct KiModelConfig {
   int64_t heads = 4, head_dim = 32;               // one K/V head (multi-query), as Gemma
   int64_t horizon = 16, action_dim = 3;
   bool expert = true;           // false: no action expert (the π0-FAST-style recipe R2)
+  bool shared_weights = false;  // the action tokens use the backbone's layers (R10); needs `expert`
 
   template <class F>
   void fields(F& f) {
@@ -48,6 +53,7 @@ struct KiModelConfig {
     f.field("horizon", horizon, 1, 1024);
     f.field("action_dim", action_dim, 1, 1024);
     f.field("expert", expert);
+    f.field("shared_weights", shared_weights);
   }
 };
 
@@ -102,7 +108,8 @@ class KiModel : public torch::nn::Module {
   // Parameter groups for clipping and freezing: the backbone's and the expert's.
   std::vector<torch::Tensor> backbone_parameters() const;
   std::vector<torch::Tensor> expert_parameters() const;
-  // The expert blocks' residual gates at flow time t (for the adaRMS-init test): [depth·2] tensors.
+  // The expert blocks' residual gates at flow time t (for the adaRMS-init test): [depth·2] tensors;
+  // none with shared weights.
   std::vector<torch::Tensor> expert_gates(const torch::Tensor& t);
 
   const KiModelConfig& config() const { return config_; }
@@ -120,6 +127,12 @@ class KiModel : public torch::nn::Module {
   // Q, K, V of `x` for group g after RoPE at `positions`: [B, heads, N, d], [B, 1, N, d] ×2.
   std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> qkv(Group& g, const torch::Tensor& x, const torch::Tensor& positions);
   torch::Tensor ffn(Group& g, const torch::Tensor& x);
+  // The action stream: its first state from x_t and the time condition c; one layer, whose queries
+  // read the backbone's keys and values kb, vb (prefix, F) and their own under `mask`; the velocity.
+  torch::Tensor action_embed(const torch::Tensor& noisy_actions, const torch::Tensor& c);
+  torch::Tensor action_layer(size_t l, const torch::Tensor& xa, const torch::Tensor& c, const torch::Tensor& kb,
+                             const torch::Tensor& vb, const torch::Tensor& mask, const torch::Tensor& positions);
+  torch::Tensor action_velocity(const torch::Tensor& xa, const torch::Tensor& c);
 
   KiModelConfig config_;
   torch::nn::Embedding embed_{nullptr};

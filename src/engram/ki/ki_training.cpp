@@ -156,6 +156,7 @@ TrainSummary train_recipe(const KiTrainConfig& given, const KiRunOptions& o) {
 
   KiModelConfig model_config = read_config<KiModelConfig>(backbone_config["model"], "backbone model");
   model_config.expert = flags.flow;
+  model_config.shared_weights = flags.shared_weights;
   model_config.expert_width = c.expert_width, model_config.expert_ffn = c.expert_ffn;
   model_config.horizon = c.horizon, model_config.action_dim = 3;
   torch::manual_seed(c.seed);
@@ -241,7 +242,7 @@ TrainSummary train_recipe(const KiTrainConfig& given, const KiRunOptions& o) {
     }
     // KI spec §8.5 (b): how large the flow loss's gradient into the backbone is against the FAST
     // cross-entropy's, and their cosine, at the diagnostic steps (exactly 0 with the stop-gradient;
-    // 0 for every recipe at step 0, where the expert's zero-initialised gates pass no gradient).
+    // 0 at step 0 wherever the expert's zero-initialised gates pass no gradient, all recipes but R10).
     const auto& ds = c.diagnostic_steps;
     if (std::find(ds.begin(), ds.end(), step) != ds.end() && flags.flow && flags.train_backbone) {
       const auto backbone = model->backbone_parameters();

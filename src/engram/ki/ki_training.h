@@ -83,7 +83,7 @@ struct KiTrainConfig {
   void fields(F& f) {
     f.field("data", data, "TableWorld demonstrations (engram sim demos --task tableworld)");
     f.field("backbone", backbone, "stage 0's checkpoint (engram ki pretrain)");
-    f.field("recipe", recipe, "R1 … R7, R9 (KI spec §8.4)");
+    f.field("recipe", recipe, "R1 … R7, R9, R10 (KI spec §8.4)");
     f.field("fast", fast, "FAST tokenizer file (default: fitted on the training chunks)");
     f.field("fast_gamma", fast_gamma, 0.01, 1000.0, "FAST scale γ when fitting");
     f.field("fast_vocab", fast_vocab, 2, 256, "FAST BPE vocabulary when fitting");

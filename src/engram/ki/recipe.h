@@ -9,13 +9,14 @@
 //   R6 KI, no co-train    as R5 without LM co-training
 //   R7 frozen backbone    flow only, the backbone not trained
 //   R9 leaky KI           as R5, but the action tokens may attend the FAST block (what the mask prevents)
+//   R10 Transfusion-like  flow only, no expert: the backbone's own weights denoise the action tokens
 #pragma once
 
 #include "engram/core/config.h"
 
 namespace engram::ki {
 
-enum class Recipe { kR1, kR2, kR3, kR4, kR5, kR6, kR7, kR9 };
+enum class Recipe { kR1, kR2, kR3, kR4, kR5, kR6, kR7, kR9, kR10 };
 const Names<Recipe>& names_of(Recipe);
 
 struct RecipeFlags {
@@ -25,6 +26,7 @@ struct RecipeFlags {
   bool cotrain = false;          // LM batches beside the robot batch
   bool train_backbone = true;    // false: the backbone is frozen
   bool action_sees_fast = false;
+  bool shared_weights = false;   // the action tokens go through the backbone's layers
 };
 
 RecipeFlags flags_of(Recipe recipe);
