@@ -11,6 +11,7 @@
 
 #include "engram/core/json.h"
 #include "engram/core/safetensors.h"
+#include "engram/fast/action_tokenizer.h"
 #include "engram/ki/backbone_cka.h"
 #include "engram/ki/flow_steps_sweep.h"
 #include "engram/policy/delay_harness.h"
@@ -137,6 +138,25 @@ TEST(KiTraining, KiPoliciesRunUnderTheDelayHarness) {
   EXPECT_EQ(evaluate_under_delay(*loaded.policy, o).episodes, 3);
 }
 
+// R8 is KI with one bin token per action value: 48 of them a chunk, the FAST cross-entropy's place
+// taken by theirs; the run keeps its bins, and resumes from them.
+TEST(KiTraining, NaiveTokenRecipeLearnsOneBinTokenPerValue) {
+  auto& t = toy();
+  const std::string run = t.dir.file("r8");
+  auto c = t.recipe(Recipe::kR8);
+  train_recipe(c, {run, false, false, 6});
+  ASSERT_TRUE(std::filesystem::exists(run + "/bins.json"));
+  EXPECT_FALSE(std::filesystem::exists(run + "/fast.json"));
+  const auto bins = load_action_tokenizer(run + "/bins.json");
+  EXPECT_EQ(bins->vocab_size(), 32);
+  KiRunOptions resume{run, true, false};
+  train_recipe(settings_for_run<KiTrainConfig>(nlohmann::json::object(), resume), resume);
+  const auto last = rows(run).back();
+  ASSERT_TRUE(last.contains("train_fast_ce")) << last.dump();
+  EXPECT_GT(last["train_fast_ce"].get<double>(), 0.0);
+  EXPECT_TRUE(last.contains("train_flow"));
+}
+
 // R10 trains the backbone's own weights to denoise: the flow gradient reaches them from step 0 (no
 // gates to open), and the run loads as a policy like any other.
 TEST(KiTraining, TransfusionLikeRecipeTrainsTheBackboneByFlowAndRunsAsAPolicy) {
@@ -245,7 +265,13 @@ TEST(KiTraining, WrongInputsAreClearErrorsAndWriteNothing) {
   c.horizon = 8;
   c.fast = policy_run + "/fast.json";  // fitted for H = 16
   e = error_of([&] { train_recipe(c, {t.dir.file("bad3"), false, false}); });
-  EXPECT_NE(e.find("the FAST tokenizer is for 16 × 3 chunks, this run uses 8 × 3"), std::string::npos) << e;
+  EXPECT_NE(e.find("the action tokenizer is for 16 × 3 chunks, this run uses 8 × 3"), std::string::npos) << e;
+  EXPECT_FALSE(std::filesystem::exists(t.dir.file("bad3")));
+  c = t.recipe(Recipe::kR8);
+  c.fast = policy_run + "/fast.json";  // FAST, but R8 learns bins
+  e = error_of([&] { train_recipe(c, {t.dir.file("bad4"), false, false}); });
+  EXPECT_NE(e.find("recipe R8 learns bin tokens, but " + c.fast + " holds FAST tokens"), std::string::npos) << e;
+  EXPECT_FALSE(std::filesystem::exists(t.dir.file("bad4")));
   // A fresh run refuses a directory that holds one, and leaves it as it was.
   const auto before = load_safetensors(policy_run + "/checkpoint.safetensors");
   e = error_of([&] { train_recipe(t.recipe(Recipe::kR5), {policy_run, false, false}); });

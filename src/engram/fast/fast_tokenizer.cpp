@@ -4,15 +4,12 @@
 #include <cmath>
 #include <sstream>
 
-#include "engram/core/atomic_file.h"
 #include "engram/core/error.h"
 #include "engram/core/json.h"
 
 namespace engram {
 
 namespace {
-
-constexpr const char* kFormat = "engram-fast-1";
 
 std::string format_number(double x) {
   std::ostringstream s;
@@ -82,8 +79,8 @@ std::vector<int64_t> FastTokenizer::encode(const double* chunk, int64_t* clamped
   return bpe_.encode(symbols(chunk, clamped));
 }
 
-FastDecoded FastTokenizer::decode(const std::vector<int64_t>& ids) const {
-  FastDecoded out;
+DecodedChunk FastTokenizer::decode(const std::vector<int64_t>& ids) const {
+  DecodedChunk out;
   std::vector<int64_t> s;
   if (!bpe_.decode(ids, s)) {
     for (int64_t id : ids)
@@ -129,17 +126,7 @@ FastTokenizer FastTokenizer::from_json(const nlohmann::json& j, const std::strin
   const int64_t min_token = integer("min_token", -(int64_t{1} << 40), int64_t{1} << 40);
   const int64_t alphabet = integer("alphabet", 1, 1 << 20);
   if (!j.contains("gamma") || !j["gamma"].is_number() || !(j["gamma"].get<double>() > 0)) throw bad("'gamma' must be a positive number");
-  Quantiles q;
-  for (const auto& [key, out] : {std::pair<const char*, std::vector<double>*>{"q01", &q.low}, {"q99", &q.high}}) {
-    if (!j.contains(key) || !j[key].is_array() || static_cast<int64_t>(j[key].size()) != D)
-      throw bad(std::string("'") + key + "' must hold one number per action dimension (" + std::to_string(D) + ")");
-    for (const auto& v : j[key]) {
-      if (!v.is_number() || !std::isfinite(v.get<double>())) throw bad(std::string("'") + key + "' holds a non-number");
-      out->push_back(v.get<double>());
-    }
-  }
-  for (int64_t d = 0; d < D; ++d)
-    if (q.high[static_cast<size_t>(d)] < q.low[static_cast<size_t>(d)]) throw bad("q99 is below q01 in dimension " + std::to_string(d));
+  const Quantiles q = Quantiles::from_json(j, D, bad);
   if (!j.contains("merges") || !j["merges"].is_array()) throw bad("'merges' must be a list of id pairs");
   std::vector<SymbolBpe::Pair> merges;
   for (const auto& m : j["merges"]) {
@@ -153,8 +140,6 @@ FastTokenizer FastTokenizer::from_json(const nlohmann::json& j, const std::strin
     throw bad(e.what());
   }
 }
-
-void FastTokenizer::save(const std::string& path) const { write_text_atomically(path, to_json().dump(1) + "\n"); }
 
 FastTokenizer FastTokenizer::load(const std::string& path) { return from_json(read_json_file(path, "FAST tokenizer"), path); }
 

@@ -7,26 +7,17 @@
 // Chunks here are plain row-major [H, D] arrays of raw (unnormalised) actions.
 #pragma once
 
-#include <cstdint>
-#include <string>
-#include <vector>
-
-#include <nlohmann/json.hpp>
-
+#include "engram/fast/action_tokenizer.h"
 #include "engram/fast/dct.h"
 #include "engram/fast/quantiles.h"
 #include "engram/fast/symbol_bpe.h"
 
 namespace engram {
 
-struct FastDecoded {
-  std::vector<double> chunk;  // [H, D] raw actions; on failure the quantile midpoints (spec §4.3's fallback)
-  bool ok = false;
-  std::string why;            // on failure: what was wrong with the tokens
-};
-
-class FastTokenizer {
+class FastTokenizer : public ActionTokenizer {
  public:
+  static constexpr const char* kFormat = "engram-fast-1";
+
   // Fits quantiles, the symbol range and the BPE on `chunks` ([N, H, D] row-major, raw actions).
   // Throws engram::Error when the rounded coefficients need more symbols than `vocab_size`.
   static FastTokenizer fit(const std::vector<double>& chunks, int64_t horizon, int64_t dims, double gamma, int64_t vocab_size);
@@ -34,22 +25,21 @@ class FastTokenizer {
   // The symbols before BPE, in [0, alphabet): coefficients beyond the fitted range are clamped to
   // it and counted in `*clamped`.
   std::vector<int64_t> symbols(const double* chunk, int64_t* clamped = nullptr) const;
-  std::vector<int64_t> encode(const double* chunk, int64_t* clamped = nullptr) const;
-  FastDecoded decode(const std::vector<int64_t>& ids) const;
+  std::vector<int64_t> encode(const double* chunk, int64_t* clamped = nullptr) const override;
+  DecodedChunk decode(const std::vector<int64_t>& ids) const override;
 
-  int64_t horizon() const { return horizon_; }
-  int64_t dims() const { return dims_; }
+  int64_t horizon() const override { return horizon_; }
+  int64_t dims() const override { return dims_; }
   double gamma() const { return gamma_; }
-  int64_t vocab_size() const { return bpe_.vocab_size(); }   // ids in use (≤ the requested size)
+  int64_t vocab_size() const override { return bpe_.vocab_size(); }   // ids in use (≤ the requested size)
   int64_t alphabet() const { return bpe_.alphabet(); }
   int64_t min_token() const { return min_token_; }
   const Quantiles& quantiles() const { return quantiles_; }
 
   // The tokenizer file (format "engram-fast-1"): every field is checked on reading, and errors
   // name `where` and the field.
-  nlohmann::json to_json() const;
+  nlohmann::json to_json() const override;
   static FastTokenizer from_json(const nlohmann::json& j, const std::string& where);
-  void save(const std::string& path) const;  // atomically
   static FastTokenizer load(const std::string& path);
 
  private:

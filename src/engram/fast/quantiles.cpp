@@ -30,6 +30,21 @@ Quantiles Quantiles::fit(const std::vector<double>& values, int64_t dims) {
   return q;
 }
 
+Quantiles Quantiles::from_json(const nlohmann::json& j, int64_t dims, const std::function<Error(const std::string&)>& bad) {
+  Quantiles q;
+  for (const auto& [key, out] : {std::pair<const char*, std::vector<double>*>{"q01", &q.low}, {"q99", &q.high}}) {
+    if (!j.contains(key) || !j[key].is_array() || static_cast<int64_t>(j[key].size()) != dims)
+      throw bad(std::string("'") + key + "' must hold one number per action dimension (" + std::to_string(dims) + ")");
+    for (const auto& v : j[key]) {
+      if (!v.is_number() || !std::isfinite(v.get<double>())) throw bad(std::string("'") + key + "' holds a non-number");
+      out->push_back(v.get<double>());
+    }
+  }
+  for (int64_t d = 0; d < dims; ++d)
+    if (q.high[static_cast<size_t>(d)] < q.low[static_cast<size_t>(d)]) throw bad("q99 is below q01 in dimension " + std::to_string(d));
+  return q;
+}
+
 double Quantiles::normalise(double a, int64_t j) const {
   const auto i = static_cast<size_t>(j);
   return 2.0 * (a - low[i]) / (high[i] - low[i] + 1e-6) - 1.0;

@@ -5,7 +5,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engram/core/error.h"
 
 namespace engram {
 
@@ -16,6 +22,10 @@ struct Quantiles {
   static Quantiles fit(const std::vector<double>& values, int64_t dims);
   double normalise(double a, int64_t dim) const;
   double unnormalise(double x, int64_t dim) const;
+
+  // The "q01" and "q99" fields of a tokenizer file, one number per dimension, q01 ≤ q99; a problem
+  // is thrown as bad(what is wrong).
+  static Quantiles from_json(const nlohmann::json& j, int64_t dims, const std::function<Error(const std::string&)>& bad);
 };
 
 // numpy.percentile(x, 100·q) with linear interpolation; `x` need not be sorted.

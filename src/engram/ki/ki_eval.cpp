@@ -64,7 +64,7 @@ RolloutStats rollout(const ChunkSource& chunks, tableworld::Split split, int64_t
   return s;
 }
 
-torch::Tensor decode_fast_chunks(KiModel& model, const FastTokenizer& fast, const tableworld::Vocabulary& v,
+torch::Tensor decode_fast_chunks(KiModel& model, const ActionTokenizer& fast, const tableworld::Vocabulary& v,
                                  const torch::Tensor& obs, int64_t max_tokens, int64_t* failures) {
   torch::NoGradGuard no_grad;
   const int64_t B = obs.size(0);

@@ -11,7 +11,7 @@
 
 #include <torch/types.h>
 
-#include "engram/fast/fast_tokenizer.h"
+#include "engram/fast/action_tokenizer.h"
 #include "engram/ki/ki_model.h"
 #include "engram/ki/language_data.h"
 #include "engram/policy/flow_policy.h"
@@ -45,7 +45,7 @@ nlohmann::json split_rates(const ChunkSource& chunks, int64_t episodes, int shif
 // Greedy AR decoding of FAST tokens from each observation's prefix (recipe R2's inference): at most
 // `max_tokens` codes, then "|"; a row whose tokens do not decode gets the tokenizer's fallback chunk
 // and counts in `*failures`. Returns [B, H, D] raw actions.
-torch::Tensor decode_fast_chunks(KiModel& model, const FastTokenizer& fast, const tableworld::Vocabulary& vocabulary,
+torch::Tensor decode_fast_chunks(KiModel& model, const ActionTokenizer& fast, const tableworld::Vocabulary& vocabulary,
                                  const torch::Tensor& obs, int64_t max_tokens, int64_t* failures);
 
 // The share of the 24 entities whose colour is the argmax, among the 8 colour words, after

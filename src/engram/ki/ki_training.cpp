@@ -10,7 +10,8 @@
 #include "engram/core/error.h"
 #include "engram/core/finite.h"
 #include "engram/core/json.h"
-#include "engram/fast/fast_stats.h"
+#include "engram/fast/bin_tokenizer.h"
+#include "engram/fast/fast_tokenizer.h"
 #include "engram/ki/flow_matching.h"
 #include "engram/ki/ki_checkpoint.h"
 #include "engram/ki/ki_eval.h"
@@ -133,18 +134,26 @@ TrainSummary train_recipe(const KiTrainConfig& given, const KiRunOptions& o) {
       data->chunks.size(2) != 3)
     throw Error("ki train: " + c.data + " is not a TableWorld dataset (" + std::to_string(data->obs.size(1)) + "-D observations, " +
                 std::to_string(data->chunks.size(2)) + "-D actions; TableWorld has " + std::to_string(tableworld::kObsDim) + " and 3)");
-  // The FAST tokenizer: given, the run's own (resume), or fitted on the training chunks.
-  const std::string fast_path = o.out + "/fast.json";
-  auto fast = std::make_shared<FastTokenizer>([&] {
-    if (!c.fast.empty()) return FastTokenizer::load(c.fast);
-    if (o.resume) return FastTokenizer::load(fast_path);
+  // The action tokenizer (FAST, or R8's bins): given, the run's own (resume), or fitted on the
+  // training chunks.
+  const std::string fast_path = o.out + (flags.naive_tokens ? "/bins.json" : "/fast.json");
+  const std::shared_ptr<const ActionTokenizer> fast = [&]() -> std::shared_ptr<const ActionTokenizer> {
+    if (!c.fast.empty()) return load_action_tokenizer(c.fast);
+    if (o.resume) return load_action_tokenizer(fast_path);
     const auto chunks = data->chunks.to(torch::kFloat64).contiguous();
-    return FastTokenizer::fit(std::vector<double>(chunks.data_ptr<double>(), chunks.data_ptr<double>() + chunks.numel()), c.horizon, 3,
-                              c.fast_gamma, c.fast_vocab);
-  }());
+    const std::vector<double> values(chunks.data_ptr<double>(), chunks.data_ptr<double>() + chunks.numel());
+    if (flags.naive_tokens) return std::make_shared<BinTokenizer>(BinTokenizer::fit(values, c.horizon, 3, c.bins));
+    return std::make_shared<FastTokenizer>(FastTokenizer::fit(values, c.horizon, 3, c.fast_gamma, c.fast_vocab));
+  }();
   if (fast->horizon() != c.horizon || fast->dims() != 3)
-    throw Error("ki train: the FAST tokenizer is for " + std::to_string(fast->horizon()) + " × " + std::to_string(fast->dims()) +
+    throw Error("ki train: the action tokenizer is for " + std::to_string(fast->horizon()) + " × " + std::to_string(fast->dims()) +
                 " chunks, this run uses " + std::to_string(c.horizon) + " × 3");
+  if (flags.naive_tokens != (dynamic_cast<const BinTokenizer*>(fast.get()) != nullptr))
+    throw Error("ki train: recipe " + name_of(c.recipe) + " learns " + (flags.naive_tokens ? "bin" : "FAST") + " tokens, but " +
+                (c.fast.empty() ? fast_path : c.fast) + " holds " + (flags.naive_tokens ? "FAST" : "bin") + " tokens");
+  if (fast->vocab_size() > tableworld::Vocabulary::kFastIds)
+    throw Error("ki train: the action tokenizer has " + std::to_string(fast->vocab_size()) + " ids; the vocabulary reserves " +
+                std::to_string(tableworld::Vocabulary::kFastIds));
   fs::create_directories(o.out);
   if (!o.resume) fast->save(fast_path);
 

@@ -56,9 +56,10 @@ struct KiTrainConfig {
   std::string data;               // TableWorld demonstrations (.h5)
   std::string backbone;           // stage 0's checkpoint
   Recipe recipe = Recipe::kR5;
-  std::string fast;               // a FAST tokenizer file; empty: fitted on the training chunks
+  std::string fast;               // an action tokenizer file (FAST, or bins for R8); empty: fitted on the training chunks
   double fast_gamma = 10;
   int64_t fast_vocab = 256;
+  int64_t bins = 32;              // R8: bins per action value
   int64_t expert_width = 64, expert_ffn = 128;
   int64_t horizon = 16;
   int64_t steps = 3000;
@@ -83,10 +84,11 @@ struct KiTrainConfig {
   void fields(F& f) {
     f.field("data", data, "TableWorld demonstrations (engram sim demos --task tableworld)");
     f.field("backbone", backbone, "stage 0's checkpoint (engram ki pretrain)");
-    f.field("recipe", recipe, "R1 … R7, R9, R10 (KI spec §8.4)");
-    f.field("fast", fast, "FAST tokenizer file (default: fitted on the training chunks)");
+    f.field("recipe", recipe, "R1 … R10 (KI spec §8.4)");
+    f.field("fast", fast, "action tokenizer file: FAST, or bins for R8 (default: fitted on the training chunks)");
     f.field("fast_gamma", fast_gamma, 0.01, 1000.0, "FAST scale γ when fitting");
     f.field("fast_vocab", fast_vocab, 2, 256, "FAST BPE vocabulary when fitting");
+    f.field("bins", bins, 2, 256, "bins per action value of R8's naïve tokens");
     f.field("expert_width", expert_width, 2, 4096, "action-expert width");
     f.field("expert_ffn", expert_ffn, 1, 65536, "action-expert GeGLU hidden size");
     f.field("horizon", horizon, 1, 256, "actions per chunk H");

@@ -8,6 +8,7 @@
 //   R5 KI                 FAST CE + flow with the stop-gradient, plus LM co-training — the recipe
 //   R6 KI, no co-train    as R5 without LM co-training
 //   R7 frozen backbone    flow only, the backbone not trained
+//   R8 KI, naïve tokens   as R5 with one 32-bin token per action value instead of FAST
 //   R9 leaky KI           as R5, but the action tokens may attend the FAST block (what the mask prevents)
 //   R10 Transfusion-like  flow only, no expert: the backbone's own weights denoise the action tokens
 #pragma once
@@ -16,7 +17,7 @@
 
 namespace engram::ki {
 
-enum class Recipe { kR1, kR2, kR3, kR4, kR5, kR6, kR7, kR9, kR10 };
+enum class Recipe { kR1, kR2, kR3, kR4, kR5, kR6, kR7, kR8, kR9, kR10 };
 const Names<Recipe>& names_of(Recipe);
 
 struct RecipeFlags {
@@ -26,6 +27,7 @@ struct RecipeFlags {
   bool cotrain = false;          // LM batches beside the robot batch
   bool train_backbone = true;    // false: the backbone is frozen
   bool action_sees_fast = false;
+  bool naive_tokens = false;     // the backbone learns bin tokens (bin_tokenizer.h), not FAST
   bool shared_weights = false;   // the action tokens go through the backbone's layers
 };
 

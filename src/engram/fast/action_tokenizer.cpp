@@ -1,0 +1,25 @@
+#include "engram/fast/action_tokenizer.h"
+
+#include "engram/core/atomic_file.h"
+#include "engram/core/error.h"
+#include "engram/core/json.h"
+#include "engram/fast/bin_tokenizer.h"
+#include "engram/fast/fast_tokenizer.h"
+
+namespace engram {
+
+void ActionTokenizer::save(const std::string& path) const { write_text_atomically(path, to_json().dump(1) + "\n"); }
+
+std::shared_ptr<ActionTokenizer> action_tokenizer_from_json(const nlohmann::json& j, const std::string& where) {
+  const std::string format = j.is_object() && j.contains("format") && j["format"].is_string() ? j["format"].get<std::string>() : "";
+  if (format == FastTokenizer::kFormat) return std::make_shared<FastTokenizer>(FastTokenizer::from_json(j, where));
+  if (format == BinTokenizer::kFormat) return std::make_shared<BinTokenizer>(BinTokenizer::from_json(j, where));
+  throw Error(where + ": not an action tokenizer ('format' must be \"" + FastTokenizer::kFormat + "\" or \"" +
+              BinTokenizer::kFormat + "\")");
+}
+
+std::shared_ptr<ActionTokenizer> load_action_tokenizer(const std::string& path) {
+  return action_tokenizer_from_json(read_json_file(path, "action tokenizer"), path);
+}
+
+}  // namespace engram
