@@ -17,33 +17,43 @@ namespace {
 using testing::error_of;
 constexpr int64_t H = 16, D = 3;
 
+// Dimension d uniform on [−2 + d, 3 + 3d]: a different range each, so a value normalised with
+// another dimension's quantiles lands in the wrong bin.
 std::vector<double> uniform_chunks(int64_t n, uint64_t seed) {
   std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> u(-2, 3);
+  std::uniform_real_distribution<double> u(0, 1);
   std::vector<double> x(static_cast<size_t>(n * H * D));
-  for (auto& v : x) v = u(rng);
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double d = static_cast<double>(i % D), lo = -2 + d, hi = 3 + 3 * d;
+    x[i] = lo + (hi - lo) * u(rng);
+  }
   return x;
 }
 
 TEST(BinTokenizer, EveryValueIsOneTokenDecodedWithinHalfABin) {
   const auto train = uniform_chunks(500, 1);
   const auto tok = BinTokenizer::fit(train, H, D, 32);
-  const auto chunk = uniform_chunks(1, 2);
-  int64_t clamped = 0;
-  const auto ids = tok.encode(chunk.data(), &clamped);
-  ASSERT_EQ(ids.size(), static_cast<size_t>(H * D));
-  for (int64_t id : ids) EXPECT_TRUE(id >= 0 && id < 32) << id;
-  const auto back = tok.decode(ids);
-  ASSERT_TRUE(back.ok) << back.why;
-  // q01 … q99 of U(−2, 3) is about −1.95 … 2.95: a bin is 4.9 / 32 wide.
-  int64_t inside = 0;
-  for (size_t i = 0; i < chunk.size(); ++i) {
-    if (chunk[i] < -1.9 || chunk[i] > 2.9) continue;  // beyond the quantiles: clamped to the end bins
-    ++inside;
-    EXPECT_LE(std::abs(back.chunk[i] - chunk[i]), 0.5 * 4.92 / 32) << i;
+  const auto q = tok.to_json();
+  const auto chunks = uniform_chunks(100, 2);
+  int64_t clamped = 0, inside = 0;
+  for (int64_t c = 0; c < 100; ++c) {
+    const double* chunk = chunks.data() + c * H * D;
+    const auto ids = tok.encode(chunk, &clamped);
+    ASSERT_EQ(ids.size(), static_cast<size_t>(H * D));
+    for (int64_t id : ids) ASSERT_TRUE(id >= 0 && id < 32) << id;
+    const auto back = tok.decode(ids);
+    ASSERT_TRUE(back.ok) << back.why;
+    for (int64_t i = 0; i < H * D; ++i) {
+      const double lo = q["q01"][i % D], hi = q["q99"][i % D], a = chunk[i];
+      const double x = a < lo ? lo : a > hi ? hi : a;  // beyond the quantiles: the end bins
+      inside += a == x;
+      EXPECT_LE(std::abs(back.chunk[static_cast<size_t>(i)] - x), 0.5 * (hi - lo) / 32 + 1e-6) << i;
+    }
   }
-  EXPECT_GT(inside, 40);
-  EXPECT_LE(clamped, 6);  // about 2 % of the values lie beyond q01/q99
+  // About 2 % of the 4,800 values lie beyond q01/q99, and each was counted.
+  EXPECT_EQ(clamped, 100 * H * D - inside);
+  EXPECT_GT(clamped, 40);
+  EXPECT_LT(clamped, 160);
 }
 
 TEST(BinTokenizer, WrongLengthsAndUnknownIdsAreFailuresNotChunks) {
@@ -53,11 +63,14 @@ TEST(BinTokenizer, WrongLengthsAndUnknownIdsAreFailuresNotChunks) {
   shorter.pop_back();
   auto unknown = ids;
   unknown[5] = 32;
+  const auto q = tok.to_json();
   for (const auto& bad : {shorter, unknown, std::vector<int64_t>{}}) {
     const auto d = tok.decode(bad);
     EXPECT_FALSE(d.ok);
     EXPECT_FALSE(d.why.empty());
     ASSERT_EQ(d.chunk.size(), static_cast<size_t>(H * D));  // the quantile midpoints, not garbage
+    for (int64_t i = 0; i < H * D; ++i)
+      EXPECT_NEAR(d.chunk[static_cast<size_t>(i)], (q["q01"][i % D].get<double>() + q["q99"][i % D].get<double>()) / 2, 1e-6);
   }
   EXPECT_NE(tok.decode(unknown).why.find("token id 32 is outside the bins 0…31"), std::string::npos);
 }

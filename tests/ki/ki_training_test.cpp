@@ -12,6 +12,7 @@
 #include "engram/core/json.h"
 #include "engram/core/safetensors.h"
 #include "engram/fast/action_tokenizer.h"
+#include "engram/fast/bin_tokenizer.h"
 #include "engram/ki/backbone_cka.h"
 #include "engram/ki/flow_steps_sweep.h"
 #include "engram/policy/delay_harness.h"
@@ -144,17 +145,22 @@ TEST(KiTraining, NaiveTokenRecipeLearnsOneBinTokenPerValue) {
   auto& t = toy();
   const std::string run = t.dir.file("r8");
   auto c = t.recipe(Recipe::kR8);
+  c.bins = 16;
+  c.diagnostic_steps = {4};
   train_recipe(c, {run, false, false, 6});
   ASSERT_TRUE(std::filesystem::exists(run + "/bins.json"));
   EXPECT_FALSE(std::filesystem::exists(run + "/fast.json"));
   const auto bins = load_action_tokenizer(run + "/bins.json");
-  EXPECT_EQ(bins->vocab_size(), 32);
+  EXPECT_EQ(bins->vocab_size(), 16);
+  std::vector<double> chunk(16 * 3, 0.1);
+  EXPECT_EQ(bins->encode(chunk.data()).size(), 48u);
   KiRunOptions resume{run, true, false};
   train_recipe(settings_for_run<KiTrainConfig>(nlohmann::json::object(), resume), resume);
-  const auto last = rows(run).back();
-  ASSERT_TRUE(last.contains("train_fast_ce")) << last.dump();
-  EXPECT_GT(last["train_fast_ce"].get<double>(), 0.0);
-  EXPECT_TRUE(last.contains("train_flow"));
+  const auto evals = rows(run);
+  const auto first = *std::find_if(evals.begin(), evals.end(), [](const auto& r) { return r.contains("success_direct"); });
+  EXPECT_EQ(first["flow_grad_norm_backbone_4"].get<double>(), 0.0);  // KI's stop-gradient
+  const auto last = evals.back();
+  for (const char* key : {"train_fast_ce", "train_flow", "train_lm"}) EXPECT_TRUE(last.contains(key)) << key << ": " << last.dump();
 }
 
 // R10 trains the backbone's own weights to denoise: the flow gradient reaches them from step 0 (no
@@ -230,6 +236,30 @@ TEST(KiTraining, BackboneCkaIsOneForTheFrozenBackboneOnly) {
   EXPECT_LT(backbone_cka(moved + "/checkpoint.safetensors", 64), 0.999);
 }
 
+// The knob of KI spec §8.5 "a higher learning rate for the backbone group": a factor on that group
+// alone. At 0 the flow gradient reaching R1's backbone moves nothing, while the expert learns.
+TEST(KiTraining, BackboneLearningRateFactorActsOnTheBackboneOnly) {
+  auto& t = toy();
+  const std::string run = t.dir.file("r1-still");
+  auto c = t.recipe(Recipe::kR1);
+  c.backbone_lr_scale = 0;
+  c.weight_decay = 0.1;  // decay is scaled with the rate too
+  train_recipe(c, {run, false, false});
+  const auto before = load_safetensors(t.backbone), after = load_safetensors(run + "/checkpoint.safetensors");
+  // The flow gradient did reach the backbone (its Adam moments are not zero), but the weights, and
+  // so their EMA, stayed at stage 0's; the expert's zero-initialised adaRMS maps did move.
+  int backbone = 0;
+  for (const auto& [name, tensor] : after.tensors)
+    if (name.rfind("backbone", 0) == 0) {
+      ++backbone;
+      EXPECT_TRUE(torch::equal(tensor, before.at(name))) << name;
+      EXPECT_TRUE(torch::allclose(after.at("ema." + name), before.at(name), 0, 1e-6)) << name;  // d·x + (1 − d)·x rounds
+    }
+  EXPECT_GT(backbone, 5);
+  EXPECT_GT(after.at("optimizer.exp_avg.backbone0_k.weight").abs().sum().item<double>(), 0);
+  EXPECT_GT(after.at("expert0_ada_attn.weight").abs().sum().item<double>(), 0);
+}
+
 TEST(KiTraining, FastOnlyRecipeDecodesAutoregressively) {
   auto& t = toy();
   const std::string run = t.dir.file("r2");
@@ -272,6 +302,12 @@ TEST(KiTraining, WrongInputsAreClearErrorsAndWriteNothing) {
   e = error_of([&] { train_recipe(c, {t.dir.file("bad4"), false, false}); });
   EXPECT_NE(e.find("recipe R8 learns bin tokens, but " + c.fast + " holds FAST tokens"), std::string::npos) << e;
   EXPECT_FALSE(std::filesystem::exists(t.dir.file("bad4")));
+  c = t.recipe(Recipe::kR5);
+  c.fast = t.dir.file("bins.json");  // bins, but R5 learns FAST
+  BinTokenizer::fit(std::vector<double>(16 * 3 * 4, 0.5), 16, 3, 32).save(c.fast);
+  e = error_of([&] { train_recipe(c, {t.dir.file("bad5"), false, false}); });
+  EXPECT_NE(e.find("recipe R5 learns FAST tokens, but " + c.fast + " holds bin tokens"), std::string::npos) << e;
+  EXPECT_FALSE(std::filesystem::exists(t.dir.file("bad5")));
   // A fresh run refuses a directory that holds one, and leaves it as it was.
   const auto before = load_safetensors(policy_run + "/checkpoint.safetensors");
   e = error_of([&] { train_recipe(t.recipe(Recipe::kR5), {policy_run, false, false}); });

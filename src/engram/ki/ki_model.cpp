@@ -75,7 +75,9 @@ KiModel::KiModel(const KiModelConfig& c) : config_(c) {
   if (c.shared_weights && !c.expert) throw Error("KI model: shared_weights needs action tokens (expert = true)");
   if (c.expert) {
     const int64_t w = c.shared_weights ? c.width : c.expert_width;  // the action stream's width
-    if (w % 2) throw Error("KI model: the action stream's width must be even (sine and cosine time features)");
+    if (w % 2)
+      throw Error(std::string("KI model: ") + (c.shared_weights ? "width" : "expert_width") + " = " + std::to_string(w) +
+                  " must be even (the action stream's sine and cosine time features)");
     if (!c.shared_weights)
       for (int64_t l = 0; l < c.depth; ++l)
         expert_.push_back(make_group("expert" + std::to_string(l), c.expert_width, c.expert_ffn, true));

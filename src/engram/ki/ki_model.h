@@ -4,7 +4,7 @@
 // feed-forward; the groups meet only in attention (multi-query: one K/V head), under the KI mask
 // (ki_mask.h). With the stop-gradient on, the expert's queries read detached backbone keys and
 // values (§5.4), so the flow loss cannot reach any backbone weight; the forward pass is the same
-// either way.
+// either way. (With shared weights, below, it reaches them anyway: there is nothing to insulate.)
 //
 // The backbone: RMSNorm with a learned (1 + scale), embeddings scaled by √width, tied output head.
 // The expert: the flow time t (t = 1 noise, t = 0 data, §3) through a sinusoidal embedding and a

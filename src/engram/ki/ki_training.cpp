@@ -135,11 +135,11 @@ TrainSummary train_recipe(const KiTrainConfig& given, const KiRunOptions& o) {
     throw Error("ki train: " + c.data + " is not a TableWorld dataset (" + std::to_string(data->obs.size(1)) + "-D observations, " +
                 std::to_string(data->chunks.size(2)) + "-D actions; TableWorld has " + std::to_string(tableworld::kObsDim) + " and 3)");
   // The action tokenizer (FAST, or R8's bins): given, the run's own (resume), or fitted on the
-  // training chunks.
-  const std::string fast_path = o.out + (flags.naive_tokens ? "/bins.json" : "/fast.json");
+  // training chunks. The run keeps it as fast.json or bins.json.
+  const std::string bins_path = o.out + "/bins.json", fast_path = o.out + "/fast.json";
+  const std::string source = !c.fast.empty() ? c.fast : o.resume && fs::exists(bins_path) ? bins_path : fast_path;
   const std::shared_ptr<const ActionTokenizer> fast = [&]() -> std::shared_ptr<const ActionTokenizer> {
-    if (!c.fast.empty()) return load_action_tokenizer(c.fast);
-    if (o.resume) return load_action_tokenizer(fast_path);
+    if (!c.fast.empty() || o.resume) return load_action_tokenizer(source);
     const auto chunks = data->chunks.to(torch::kFloat64).contiguous();
     const std::vector<double> values(chunks.data_ptr<double>(), chunks.data_ptr<double>() + chunks.numel());
     if (flags.naive_tokens) return std::make_shared<BinTokenizer>(BinTokenizer::fit(values, c.horizon, 3, c.bins));
@@ -148,14 +148,15 @@ TrainSummary train_recipe(const KiTrainConfig& given, const KiRunOptions& o) {
   if (fast->horizon() != c.horizon || fast->dims() != 3)
     throw Error("ki train: the action tokenizer is for " + std::to_string(fast->horizon()) + " × " + std::to_string(fast->dims()) +
                 " chunks, this run uses " + std::to_string(c.horizon) + " × 3");
-  if (flags.naive_tokens != (dynamic_cast<const BinTokenizer*>(fast.get()) != nullptr))
+  const bool bins = dynamic_cast<const BinTokenizer*>(fast.get()) != nullptr;
+  if (flags.fast_ce && flags.naive_tokens != bins)
     throw Error("ki train: recipe " + name_of(c.recipe) + " learns " + (flags.naive_tokens ? "bin" : "FAST") + " tokens, but " +
-                (c.fast.empty() ? fast_path : c.fast) + " holds " + (flags.naive_tokens ? "FAST" : "bin") + " tokens");
+                source + " holds " + (bins ? "bin" : "FAST") + " tokens");
   if (fast->vocab_size() > tableworld::Vocabulary::kFastIds)
     throw Error("ki train: the action tokenizer has " + std::to_string(fast->vocab_size()) + " ids; the vocabulary reserves " +
                 std::to_string(tableworld::Vocabulary::kFastIds));
   fs::create_directories(o.out);
-  if (!o.resume) fast->save(fast_path);
+  if (!o.resume) fast->save(bins ? bins_path : fast_path);
 
   // Language data of the corpus stage 0 was trained on (its held-out NLL is the reference).
   const bool bridging = backbone_config["pretrain"].value("bridging", false);
@@ -184,6 +185,7 @@ TrainSummary train_recipe(const KiTrainConfig& given, const KiRunOptions& o) {
     if (backbone && !flags.train_backbone) continue;
     job.parameters.emplace_back(p.key(), p.value());
     job.clip_group.push_back(backbone ? 0 : 1);
+    job.lr_scale.push_back(backbone ? c.backbone_lr_scale : 1.0);
   }
   job.clip_group_names = {"backbone", "expert"};
   job.weights = [model, ema] {

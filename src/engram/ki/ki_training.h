@@ -65,6 +65,7 @@ struct KiTrainConfig {
   int64_t steps = 3000;
   int64_t robot_batch = 32, lm_batch = 16;
   double lr = 3e-4, min_lr = 3e-5;
+  double backbone_lr_scale = 1;   // the backbone group's learning rate is this × the schedule's
   int64_t warmup = 200;
   double weight_decay = 1e-4;
   double grad_clip = 1.0;
@@ -97,6 +98,7 @@ struct KiTrainConfig {
     f.field("lm_batch", lm_batch, 0, 65536, "LM sentences per step when co-training");
     f.field("lr", lr, 0.0, 1.0, "peak learning rate");
     f.field("min_lr", min_lr, 0.0, 1.0, "final learning rate (cosine)");
+    f.field("backbone_lr_scale", backbone_lr_scale, 0.0, 1000.0, "factor on the backbone group's learning rate (a knob of KI spec §8.5)");
     f.field("warmup", warmup, 0, 10000000, "warm-up steps");
     f.field("weight_decay", weight_decay, 0.0, 10.0, "AdamW weight decay");
     f.field("grad_clip", grad_clip, 0.0, 1e9, "gradient norm clip per group (0: off)");

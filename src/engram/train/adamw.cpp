@@ -7,11 +7,17 @@
 
 namespace engram {
 
-AdamW::AdamW(const std::vector<std::pair<std::string, torch::Tensor>>& named_parameters, const AdamWConfig& config)
+AdamW::AdamW(const std::vector<std::pair<std::string, torch::Tensor>>& named_parameters, const AdamWConfig& config,
+             const std::vector<double>& lr_scale)
     : config_(config) {
-  for (const auto& [name, p] : named_parameters) {
+  if (!lr_scale.empty() && lr_scale.size() != named_parameters.size())
+    throw Error("AdamW: " + std::to_string(lr_scale.size()) + " learning-rate factors for " + std::to_string(named_parameters.size()) +
+                " parameters");
+  for (size_t i = 0; i < named_parameters.size(); ++i) {
+    const auto& [name, p] = named_parameters[i];
     if (!p.requires_grad()) continue;
-    slots_.push_back({name, p, torch::zeros_like(p), torch::zeros_like(p), config.decay_all || p.dim() >= 2});
+    slots_.push_back({name, p, torch::zeros_like(p), torch::zeros_like(p), config.decay_all || p.dim() >= 2,
+                      lr_scale.empty() ? 1.0 : lr_scale[i]});
   }
 }
 
@@ -27,11 +33,12 @@ void AdamW::step(double lr) {
   for (auto& s : slots_) {
     const auto& g = s.param.grad();
     if (!g.defined()) continue;
-    if (s.decay && config_.weight_decay > 0) s.param.mul_(1 - lr * config_.weight_decay);
+    const double lr_s = lr * s.lr_scale;
+    if (s.decay && config_.weight_decay > 0) s.param.mul_(1 - lr_s * config_.weight_decay);
     s.exp_avg.mul_(config_.beta1).add_(g, 1 - config_.beta1);
     s.exp_avg_sq.mul_(config_.beta2).addcmul_(g, g, 1 - config_.beta2);
     auto denom = (s.exp_avg_sq / bc2).sqrt_().add_(config_.eps);
-    s.param.addcdiv_(s.exp_avg, denom, -lr / bc1);
+    s.param.addcdiv_(s.exp_avg, denom, -lr_s / bc1);
   }
 }
 

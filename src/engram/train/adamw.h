@@ -21,8 +21,10 @@ struct AdamWConfig {
 class AdamW {
  public:
   // Matrices and embeddings (dim >= 2) are decayed; biases and norm gains are not (nanoGPT's rule)
-  // unless config.decay_all.
-  AdamW(const std::vector<std::pair<std::string, torch::Tensor>>& named_parameters, const AdamWConfig& config);
+  // unless config.decay_all. `lr_scale` (one factor per parameter, or empty for all 1) multiplies
+  // the learning rate each parameter is stepped with, its weight decay included.
+  AdamW(const std::vector<std::pair<std::string, torch::Tensor>>& named_parameters, const AdamWConfig& config,
+        const std::vector<double>& lr_scale = {});
 
   void step(double lr);
   void zero_grad();
@@ -37,6 +39,7 @@ class AdamW {
     std::string name;
     torch::Tensor param, exp_avg, exp_avg_sq;
     bool decay;
+    double lr_scale;
   };
   std::vector<Slot> slots_;
   AdamWConfig config_;

@@ -102,7 +102,7 @@ void read_legacy_layout(SafeTensors& file) {
 
 Trainer::Trainer(TrainingJob job, LoopConfig config, std::string run_dir, bool show_progress, std::string label)
     : job_(std::move(job)), config_(config), run_dir_(std::move(run_dir)), show_progress_(show_progress),
-      label_(std::move(label)), optimizer_(job_.parameters, config_.adam) {
+      label_(std::move(label)), optimizer_(job_.parameters, config_.adam, job_.lr_scale) {
   if (!job_.clip_group.empty()) {
     if (job_.clip_group.size() != job_.parameters.size())
       throw Error("trainer: " + std::to_string(job_.clip_group.size()) + " clipping-group entries for " +

@@ -74,6 +74,9 @@ struct TrainingJob {
   // logged as grad_norm_<name>. Empty: one global norm.
   std::vector<int> clip_group;
   std::vector<std::string> clip_group_names;
+  // Per parameter, a factor on the scheduled learning rate (e.g. KI spec §8.5's higher rate for the
+  // backbone); empty: 1 for all.
+  std::vector<double> lr_scale;
   // The model's tensors in a checkpoint (parameters and buffers), and their way back in: load
   // must check every name and shape and throw engram::Error naming what does not fit.
   std::function<NamedTensors()> weights;
