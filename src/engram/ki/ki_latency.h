@@ -2,8 +2,8 @@
 // inference mode, this process's threads) for the ways a backbone + expert model can produce it:
 //   ki            the prefix once (K/V cached), then N expert steps over the H action tokens
 //   ki-no-cache   N full passes over prefix + action tokens
-//   transfusion   the prefix once, then N steps through backbone-sized weights (R10's cost: the
-//                 action tokens run through weights as large as the backbone's)
+//   transfusion   the prefix once, then N steps of the action tokens through the backbone's own
+//                 layers (recipe R10's architecture, shared_weights)
 //   ar-fast       the prefix once, then one cached backbone step per FAST token (T tokens)
 // with multiply–accumulate counts from the layer shapes. Random weights: latency depends on the
 // shapes, not the values.

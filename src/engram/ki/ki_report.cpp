@@ -51,7 +51,9 @@ std::string cell(const std::vector<double>& v, const char* format = "%.3f") {
 
 nlohmann::json ki_report(const std::string& runs_dir, const std::string& figures) {
   if (!fs::is_directory(runs_dir)) throw Error("ki report: " + runs_dir + " is not a folder");
-  std::map<std::string, std::vector<Run>> by_recipe;
+  // R1 … R9 before R10.
+  auto recipe_order = [](const std::string& a, const std::string& b) { return a.size() != b.size() ? a.size() < b.size() : a < b; };
+  std::map<std::string, std::vector<Run>, decltype(recipe_order)> by_recipe(recipe_order);
   for (const auto& entry : fs::directory_iterator(runs_dir)) {
     const auto config_path = entry.path() / "config.json", metrics_path = entry.path() / "metrics.jsonl";
     if (!fs::exists(config_path) || !fs::exists(metrics_path)) continue;
