@@ -10,6 +10,14 @@ namespace engram {
 
 void ActionTokenizer::save(const std::string& path) const { write_text_atomically(path, to_json().dump(1) + "\n"); }
 
+int64_t tokenizer_integer(const nlohmann::json& j, const char* key, int64_t lo, int64_t hi,
+                          const std::function<Error(const std::string&)>& bad) {
+  if (!j.contains(key) || !j[key].is_number_integer()) throw bad(std::string("'") + key + "' must be an integer");
+  const auto v = j[key].get<int64_t>();
+  if (v < lo || v > hi) throw bad(std::string("'") + key + "' = " + std::to_string(v) + " is out of range");
+  return v;
+}
+
 std::shared_ptr<ActionTokenizer> action_tokenizer_from_json(const nlohmann::json& j, const std::string& where) {
   const std::string format = j.is_object() && j.contains("format") && j["format"].is_string() ? j["format"].get<std::string>() : "";
   if (format == FastTokenizer::kFormat) return std::make_shared<FastTokenizer>(FastTokenizer::from_json(j, where));

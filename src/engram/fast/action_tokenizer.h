@@ -7,11 +7,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "engram/core/error.h"
 
 namespace engram {
 
@@ -33,6 +36,10 @@ class ActionTokenizer {
   virtual nlohmann::json to_json() const = 0;
   void save(const std::string& path) const;  // atomically
 };
+
+// The integer field `key` of a tokenizer file, in [lo, hi]; a problem is thrown as bad(what is wrong).
+int64_t tokenizer_integer(const nlohmann::json& j, const char* key, int64_t lo, int64_t hi,
+                          const std::function<Error(const std::string&)>& bad);
 
 // Either kind, by the file's "format"; errors name `where` and the field.
 std::shared_ptr<ActionTokenizer> action_tokenizer_from_json(const nlohmann::json& j, const std::string& where);

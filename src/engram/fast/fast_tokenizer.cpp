@@ -116,12 +116,7 @@ FastTokenizer FastTokenizer::from_json(const nlohmann::json& j, const std::strin
   auto bad = [&](const std::string& what) { return Error(where + ": not a FAST tokenizer (" + what + ")"); };
   if (!j.is_object()) throw bad("expected a JSON object");
   if (j.value("format", std::string()) != kFormat) throw bad("'format' must be \"" + std::string(kFormat) + "\"");
-  auto integer = [&](const char* key, int64_t lo, int64_t hi) {
-    if (!j.contains(key) || !j[key].is_number_integer()) throw bad(std::string("'") + key + "' must be an integer");
-    const auto v = j[key].get<int64_t>();
-    if (v < lo || v > hi) throw bad(std::string("'") + key + "' = " + std::to_string(v) + " is out of range");
-    return v;
-  };
+  auto integer = [&](const char* key, int64_t lo, int64_t hi) { return tokenizer_integer(j, key, lo, hi, bad); };
   const int64_t H = integer("horizon", 1, 4096), D = integer("action_dim", 1, 4096);
   const int64_t min_token = integer("min_token", -(int64_t{1} << 40), int64_t{1} << 40);
   const int64_t alphabet = integer("alphabet", 1, 1 << 20);
