@@ -1,5 +1,7 @@
 #include "engram/fast/action_tokenizer.h"
 
+#include <cmath>
+
 #include "engram/core/atomic_file.h"
 #include "engram/core/error.h"
 #include "engram/core/json.h"
@@ -9,6 +11,14 @@
 namespace engram {
 
 void ActionTokenizer::save(const std::string& path) const { write_text_atomically(path, to_json().dump(1) + "\n"); }
+
+void check_chunks_to_fit(const std::vector<double>& chunks, int64_t H, int64_t D, const std::string& who) {
+  if (H < 1 || D < 1) throw Error(who + ": horizon and action dimension must be ≥ 1");
+  if (chunks.empty() || chunks.size() % static_cast<size_t>(H * D) != 0)
+    throw Error(who + ": fitting needs whole chunks of " + std::to_string(H) + " × " + std::to_string(D) + " actions");
+  for (double a : chunks)
+    if (!std::isfinite(a)) throw Error(who + ": the chunks to fit hold a non-finite action");
+}
 
 int64_t tokenizer_integer(const nlohmann::json& j, const char* key, int64_t lo, int64_t hi,
                           const std::function<Error(const std::string&)>& bad) {

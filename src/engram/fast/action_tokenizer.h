@@ -37,6 +37,10 @@ class ActionTokenizer {
   void save(const std::string& path) const;  // atomically
 };
 
+// What fitting a tokenizer needs of its chunks ([N, H, D] row-major): H, D ≥ 1, whole chunks, every
+// action finite. Errors begin with `who`.
+void check_chunks_to_fit(const std::vector<double>& chunks, int64_t H, int64_t D, const std::string& who);
+
 // The integer field `key` of a tokenizer file, in [lo, hi]; a problem is thrown as bad(what is wrong).
 int64_t tokenizer_integer(const nlohmann::json& j, const char* key, int64_t lo, int64_t hi,
                           const std::function<Error(const std::string&)>& bad);

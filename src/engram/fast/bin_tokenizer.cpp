@@ -11,13 +11,8 @@ BinTokenizer::BinTokenizer(int64_t horizon, int64_t dims, int64_t bins, Quantile
     : horizon_(horizon), dims_(dims), bins_(bins), quantiles_(std::move(quantiles)) {}
 
 BinTokenizer BinTokenizer::fit(const std::vector<double>& chunks, int64_t H, int64_t D, int64_t bins) {
-  if (H < 1 || D < 1) throw Error("action bins: horizon and action dimension must be ≥ 1");
+  check_chunks_to_fit(chunks, H, D, "action bins");
   if (bins < 2) throw Error("action bins: need at least 2 bins");
-  const auto per_chunk = static_cast<size_t>(H * D);
-  if (chunks.empty() || chunks.size() % per_chunk != 0)
-    throw Error("action bins: fitting needs whole chunks of " + std::to_string(H) + " × " + std::to_string(D) + " actions");
-  for (double a : chunks)
-    if (!std::isfinite(a)) throw Error("action bins: the chunks to fit hold a non-finite action");
   return BinTokenizer(H, D, bins, Quantiles::fit(chunks, D));
 }
 

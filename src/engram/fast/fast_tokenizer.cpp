@@ -35,13 +35,9 @@ FastTokenizer::FastTokenizer(int64_t horizon, int64_t dims, double gamma, Quanti
       bpe_(std::move(bpe)), dct_(horizon) {}
 
 FastTokenizer FastTokenizer::fit(const std::vector<double>& chunks, int64_t H, int64_t D, double gamma, int64_t vocab_size) {
-  if (H < 1 || D < 1) throw Error("FAST: horizon and action dimension must be ≥ 1");
+  check_chunks_to_fit(chunks, H, D, "FAST");
   if (!(gamma > 0)) throw Error("FAST: γ must be positive");
   const auto per_chunk = static_cast<size_t>(H * D);
-  if (chunks.empty() || chunks.size() % per_chunk != 0)
-    throw Error("FAST: fitting needs whole chunks of " + std::to_string(H) + " × " + std::to_string(D) + " actions");
-  for (double a : chunks)
-    if (!std::isfinite(a)) throw Error("FAST: the chunks to fit hold a non-finite action");
   const Quantiles q = Quantiles::fit(chunks, D);
   const Dct dct(H);
   const size_t n = chunks.size() / per_chunk;

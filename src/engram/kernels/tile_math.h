@@ -36,25 +36,28 @@ constexpr int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
 typedef float vec8 __attribute__((vector_size(32)));
 typedef float vec8u __attribute__((vector_size(32), aligned(4)));
 
-// C[M, N] += A[M, K] · B[K, N], all row-major with leading dimensions; M a multiple of kRows and N a
-// multiple of kCols (the callers pack operands into padded buffers); K anything.
-ENGRAM_TILE_INLINE void gemm_acc(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
-                                 int64_t ldb, float* C, int64_t ldc) {
+// C[M, N] += A · B with A[m, k] at A[m·a_row + k·a_step] and B [K, N], C [M, N] row-major with
+// leading dimensions; M a multiple of kRows and N a multiple of kCols (the callers pack operands
+// into padded buffers); K anything. The wrappers below pass constant strides, which the forced
+// inlining turns into each layout's own loop.
+ENGRAM_TILE_INLINE void gemm_strided_acc(int64_t M, int64_t N, int64_t K, const float* A, int64_t a_row, int64_t a_step,
+                                         const float* B, int64_t ldb, float* C, int64_t ldc) {
   for (int64_t i = 0; i < M; i += kRows) {
-    const float *a0 = A + i * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+    const float *a0 = A + i * a_row, *a1 = a0 + a_row, *a2 = a1 + a_row, *a3 = a2 + a_row;
     for (int64_t j = 0; j < N; j += kCols) {
       vec8 c00 = {}, c01 = {}, c10 = {}, c11 = {}, c20 = {}, c21 = {}, c30 = {}, c31 = {};
       const float* b = B + j;
       for (int64_t k = 0; k < K; ++k, b += ldb) {
         const vec8 b0 = *reinterpret_cast<const vec8u*>(b), b1 = *reinterpret_cast<const vec8u*>(b + 8);
-        c00 += a0[k] * b0;
-        c01 += a0[k] * b1;
-        c10 += a1[k] * b0;
-        c11 += a1[k] * b1;
-        c20 += a2[k] * b0;
-        c21 += a2[k] * b1;
-        c30 += a3[k] * b0;
-        c31 += a3[k] * b1;
+        const int64_t ak = k * a_step;
+        c00 += a0[ak] * b0;
+        c01 += a0[ak] * b1;
+        c10 += a1[ak] * b0;
+        c11 += a1[ak] * b1;
+        c20 += a2[ak] * b0;
+        c21 += a2[ak] * b1;
+        c30 += a3[ak] * b0;
+        c31 += a3[ak] * b1;
       }
       float* c = C + i * ldc + j;
       const vec8 acc[kRows][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
@@ -66,35 +69,17 @@ ENGRAM_TILE_INLINE void gemm_acc(int64_t M, int64_t N, int64_t K, const float* A
   }
 }
 
-// C[M, N] += Aᵀ · B with A stored as [K, M] (so Aᵀ is [M, K]) and B [K, N], row-major with
-// leading dimensions; M a multiple of kRows and N of kCols. The backward's key-side products read
-// the [rows, keys] weight blocks this way instead of transposing them first.
+// C[M, N] += A[M, K] · B[K, N], A row-major with leading dimension lda.
+ENGRAM_TILE_INLINE void gemm_acc(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+                                 int64_t ldb, float* C, int64_t ldc) {
+  gemm_strided_acc(M, N, K, A, lda, 1, B, ldb, C, ldc);
+}
+
+// C[M, N] += Aᵀ · B with A stored as [K, M] (leading dimension lda). The backward's key-side
+// products read the [rows, keys] weight blocks this way instead of transposing them first.
 ENGRAM_TILE_INLINE void gemm_tn_acc(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
                                     int64_t ldb, float* C, int64_t ldc) {
-  for (int64_t i = 0; i < M; i += kRows) {
-    for (int64_t j = 0; j < N; j += kCols) {
-      vec8 c00 = {}, c01 = {}, c10 = {}, c11 = {}, c20 = {}, c21 = {}, c30 = {}, c31 = {};
-      const float* a = A + i;
-      const float* b = B + j;
-      for (int64_t k = 0; k < K; ++k, a += lda, b += ldb) {
-        const vec8 b0 = *reinterpret_cast<const vec8u*>(b), b1 = *reinterpret_cast<const vec8u*>(b + 8);
-        c00 += a[0] * b0;
-        c01 += a[0] * b1;
-        c10 += a[1] * b0;
-        c11 += a[1] * b1;
-        c20 += a[2] * b0;
-        c21 += a[2] * b1;
-        c30 += a[3] * b0;
-        c31 += a[3] * b1;
-      }
-      float* c = C + i * ldc + j;
-      const vec8 acc[kRows][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
-      for (int64_t r = 0; r < kRows; ++r, c += ldc) {
-        *reinterpret_cast<vec8u*>(c) += acc[r][0];
-        *reinterpret_cast<vec8u*>(c + 8) += acc[r][1];
-      }
-    }
-  }
+  gemm_strided_acc(M, N, K, A, 1, lda, B, ldb, C, ldc);
 }
 
 // dst[c, r] = src[r, c] for an [R, C] block (leading dimensions given).
