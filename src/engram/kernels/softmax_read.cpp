@@ -100,9 +100,9 @@ ENGRAM_TILE_INLINE float exp_row(float* s, int64_t seen, int64_t width, float sc
   return tile::hsum(sum);
 }
 
-ENGRAM_SIMD_CLONES
-void forward_rows(const Problem& p, const float* q, const float* k, const float* v, float* out, float* lse, int64_t g,
-                  int64_t first, int64_t last, Scratch& w) {
+template <class V>
+ENGRAM_TILE_INLINE void forward_rows_as(const Problem& p, const float* q, const float* k, const float* v, float* out,
+                                        float* lse, int64_t g, int64_t first, int64_t last, Scratch& w) {
   const int64_t D = p.D, Dv = p.Dv, Dvp = round_up(Dv, kCols);
   const int64_t keys = p.visible(last - 1), Sp = round_up(std::max<int64_t>(keys, 1), kCols);
   const float* kg = k + g * p.S * D;
@@ -121,7 +121,7 @@ void forward_rows(const Problem& p, const float* q, const float* k, const float*
     for (int64_t j0 = 0; j0 < block_keys; j0 += kBlockKeys) {
       const int64_t bc = std::min(kBlockKeys, block_keys - j0), bcp = round_up(bc, kCols);
       zero(w.s, kBlockRows * kBlockKeys);
-      tile::gemm_acc(kBlockRows, bcp, D, w.q.data(), D, w.kt.data() + j0 * D, kBlockKeys, w.s.data(), kBlockKeys);
+      tile::gemm_acc<V>(kBlockRows, bcp, D, w.q.data(), D, w.kt.data() + j0 * D, kBlockKeys, w.s.data(), kBlockKeys);
       for (int64_t r = 0; r < kBlockRows; ++r) {
         float* s = w.s.data() + r * kBlockKeys;
         const int64_t seen = r < rows ? std::clamp<int64_t>(p.visible(i0 + r) - j0, 0, bc) : 0;
@@ -140,7 +140,7 @@ void forward_rows(const Problem& p, const float* q, const float* k, const float*
           for (int64_t j = 0; j < bcp; j += 8) store8(s + j, load8(s + j) * p.mask.factors(key, j0 + j));
         }
       }
-      tile::gemm_acc(kBlockRows, Dvp, bcp, w.s.data(), kBlockKeys, w.vp.data() + j0 * Dvp, Dvp, w.acc.data(), Dvp);
+      tile::gemm_acc<V>(kBlockRows, Dvp, bcp, w.s.data(), kBlockKeys, w.vp.data() + j0 * Dvp, Dvp, w.acc.data(), Dvp);
     }
     for (int64_t r = 0; r < rows; ++r) {
       float* o = out + (g * p.N + i0 + r) * Dv;
@@ -151,12 +151,18 @@ void forward_rows(const Problem& p, const float* q, const float* k, const float*
   }
 }
 
+ENGRAM_PER_ISA(forward_rows,
+               (const Problem& p, const float* q, const float* k, const float* v, float* out, float* lse, int64_t g,
+                int64_t first, int64_t last, Scratch& w),
+               (p, q, k, v, out, lse, g, first, last, w))
+
 // Gradients of rows [first, last) of group g: dq for those rows, and this range's share of dk and
 // dv written to its own slice (dk_part, dv_part: [chunks, G, S, D]).
-ENGRAM_SIMD_CLONES
-void backward_rows(const Problem& p, const float* q, const float* k, const float* v, const float* out,
-                   const float* lse, const float* dout, float* dq, float* dk_part, float* dv_part, int64_t g,
-                   int64_t chunk, int64_t first, int64_t last, Scratch& w) {
+template <class V>
+ENGRAM_TILE_INLINE void backward_rows_as(const Problem& p, const float* q, const float* k, const float* v,
+                                         const float* out, const float* lse, const float* dout, float* dq,
+                                         float* dk_part, float* dv_part, int64_t g, int64_t chunk, int64_t first,
+                                         int64_t last, Scratch& w) {
   const int64_t D = p.D, Dv = p.Dv, Dp = round_up(D, kCols), Dvp = round_up(Dv, kCols);
   const int64_t keys = p.visible(last - 1), Sp = round_up(std::max<int64_t>(keys, 1), kCols);
   const float* kg = k + g * p.S * D;
@@ -187,8 +193,8 @@ void backward_rows(const Problem& p, const float* q, const float* k, const float
       const int64_t bc = std::min(kBlockKeys, block_keys - j0), bcp = round_up(bc, kCols);
       zero(w.s, kBlockRows * kBlockKeys);
       zero(w.dp, kBlockRows * kBlockKeys);
-      tile::gemm_acc(kBlockRows, bcp, D, w.q.data(), Dp, w.kt.data() + j0 * D, kBlockKeys, w.s.data(), kBlockKeys);
-      tile::gemm_acc(kBlockRows, bcp, Dv, w.dout.data(), Dvp, w.vt.data() + j0 * Dv, kBlockKeys, w.dp.data(), kBlockKeys);
+      tile::gemm_acc<V>(kBlockRows, bcp, D, w.q.data(), Dp, w.kt.data() + j0 * D, kBlockKeys, w.s.data(), kBlockKeys);
+      tile::gemm_acc<V>(kBlockRows, bcp, Dv, w.dout.data(), Dvp, w.vt.data() + j0 * Dv, kBlockKeys, w.dp.data(), kBlockKeys);
       for (int64_t r = 0; r < kBlockRows; ++r) {
         float* s = w.s.data() + r * kBlockKeys;  // becomes the dropped weights P·z
         float* dp = w.dp.data() + r * kBlockKeys;  // becomes ∂L/∂scores
@@ -202,9 +208,9 @@ void backward_rows(const Problem& p, const float* q, const float* k, const float
           store8(dp + j, weight * (load8(dp + j) * z - w.delta[r]) * p.scale);
         }
       }
-      tile::gemm_acc(kBlockRows, Dp, bcp, w.dp.data(), kBlockKeys, w.kp.data() + j0 * Dp, Dp, w.dq.data(), Dp);
-      tile::gemm_tn_acc(bcp, Dp, kBlockRows, w.dp.data(), kBlockKeys, w.q.data(), Dp, w.dk.data() + j0 * Dp, Dp);
-      tile::gemm_tn_acc(bcp, Dvp, kBlockRows, w.s.data(), kBlockKeys, w.dout.data(), Dvp, w.dv.data() + j0 * Dvp, Dvp);
+      tile::gemm_acc<V>(kBlockRows, Dp, bcp, w.dp.data(), kBlockKeys, w.kp.data() + j0 * Dp, Dp, w.dq.data(), Dp);
+      tile::gemm_tn_acc<V>(bcp, Dp, kBlockRows, w.dp.data(), kBlockKeys, w.q.data(), Dp, w.dk.data() + j0 * Dp, Dp);
+      tile::gemm_tn_acc<V>(bcp, Dvp, kBlockRows, w.s.data(), kBlockKeys, w.dout.data(), Dvp, w.dv.data() + j0 * Dvp, Dvp);
     }
     for (int64_t r = 0; r < rows; ++r) std::copy_n(w.dq.data() + r * Dp, D, dq + (base + r) * D);
   }
@@ -215,6 +221,12 @@ void backward_rows(const Problem& p, const float* q, const float* k, const float
     std::copy_n(w.dv.data() + j * Dvp, Dv, dv + j * Dv);
   }
 }
+
+ENGRAM_PER_ISA(backward_rows,
+               (const Problem& p, const float* q, const float* k, const float* v, const float* out, const float* lse,
+                const float* dout, float* dq, float* dk_part, float* dv_part, int64_t g, int64_t chunk,
+                int64_t first, int64_t last, Scratch& w),
+               (p, q, k, v, out, lse, dout, dq, dk_part, dv_part, g, chunk, first, last, w))
 
 template <class F>
 void for_each_range(const Problem& p, F&& body) {

@@ -19,67 +19,117 @@ namespace engram::tile {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define ENGRAM_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #define ENGRAM_TILE_INLINE __attribute__((always_inline)) inline
+// The same choice where the copies need different code (the product's vector width): a function
+// defined three times, once per ENGRAM_ISA_* attribute (GCC's function multi-versioning).
+#define ENGRAM_ISA_COPIES 1
+#define ENGRAM_ISA_V4 __attribute__((target("arch=x86-64-v4")))
+#define ENGRAM_ISA_V3 __attribute__((target("arch=x86-64-v3")))
+#define ENGRAM_ISA_BASE __attribute__((target("default")))
 #else
+#define ENGRAM_ISA_COPIES 0
 #define ENGRAM_SIMD_CLONES
 #define ENGRAM_TILE_INLINE inline
 #endif
 
-// Tile sizes of the product: kRows rows of C at a time, kCols columns (two 8-float registers per
-// row), so eight accumulators stay in registers while k runs.
+// Tiles of the product: kRows rows of C at a time; operands are packed into buffers whose column
+// counts are multiples of kCols.
 constexpr int64_t kRows = 4;
 constexpr int64_t kCols = 16;
 
 constexpr int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
 
 // Eight floats as one value (GCC's vector extension: a ymm register on AVX2/AVX-512, two xmm on the
-// baseline); the unaligned variant is for loads and stores at any float address.
+// baseline); the unaligned variant is for loads and stores at any float address. vec16 is one zmm
+// register on AVX-512: the product's width there, twice the multiply–adds per instruction.
 typedef float vec8 __attribute__((vector_size(32)));
 typedef float vec8u __attribute__((vector_size(32), aligned(4)));
+typedef float vec16 __attribute__((vector_size(64)));
+
+// Defines `void name params` once per instruction set, each calling name_as<V> args with V that
+// set's vector for the product: vec16 on AVX-512, vec8 elsewhere.
+#if ENGRAM_ISA_COPIES
+#define ENGRAM_PER_ISA(name, params, args)                         \
+  ENGRAM_ISA_V4 void name params { name##_as<tile::vec16> args; } \
+  ENGRAM_ISA_V3 void name params { name##_as<tile::vec8> args; }  \
+  ENGRAM_ISA_BASE void name params { name##_as<tile::vec8> args; }
+#else
+#define ENGRAM_PER_ISA(name, params, args) \
+  void name params { name##_as<tile::vec8> args; }
+#endif
+
+template <class V>
+constexpr int64_t kLanes = sizeof(V) / sizeof(float);
+
+template <class V>
+ENGRAM_TILE_INLINE V load(const float* p) {
+  V v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+template <class V>
+ENGRAM_TILE_INLINE void store(float* p, V v) {
+  std::memcpy(p, &v, sizeof v);
+}
+
+// C[0 … R−1][0 … NV·lanes−1] += A · B over k < K, row r of A at a + r·a_row, its k-th element
+// a_step further: R × NV accumulators stay in registers while k runs.
+template <class V, int R, int NV>
+ENGRAM_TILE_INLINE void gemm_tile(int64_t K, const float* a, int64_t a_row, int64_t a_step, const float* b, int64_t ldb,
+                                  float* c, int64_t ldc) {
+  constexpr int64_t W = kLanes<V>;
+  V acc[R][NV] = {};
+  for (int64_t k = 0; k < K; ++k, b += ldb) {
+    V bk[NV];
+    for (int n = 0; n < NV; ++n) bk[n] = load<V>(b + n * W);
+    for (int r = 0; r < R; ++r) {
+      const float ark = a[r * a_row + k * a_step];
+      for (int n = 0; n < NV; ++n) acc[r][n] += ark * bk[n];
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int n = 0; n < NV; ++n) store<V>(c + r * ldc + n * W, load<V>(c + r * ldc + n * W) + acc[r][n]);
+}
+
+// Rows [i, i + R) of C: tiles two vectors wide, one where the columns leave less.
+template <class V, int R>
+ENGRAM_TILE_INLINE void gemm_rows(int64_t i, int64_t N, int64_t K, const float* A, int64_t a_row, int64_t a_step,
+                                  const float* B, int64_t ldb, float* C, int64_t ldc) {
+  constexpr int64_t W = kLanes<V>;
+  const float* a = A + i * a_row;
+  int64_t j = 0;
+  for (; j + 2 * W <= N; j += 2 * W) gemm_tile<V, R, 2>(K, a, a_row, a_step, B + j, ldb, C + i * ldc + j, ldc);
+  if (j < N) gemm_tile<V, R, 1>(K, a, a_row, a_step, B + j, ldb, C + i * ldc + j, ldc);
+}
 
 // C[M, N] += A · B with A[m, k] at A[m·a_row + k·a_step] and B [K, N], C [M, N] row-major with
 // leading dimensions; M a multiple of kRows and N a multiple of kCols (the callers pack operands
-// into padded buffers); K anything. The wrappers below pass constant strides, which the forced
-// inlining turns into each layout's own loop.
+// into padded buffers); K anything. With 16-float vectors (32 registers) eight rows at a time,
+// sixteen accumulators: four are too few to keep both multiply–add units busy. The wrappers below
+// pass constant strides, which the forced inlining turns into each layout's own loop.
+template <class V>
 ENGRAM_TILE_INLINE void gemm_strided_acc(int64_t M, int64_t N, int64_t K, const float* A, int64_t a_row, int64_t a_step,
                                          const float* B, int64_t ldb, float* C, int64_t ldc) {
-  for (int64_t i = 0; i < M; i += kRows) {
-    const float *a0 = A + i * a_row, *a1 = a0 + a_row, *a2 = a1 + a_row, *a3 = a2 + a_row;
-    for (int64_t j = 0; j < N; j += kCols) {
-      vec8 c00 = {}, c01 = {}, c10 = {}, c11 = {}, c20 = {}, c21 = {}, c30 = {}, c31 = {};
-      const float* b = B + j;
-      for (int64_t k = 0; k < K; ++k, b += ldb) {
-        const vec8 b0 = *reinterpret_cast<const vec8u*>(b), b1 = *reinterpret_cast<const vec8u*>(b + 8);
-        const int64_t ak = k * a_step;
-        c00 += a0[ak] * b0;
-        c01 += a0[ak] * b1;
-        c10 += a1[ak] * b0;
-        c11 += a1[ak] * b1;
-        c20 += a2[ak] * b0;
-        c21 += a2[ak] * b1;
-        c30 += a3[ak] * b0;
-        c31 += a3[ak] * b1;
-      }
-      float* c = C + i * ldc + j;
-      const vec8 acc[kRows][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
-      for (int64_t r = 0; r < kRows; ++r, c += ldc) {
-        *reinterpret_cast<vec8u*>(c) += acc[r][0];
-        *reinterpret_cast<vec8u*>(c + 8) += acc[r][1];
-      }
-    }
-  }
+  static_assert(kCols % kLanes<V> == 0, "a padded row must hold whole vectors");
+  constexpr int R = kLanes<V> == 16 ? 2 * kRows : kRows;
+  int64_t i = 0;
+  for (; i + R <= M; i += R) gemm_rows<V, R>(i, N, K, A, a_row, a_step, B, ldb, C, ldc);
+  for (; i < M; i += kRows) gemm_rows<V, kRows>(i, N, K, A, a_row, a_step, B, ldb, C, ldc);
 }
 
 // C[M, N] += A[M, K] · B[K, N], A row-major with leading dimension lda.
+template <class V>
 ENGRAM_TILE_INLINE void gemm_acc(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
                                  int64_t ldb, float* C, int64_t ldc) {
-  gemm_strided_acc(M, N, K, A, lda, 1, B, ldb, C, ldc);
+  gemm_strided_acc<V>(M, N, K, A, lda, 1, B, ldb, C, ldc);
 }
 
 // C[M, N] += Aᵀ · B with A stored as [K, M] (leading dimension lda). The backward's key-side
 // products read the [rows, keys] weight blocks this way instead of transposing them first.
+template <class V>
 ENGRAM_TILE_INLINE void gemm_tn_acc(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
                                     int64_t ldb, float* C, int64_t ldc) {
-  gemm_strided_acc(M, N, K, A, 1, lda, B, ldb, C, ldc);
+  gemm_strided_acc<V>(M, N, K, A, 1, lda, B, ldb, C, ldc);
 }
 
 // dst[c, r] = src[r, c] for an [R, C] block (leading dimensions given).

@@ -72,12 +72,12 @@ void newton_schulz(const float* S, int64_t rows, int64_t cols, int64_t steps, fl
     for (int64_t i = 0; i < r; ++i)
       for (int64_t j = 0; j < c; ++j) w.xt[j * rp + i] = w.x[i * cp + j];
     std::fill(w.a.begin(), w.a.end(), 0.0f);
-    tile::gemm_acc(rp, rp, cp, w.x.data(), cp, w.xt.data(), rp, w.a.data(), rp);  // A = X Xᵀ
+    tile::gemm_acc<tile::vec8>(rp, rp, cp, w.x.data(), cp, w.xt.data(), rp, w.a.data(), rp);  // A = X Xᵀ
     std::fill(w.a2.begin(), w.a2.end(), 0.0f);
-    tile::gemm_acc(rp, rp, rp, w.a.data(), rp, w.a.data(), rp, w.a2.data(), rp);  // A²
+    tile::gemm_acc<tile::vec8>(rp, rp, rp, w.a.data(), rp, w.a.data(), rp, w.a2.data(), rp);  // A²
     for (size_t i = 0; i < w.a.size(); ++i) w.a2[i] = qb * w.a[i] + qc * w.a2[i];  // B = bA + cA²
     for (size_t i = 0; i < w.x.size(); ++i) w.y[i] = qa * w.x[i];
-    tile::gemm_acc(rp, cp, rp, w.a2.data(), rp, w.x.data(), cp, w.y.data(), cp);  // aX + BX
+    tile::gemm_acc<tile::vec8>(rp, cp, rp, w.a2.data(), rp, w.x.data(), cp, w.y.data(), cp);  // aX + BX
     std::swap(w.x, w.y);
   }
   for (int64_t i = 0; i < r; ++i)

@@ -33,7 +33,7 @@ int64_t padded(const torch::Tensor& m, int64_t rm, int64_t cm, std::vector<float
 ENGRAM_SIMD_CLONES
 void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc) {
   for (int64_t i = 0; i < M; ++i) std::fill_n(C + i * ldc, N, 0.0f);
-  tile::gemm_acc(M, N, K, A, lda, B, ldb, C, ldc);
+  tile::gemm_acc<tile::vec8>(M, N, K, A, lda, B, ldb, C, ldc);
 }
 
 float silu(float a) { return a / (1.0f + std::exp(-a)); }
