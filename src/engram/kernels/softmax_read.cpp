@@ -67,37 +67,43 @@ void pack_key_blocks(const float* src, int64_t n, int64_t width, std::vector<flo
                     dst.data() + b * width * kBlockKeys, kBlockKeys);
 }
 
-using tile::load8;
-using tile::store8;
-using tile::vec8;
-// lanes j … j + 7 that lie below `seen`
-ENGRAM_TILE_INLINE tile::vec8i below(int64_t j, int64_t seen) {
-  return tile::lanes() + static_cast<int32_t>(j) < static_cast<int32_t>(seen);
+using tile::kLanes;
+using tile::load;
+using tile::store;
+
+// lanes j … j + lanes − 1 that lie below `seen`
+template <class V>
+ENGRAM_TILE_INLINE tile::IntsOf<V> below(int64_t j, int64_t seen) {
+  return tile::lanes<V>() + static_cast<int32_t>(j) < static_cast<int32_t>(seen);
 }
 
-// max over j < seen of scale·s[j]; width a multiple of 8
+// max over j < seen of scale·s[j]; width a multiple of the lanes
+template <class V>
 ENGRAM_TILE_INLINE float max_scaled(const float* s, int64_t seen, int64_t width, float scale) {
-  const vec8 none = vec8{} - std::numeric_limits<float>::infinity();
-  vec8 mx = none;
-  for (int64_t j = 0; j < width; j += 8) {
-    const vec8 v = below(j, seen) ? load8(s + j) * scale : none;
+  const V none = V{} - std::numeric_limits<float>::infinity();
+  V mx = none;
+  for (int64_t j = 0; j < width; j += kLanes<V>) {
+    const V v = below<V>(j, seen) ? load<V>(s + j) * scale : none;
     mx = mx > v ? mx : v;
   }
   float m = mx[0];
-  for (int i = 1; i < 8; ++i) m = std::max(m, mx[i]);
+  for (int i = 1; i < kLanes<V>; ++i) m = std::max(m, mx[i]);
   return m;
 }
 
 // s[j] = exp(scale·s[j] − m) for j < seen, 0 up to width; returns the sum
+template <class V>
 ENGRAM_TILE_INLINE float exp_row(float* s, int64_t seen, int64_t width, float scale, float m) {
-  vec8 sum = {};
-  for (int64_t j = 0; j < width; j += 8) {
-    const vec8 e = tile::exp_nonpositive(load8(s + j) * scale - m);
-    const vec8 v = below(j, seen) ? e : vec8{};
-    store8(s + j, v);
+  V sum = {};
+  for (int64_t j = 0; j < width; j += kLanes<V>) {
+    const V e = tile::exp_nonpositive(load<V>(s + j) * scale - m);
+    const V v = below<V>(j, seen) ? e : V{};
+    store<V>(s + j, v);
     sum += v;
   }
-  return tile::hsum(sum);
+  float total = 0;
+  for (int i = 0; i < kLanes<V>; ++i) total += sum[i];
+  return total;
 }
 
 template <class V>
@@ -129,15 +135,16 @@ ENGRAM_TILE_INLINE void forward_rows_as(const Problem& p, const float* q, const 
           std::fill_n(s, bcp, 0.0f);
           continue;
         }
-        const float m = std::max(w.m[r], max_scaled(s, seen, bcp, p.scale));
+        const float m = std::max(w.m[r], max_scaled<V>(s, seen, bcp, p.scale));
         const float correction = w.l[r] > 0 ? tile::exp_nonpositive(w.m[r] - m) : 0.0f;
-        w.l[r] = w.l[r] * correction + exp_row(s, seen, bcp, p.scale, m);
+        w.l[r] = w.l[r] * correction + exp_row<V>(s, seen, bcp, p.scale, m);
         w.m[r] = m;
         if (correction != 1.0f)
           for (int64_t d = 0; d < Dvp; ++d) w.acc[r * Dvp + d] *= correction;
         if (p.mask.active) {
           const uint32_t key = p.mask.row_key(g * p.N + i0 + r);
-          for (int64_t j = 0; j < bcp; j += 8) store8(s + j, load8(s + j) * p.mask.factors(key, j0 + j));
+          for (int64_t j = 0; j < bcp; j += kLanes<V>)
+            store<V>(s + j, load<V>(s + j) * p.mask.factors<V>(key, j0 + j));
         }
       }
       tile::gemm_acc<V>(kBlockRows, Dvp, bcp, w.s.data(), kBlockKeys, w.vp.data() + j0 * Dvp, Dvp, w.acc.data(), Dvp);
@@ -200,12 +207,12 @@ ENGRAM_TILE_INLINE void backward_rows_as(const Problem& p, const float* q, const
         float* dp = w.dp.data() + r * kBlockKeys;  // becomes ∂L/∂scores
         const int64_t seen = r < rows ? std::clamp<int64_t>(p.visible(i0 + r) - j0, 0, bc) : 0;
         const uint32_t key = p.mask.active && seen > 0 ? p.mask.row_key(base + r) : 0;
-        for (int64_t j = 0; j < bcp; j += 8) {
-          const vec8 e = tile::exp_nonpositive(load8(s + j) * p.scale - w.lse[r]);
-          const vec8 weight = below(j, seen) ? e : vec8{};
-          const vec8 z = p.mask.active ? p.mask.factors(key, j0 + j) : vec8{} + 1.0f;
-          store8(s + j, weight * z);
-          store8(dp + j, weight * (load8(dp + j) * z - w.delta[r]) * p.scale);
+        for (int64_t j = 0; j < bcp; j += kLanes<V>) {
+          const V e = tile::exp_nonpositive(load<V>(s + j) * p.scale - w.lse[r]);
+          const V weight = below<V>(j, seen) ? e : V{};
+          const V z = p.mask.active ? p.mask.factors<V>(key, j0 + j) : V{} + 1.0f;
+          store<V>(s + j, weight * z);
+          store<V>(dp + j, weight * (load<V>(dp + j) * z - w.delta[r]) * p.scale);
         }
       }
       tile::gemm_acc<V>(kBlockRows, Dp, bcp, w.dp.data(), kBlockKeys, w.kp.data() + j0 * Dp, Dp, w.dq.data(), Dp);

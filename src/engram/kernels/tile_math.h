@@ -138,28 +138,37 @@ ENGRAM_TILE_INLINE void transpose(int64_t R, int64_t C, const float* src, int64_
     for (int64_t c = 0; c < C; ++c) dst[c * ldd + r] = src[r * lds + c];
 }
 
+// The signed and unsigned 32-bit integer vectors of V's width.
+template <class V>
+using IntsOf = decltype(V{} < V{});
+template <class V>
+struct Uints {
+  typedef uint32_t type __attribute__((vector_size(sizeof(V))));
+};
+template <class V>
+using UintsOf = typename Uints<V>::type;
+
 // e^x for x ≤ 0 (softmax arguments after subtracting the row maximum), Cephes' polynomial on the
 // range-reduced argument: relative error ≈ 1e-7. Below −87 the result is tiny but not 0; callers
-// zero masked entries themselves. Written on vec8 because GCC vectorises no loop that contains
+// zero masked entries themselves. Written on vectors because GCC vectorises no loop that contains
 // floor and a bit cast, and no float reduction at all without -ffast-math.
-typedef int32_t vec8i __attribute__((vector_size(32)));
-typedef uint32_t vec8u32 __attribute__((vector_size(32)));
-
-ENGRAM_TILE_INLINE vec8 exp_nonpositive(vec8 x) {
-  x = x < -87.0f ? vec8{} - 87.0f : x;
-  const vec8 y0 = x * 1.44269504088896341f + 0.5f;
-  vec8 fx = __builtin_convertvector(__builtin_convertvector(y0, vec8i), vec8);  // truncates toward 0
-  fx += __builtin_convertvector(fx > y0, vec8);                                // (−1 where true): floor
-  const vec8 r = x - fx * 0.693359375f + fx * 2.12194440e-4f;
-  const vec8 z = r * r;
-  vec8 y = r * 1.9875691500e-4f + 1.3981999507e-3f;
+template <class V>
+ENGRAM_TILE_INLINE V exp_nonpositive(V x) {
+  using VI = IntsOf<V>;
+  x = x < -87.0f ? V{} - 87.0f : x;
+  const V y0 = x * 1.44269504088896341f + 0.5f;
+  V fx = __builtin_convertvector(__builtin_convertvector(y0, VI), V);  // truncates toward 0
+  fx += __builtin_convertvector(fx > y0, V);                           // (−1 where true): floor
+  const V r = x - fx * 0.693359375f + fx * 2.12194440e-4f;
+  const V z = r * r;
+  V y = r * 1.9875691500e-4f + 1.3981999507e-3f;
   y = y * r + 8.3334519073e-3f;
   y = y * r + 4.1665795894e-2f;
   y = y * r + 1.6666665459e-1f;
   y = y * r + 5.0000001201e-1f;
   y = y * z + r + 1.0f;
-  const vec8i e = (__builtin_convertvector(fx, vec8i) + 127) << 23;
-  return y * reinterpret_cast<vec8>(e);  // the bits of 2^fx as floats
+  const VI e = (__builtin_convertvector(fx, VI) + 127) << 23;
+  return y * reinterpret_cast<V>(e);  // the bits of 2^fx as floats
 }
 
 // tanh(x) = sign(x) (1 − e)/(1 + e) with e = e^(−2|x|) ≤ 1: absolute error ≈ 1e-7 (relative error
@@ -184,8 +193,13 @@ ENGRAM_TILE_INLINE float hsum(vec8 v) {
 ENGRAM_TILE_INLINE vec8 load8(const float* p) { return *reinterpret_cast<const vec8u*>(p); }
 ENGRAM_TILE_INLINE void store8(float* p, vec8 v) { *reinterpret_cast<vec8u*>(p) = v; }
 
-// Lane indices 0 … 7, for masking the tail of a row.
-ENGRAM_TILE_INLINE vec8i lanes() { return vec8i{0, 1, 2, 3, 4, 5, 6, 7}; }
+// Lane indices 0 … lanes − 1, for masking the tail of a row.
+template <class V>
+ENGRAM_TILE_INLINE IntsOf<V> lanes() {
+  IntsOf<V> l = {};
+  for (int i = 0; i < kLanes<V>; ++i) l[i] = i;
+  return l;
+}
 
 // murmur3's 32-bit finaliser: a cheap, well-mixed hash that the compiler vectorises.
 ENGRAM_TILE_INLINE uint32_t mix(uint32_t h) {
@@ -220,15 +234,17 @@ struct DropoutMask {
   ENGRAM_TILE_INLINE float factor(uint32_t key, int64_t col) const {
     return mix(key + static_cast<uint32_t>(col) * 0x9e3779b1u) >= threshold ? scale : 0.0f;
   }
-  // The factors of columns col … col + 7.
-  ENGRAM_TILE_INLINE vec8 factors(uint32_t key, int64_t col) const {
-    vec8u32 h = key + (static_cast<uint32_t>(col) + vec8u32{0, 1, 2, 3, 4, 5, 6, 7}) * 0x9e3779b1u;
+  // The factors of columns col … col + lanes − 1.
+  template <class V>
+  ENGRAM_TILE_INLINE V factors(uint32_t key, int64_t col) const {
+    using VU = UintsOf<V>;
+    VU h = key + (static_cast<uint32_t>(col) + __builtin_convertvector(lanes<V>(), VU)) * 0x9e3779b1u;
     h ^= h >> 16;
     h *= 0x85ebca6bu;
     h ^= h >> 13;
     h *= 0xc2b2ae35u;
     h ^= h >> 16;
-    return __builtin_convertvector(-(h >= threshold), vec8) * scale;
+    return __builtin_convertvector(-(h >= threshold), V) * scale;
   }
 };
 
