@@ -5,6 +5,7 @@
 #include "engram/core/config.h"
 #include "engram/core/error.h"
 #include "engram/core/seed.h"
+#include "engram/kernels/scaled_normalise.h"
 #include "engram/kernels/softmax_read.h"
 #include "engram/seq/cache_buffer.h"
 #include "engram/seq/leaky_average.h"
@@ -73,8 +74,7 @@ struct KeyFeaturizer : torch::nn::Module {
     return torch::exp(torch::clamp_max(pow * 10.0 * key_scale, cap));
   }
   torch::Tensor normalise(const torch::Tensor& kbar) const {  // [..., H, dh]
-    auto s = scale().view({cfg.n_head, 1});
-    return s * kbar / (kbar.norm(2, -1, true) + var.norm_eps);
+    return scaled_normalise(kbar, scale(), var.norm_eps);
   }
 
   // x [B, T, d] -> [B, T, H, dh]
@@ -135,7 +135,7 @@ struct ContextMemory : torch::nn::Module {
   }
   // a_h · v̄ / ‖v̄‖ for v̄ [..., H, dh]
   torch::Tensor normalise_value(const torch::Tensor& vbar) const {
-    return torch::exp(10.0 * value_scale).view({cfg.n_head, 1}) * vbar / (vbar.norm(2, -1, true) + var.norm_eps);
+    return scaled_normalise(vbar, torch::exp(10.0 * value_scale), var.norm_eps);
   }
 
   torch::Tensor forward(const torch::Tensor& x) {
