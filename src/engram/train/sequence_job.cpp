@@ -4,6 +4,7 @@
 
 #include "engram/core/config.h"
 #include "engram/core/error.h"
+#include "engram/kernels/cross_entropy.h"
 #include "engram/tasks/task.h"
 
 namespace engram {
@@ -36,9 +37,7 @@ LoopConfig TrainConfig::loop() const {
 
 torch::Tensor sequence_loss(const torch::Tensor& logits, const torch::Tensor& targets, const torch::Tensor& mask) {
   const int64_t V = logits.size(-1);
-  auto ce = torch::nn::functional::cross_entropy(
-      logits.reshape({-1, V}), targets.reshape({-1}),
-      torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+  auto ce = cross_entropy_rows(logits.reshape({-1, V}), targets.reshape({-1}));
   if (!mask.defined()) return ce.mean();
   auto m = mask.reshape({-1}).to(ce.dtype());
   return (ce * m).sum() / m.sum().clamp_min(1.0);
