@@ -227,6 +227,8 @@ ENGRAM_TILE_INLINE void backward_rows_as(const Problem& p, const float* q, const
     std::copy_n(w.dk.data() + j * Dp, D, dk + j * D);
     std::copy_n(w.dv.data() + j * Dvp, Dv, dv + j * Dv);
   }
+  std::fill(dk + keys * D, dk + p.S * D, 0.0f);
+  std::fill(dv + keys * Dv, dv + p.S * Dv, 0.0f);
 }
 
 ENGRAM_PER_ISA(backward_rows,
@@ -297,8 +299,13 @@ struct BlockedRead : public torch::autograd::Function<BlockedRead> {
     const Problem p = problem_of(q, k, v, options_of(ctx));
     const auto dout = grads[0].contiguous();
     auto dq = torch::empty_like(q);
-    auto dk = torch::zeros({p.chunks, p.G, p.S, p.D}, q.options());
-    auto dv = torch::zeros({p.chunks, p.G, p.S, p.Dv}, q.options());
+    // With one range per group every slice is written (backward_rows zeroes the keys its rows do
+    // not see); with more, a range may be empty and its slice must read 0.
+    const auto alloc = [&](int64_t width) {
+      return p.chunks == 1 ? torch::empty({1, p.G, p.S, width}, q.options())
+                           : torch::zeros({p.chunks, p.G, p.S, width}, q.options());
+    };
+    auto dk = alloc(p.D), dv = alloc(p.Dv);
     const float *qd = q.data_ptr<float>(), *kd = k.data_ptr<float>(), *vd = v.data_ptr<float>();
     const float *od = out.data_ptr<float>(), *ld = lse.data_ptr<float>(), *gd = dout.data_ptr<float>();
     float *dqd = dq.data_ptr<float>(), *dkd = dk.data_ptr<float>(), *dvd = dv.data_ptr<float>();
