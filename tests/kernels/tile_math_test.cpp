@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 #include <vector>
 
@@ -42,6 +43,34 @@ void check_products() {
 
 TEST(TileMath, ProductAtEightFloatsEqualsThePlainLoop) { check_products<tile::vec8>(); }
 TEST(TileMath, ProductAtSixteenFloatsEqualsThePlainLoop) { check_products<tile::vec16>(); }
+
+// The softmax helpers at both widths (each machine runs the kernels at one of them only): the exp
+// polynomial against std::exp, the lane indices, the sum, and the dropout factors against the
+// scalar mask the composition and the tests use.
+template <class V>
+void check_helpers() {
+  constexpr int W = tile::kLanes<V>;
+  float x[W], e[W];
+  for (const float base : {0.0f, -0.37f, -5.0f, -40.0f, -86.0f, -200.0f}) {
+    for (int i = 0; i < W; ++i) x[i] = base - 0.25f * static_cast<float>(i);
+    tile::store<V>(e, tile::exp_nonpositive(tile::load<V>(x)));
+    for (int i = 0; i < W; ++i) EXPECT_NEAR(e[i], std::exp(x[i]), 2e-7 * std::exp(x[i]) + 1e-37f) << x[i];
+  }
+  const auto lanes = tile::lanes<V>();
+  for (int i = 0; i < W; ++i) EXPECT_EQ(lanes[i], i);
+  V ones = V{} + 1.0f;
+  EXPECT_EQ(tile::hsum(ones), static_cast<float>(W));
+  const tile::DropoutMask mask(0x1234abcdull, 0.3);
+  const uint32_t key = mask.row_key(77);
+  float z[W];
+  for (const int64_t col : {0, 16, 48, 1008}) {
+    tile::store<V>(z, mask.factors<V>(key, col));
+    for (int i = 0; i < W; ++i) EXPECT_EQ(z[i], mask.factor(key, col + i)) << col + i;
+  }
+}
+
+TEST(TileMath, SoftmaxHelpersAtEightFloatsMatchTheScalarOnes) { check_helpers<tile::vec8>(); }
+TEST(TileMath, SoftmaxHelpersAtSixteenFloatsMatchTheScalarOnes) { check_helpers<tile::vec16>(); }
 
 }  // namespace
 }  // namespace engram

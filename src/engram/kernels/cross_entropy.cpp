@@ -61,7 +61,8 @@ ENGRAM_SIMD_CLONES
 void backward_range(const float* logits, const int64_t* targets, const float* lse, const float* g, int64_t V,
                     float* dx, int64_t begin, int64_t end) {
   for (int64_t i = begin; i < end; ++i) {
-    const float *x = logits + i * V, gi = targets[i] == kIgnore ? 0.0f : g[i], l = lse[i];
+    const float* x = logits + i * V;
+    const float gi = targets[i] == kIgnore ? 0.0f : g[i], l = lse[i];
     float* d = dx + i * V;
     int64_t j = 0;
     for (; j + 8 <= V; j += 8) store8(d + j, tile::exp_nonpositive(load8(x + j) - l) * gi);
@@ -102,7 +103,7 @@ struct RowCrossEntropy : public torch::autograd::Function<RowCrossEntropy> {
 torch::Tensor cross_entropy_rows(const torch::Tensor& logits, const torch::Tensor& targets) {
   if (logits.dim() != 2 || targets.dim() != 1 || targets.size(0) != logits.size(0))
     throw Error("cross_entropy_rows: expects logits [N, V] and targets [N]");
-  const bool kernel = read_path() == ReadPath::kBlocked && logits.device().is_cpu() &&
+  const bool kernel = read_path() == ReadPath::kBlocked && logits.device().is_cpu() && targets.device().is_cpu() &&
                       logits.scalar_type() == torch::kFloat && targets.scalar_type() == torch::kLong &&
                       logits.size(1) > 0;
   if (!kernel)

@@ -16,7 +16,8 @@
 namespace engram {
 
 // logits [N, V] (float), targets [N] (int64) -> [N]. A target of −100 (LibTorch's ignore index)
-// gives loss 0 and no gradient; any other id outside [0, V) is an error naming it.
+// gives loss 0 and no gradient; any other id outside [0, V) is an error naming it. Differentiable
+// once: the kernel's hand-written backward is not itself differentiable.
 torch::Tensor cross_entropy_rows(const torch::Tensor& logits, const torch::Tensor& targets);
 
 }  // namespace engram

@@ -13,7 +13,8 @@
 
 namespace engram {
 
-// x [..., H, dh], s [H] -> [..., H, dh]. Gradients reach x and s.
+// x [..., H, dh], s [H] -> [..., H, dh]. Gradients reach x and s, once: the
+// kernel's hand-written backward is not itself differentiable (no create_graph through it).
 torch::Tensor scaled_normalise(const torch::Tensor& x, const torch::Tensor& s, double eps);
 
 }  // namespace engram

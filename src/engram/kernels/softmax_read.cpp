@@ -101,9 +101,7 @@ ENGRAM_TILE_INLINE float exp_row(float* s, int64_t seen, int64_t width, float sc
     store<V>(s + j, v);
     sum += v;
   }
-  float total = 0;
-  for (int i = 0; i < kLanes<V>; ++i) total += sum[i];
-  return total;
+  return tile::hsum(sum);
 }
 
 template <class V>
@@ -244,7 +242,7 @@ void for_each_range(const Problem& p, F&& body) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t g = t / p.chunks, c = t % p.chunks;
       const auto [first, last] = p.rows(c);
-      if (first < last) body(g, c, first, last, w);
+      body(g, c, first, last, w);
     }
   });
 }
@@ -299,12 +297,9 @@ struct BlockedRead : public torch::autograd::Function<BlockedRead> {
     const Problem p = problem_of(q, k, v, options_of(ctx));
     const auto dout = grads[0].contiguous();
     auto dq = torch::empty_like(q);
-    // With one range per group every slice is written (backward_rows zeroes the keys its rows do
-    // not see); with more, a range may be empty and its slice must read 0.
-    const auto alloc = [&](int64_t width) {
-      return p.chunks == 1 ? torch::empty({1, p.G, p.S, width}, q.options())
-                           : torch::zeros({p.chunks, p.G, p.S, width}, q.options());
-    };
+    // Uninitialised: every range is non-empty (problem_of gives each at least one row block) and
+    // backward_rows writes its whole slice, zero for the keys its rows do not see.
+    const auto alloc = [&](int64_t width) { return torch::empty({p.chunks, p.G, p.S, width}, q.options()); };
     auto dk = alloc(p.D), dv = alloc(p.Dv);
     const float *qd = q.data_ptr<float>(), *kd = k.data_ptr<float>(), *vd = v.data_ptr<float>();
     const float *od = out.data_ptr<float>(), *ld = lse.data_ptr<float>(), *gd = dout.data_ptr<float>();

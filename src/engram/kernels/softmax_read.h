@@ -38,8 +38,9 @@ torch::Tensor softmax_read(const torch::Tensor& q, const torch::Tensor& k, const
 // materialises it).
 torch::Tensor softmax_read_keep(uint64_t seed, double dropout, at::IntArrayRef sizes);
 
-// Which implementation softmax_read uses where the blocked kernel applies (CPU, float): the kernel
-// (default) or the LibTorch composition, for comparisons and benchmarks.
+// Which implementation engram's kernels use where they apply (CPU, float): the kernels (default) or
+// the LibTorch compositions, for comparisons and benchmarks. The one switch for softmax_read and
+// the other operations in kernels/ (scaled_normalise, cross_entropy_rows).
 enum class ReadPath { kBlocked, kComposition };
 void set_read_path(ReadPath path);
 ReadPath read_path();

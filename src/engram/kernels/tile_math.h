@@ -1,14 +1,15 @@
-// The arithmetic inside engram's blocked CPU kernels: a register-tiled product of small packed
-// matrices, a vectorisable exp, and the counter-hash dropout mask. Plain loops with constant trip
-// counts, written so that GCC's vectoriser turns each tile row into SIMD registers; the callers
-// carry `ENGRAM_SIMD_CLONES` so every instruction set gets its own copy, picked at load time.
+// The arithmetic inside engram's CPU kernels: a register-tiled product of small packed matrices, a
+// vectorised exp, and the counter-hash dropout mask, written on GCC's vector types (8 or 16
+// floats) and templated on that width. Callers compile them once per instruction set, each copy
+// picked at load time: with `ENGRAM_SIMD_CLONES` (the same code, 8-float vectors) or, where the
+// width differs by instruction set, with `ENGRAM_PER_ISA` (16 floats on AVX-512).
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 
-// Every vec8 function here is inlined into its caller's clone: no vector crosses an ABI boundary.
+// Every vector function here is inlined into its caller's copy: no vector crosses an ABI boundary.
 #pragma GCC diagnostic ignored "-Wpsabi"
 
 namespace engram::tile {
@@ -31,8 +32,8 @@ namespace engram::tile {
 #define ENGRAM_TILE_INLINE inline
 #endif
 
-// Tiles of the product: kRows rows of C at a time; operands are packed into buffers whose column
-// counts are multiples of kCols.
+// The product's granularity: its callers pack operands into buffers whose row counts are multiples
+// of kRows and column counts multiples of kCols (a tile is kRows or 2·kRows rows, one or two vectors).
 constexpr int64_t kRows = 4;
 constexpr int64_t kCols = 16;
 
@@ -45,16 +46,17 @@ typedef float vec8 __attribute__((vector_size(32)));
 typedef float vec8u __attribute__((vector_size(32), aligned(4)));
 typedef float vec16 __attribute__((vector_size(64)));
 
-// Defines `void name params` once per instruction set, each calling name_as<V> args with V that
-// set's vector for the product: vec16 on AVX-512, vec8 elsewhere.
+// Defines `void name params` once per instruction set, each calling the template name_as<V> (which
+// must exist, forced inline) with `args` and V that set's vector for the product: vec16 on AVX-512,
+// vec8 elsewhere. `grep name_as` finds the code; the macro only spells out the three copies.
 #if ENGRAM_ISA_COPIES
-#define ENGRAM_PER_ISA(name, params, args)                         \
-  ENGRAM_ISA_V4 void name params { name##_as<tile::vec16> args; } \
-  ENGRAM_ISA_V3 void name params { name##_as<tile::vec8> args; }  \
-  ENGRAM_ISA_BASE void name params { name##_as<tile::vec8> args; }
+#define ENGRAM_PER_ISA(name, params, args)                                   \
+  ENGRAM_ISA_V4 void name params { name##_as<::engram::tile::vec16> args; } \
+  ENGRAM_ISA_V3 void name params { name##_as<::engram::tile::vec8> args; }  \
+  ENGRAM_ISA_BASE void name params { name##_as<::engram::tile::vec8> args; }
 #else
 #define ENGRAM_PER_ISA(name, params, args) \
-  void name params { name##_as<tile::vec8> args; }
+  void name params { name##_as<::engram::tile::vec8> args; }
 #endif
 
 template <class V>
@@ -105,7 +107,8 @@ ENGRAM_TILE_INLINE void gemm_rows(int64_t i, int64_t N, int64_t K, const float* 
 // C[M, N] += A · B with A[m, k] at A[m·a_row + k·a_step] and B [K, N], C [M, N] row-major with
 // leading dimensions; M a multiple of kRows and N a multiple of kCols (the callers pack operands
 // into padded buffers); K anything. With 16-float vectors (32 registers) eight rows at a time,
-// sixteen accumulators: four are too few to keep both multiply–add units busy. The wrappers below
+// sixteen accumulators: four rows (eight accumulators) left both multiply–add units waiting on
+// each other's latency. With 8-float vectors (AVX2's 16 registers) four rows. The wrappers below
 // pass constant strides, which the forced inlining turns into each layout's own loop.
 template <class V>
 ENGRAM_TILE_INLINE void gemm_strided_acc(int64_t M, int64_t N, int64_t K, const float* A, int64_t a_row, int64_t a_step,
@@ -188,6 +191,13 @@ ENGRAM_TILE_INLINE float exp_nonpositive(float x) {
 ENGRAM_TILE_INLINE float hsum(vec8 v) {
   const float a = (v[0] + v[4]) + (v[1] + v[5]), b = (v[2] + v[6]) + (v[3] + v[7]);
   return a + b;
+}
+
+ENGRAM_TILE_INLINE float hsum(vec16 v) {
+  vec8 lo, hi;
+  std::memcpy(&lo, &v, sizeof lo);
+  std::memcpy(&hi, reinterpret_cast<const char*>(&v) + sizeof lo, sizeof hi);
+  return hsum(lo + hi);
 }
 
 ENGRAM_TILE_INLINE vec8 load8(const float* p) { return *reinterpret_cast<const vec8u*>(p); }
