@@ -7,11 +7,12 @@
 
 #include "commands.h"
 #include "engram/core/threads.h"
+#include "engram/kernels/instruction_set.h"
 
 namespace engram::cli {
 
 void add_info_command(CLI::App& app, Commands& commands) {
-  auto* info = app.add_subcommand("info", "versions, the BLAS in use, thread policy and the measured matmul rate");
+  auto* info = app.add_subcommand("info", "versions, the BLAS in use, thread policy, the kernels' instruction set and the measured matmul rate");
   commands.on(info, [] {
     const auto policy = current_thread_policy();
     const auto blas = detect_blas();
@@ -24,6 +25,7 @@ void add_info_command(CLI::App& app, Commands& commands) {
                 "             (set ENGRAM_TORCH_THREADS / ENGRAM_BLAS_THREADS to change)\n",
                 policy.torch_threads, policy.blas_threads, std::thread::hardware_concurrency(), blas.omp_wait_policy.c_str(),
                 blas_timeout ? blas_timeout : "(unset)");
+    std::printf("kernels      %s\n", kernel_instruction_set());
     const double g = measure_matmul_gflops(1024, 1.5);
     std::printf("matmul       %.1f GFLOP/s (fp32, 1024×1024 × 1024×1024, best of repeats)\n", g);
     std::printf("memory       %.1f GB/s (copy of 256 MB, read + written bytes, one thread)\n", measure_copy_gbps(1.0));

@@ -11,6 +11,7 @@
 #include "engram/core/memory.h"
 #include "engram/core/threads.h"
 #include "engram/data/corpus.h"
+#include "engram/kernels/instruction_set.h"
 #include "engram/kernels/softmax_read.h"
 #include "engram/policy/mixer_policy.h"
 #include "engram/policy/sampling.h"
@@ -191,9 +192,10 @@ std::vector<TableRow> run_bench(const BenchOptions& o, nlohmann::json& record) {
   const auto blas = detect_blas();
   const double peak = measure_matmul_gflops(1024, 1.5);
   rows.push_back({"matmul 1024² fp32", fmt(peak), "GFLOP/s", blas.vendor + ", torch " + std::to_string(policy.torch_threads) +
-                  " / BLAS " + std::to_string(policy.blas_threads) + " threads"});
+                  " / BLAS " + std::to_string(policy.blas_threads) + " threads; kernels " + kernel_instruction_set()});
   record["matmul_gflops"] = peak;
   record["blas"] = blas.vendor;
+  record["kernels"] = kernel_instruction_set();
 
   nlohmann::json cfg = {{"type", "transformer"}, {"vocab_size", 4096}, {"n_layer", 4}, {"n_head", 4},
                         {"n_embd", 128}, {"block_size", o.block_size}};

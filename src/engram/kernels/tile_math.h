@@ -48,7 +48,9 @@ typedef float vec16 __attribute__((vector_size(64)));
 
 // Defines `void name params` once per instruction set, each calling the template name_as<V> (which
 // must exist, forced inline) with `args` and V that set's vector for the product: vec16 on AVX-512,
-// vec8 elsewhere. `grep name_as` finds the code; the macro only spells out the three copies.
+// vec8 elsewhere. `grep name_as` finds the code; the macro only spells out the three copies. Call
+// them from the file that defines them: GCC builds the dispatcher where a call is compiled, and a
+// call from another file would always reach the baseline copy (kernels/instruction_set.cpp).
 #if ENGRAM_ISA_COPIES
 #define ENGRAM_PER_ISA(name, params, args)                                   \
   ENGRAM_ISA_V4 void name params { name##_as<::engram::tile::vec16> args; } \
