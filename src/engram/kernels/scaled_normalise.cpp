@@ -28,23 +28,13 @@ Rows rows_of(const torch::Tensor& x) {
   return {x.numel() / std::max<int64_t>(dh, 1), H, dh};
 }
 
-// Σ a[j]·b[j], eight lanes at a time (GCC vectorises no float reduction without -ffast-math)
-ENGRAM_TILE_INLINE float dot(const float* a, const float* b, int64_t n) {
-  tile::vec8 acc = {};
-  int64_t j = 0;
-  for (; j + 8 <= n; j += 8) acc += tile::load8(a + j) * tile::load8(b + j);
-  float sum = tile::hsum(acc);
-  for (; j < n; ++j) sum += a[j] * b[j];
-  return sum;
-}
-
 // rows [begin, end): y = s·x/(n + eps), n = ‖x‖ kept for the backward
 ENGRAM_SIMD_CLONES
 void forward_range(const Rows& r, const float* x, const float* s, float eps, float* y, float* norm, int64_t begin,
                    int64_t end) {
   for (int64_t i = begin; i < end; ++i) {
     const float* xi = x + i * r.dh;
-    norm[i] = std::sqrt(dot(xi, xi, r.dh));
+    norm[i] = std::sqrt(tile::dot(xi, xi, r.dh));
     const float f = s[i % r.H] / (norm[i] + eps);
     for (int64_t j = 0; j < r.dh; ++j) y[i * r.dh + j] = f * xi[j];
   }
@@ -57,7 +47,7 @@ void backward_range(const Rows& r, const float* x, const float* s, const float* 
                     float* dx, float* ds_rows, int64_t begin, int64_t end) {
   for (int64_t i = begin; i < end; ++i) {
     const float *xi = x + i * r.dh, *gi = dy + i * r.dh;
-    const float xg = dot(xi, gi, r.dh);
+    const float xg = tile::dot(xi, gi, r.dh);
     const float n = norm[i], u = 1.0f / (n + eps), sh = s[i % r.H];
     const float c = n > 0 ? u * u * xg / n : 0.0f;  // x = 0: ∂y/∂x = s u I
     for (int64_t j = 0; j < r.dh; ++j) dx[i * r.dh + j] = sh * (u * gi[j] - c * xi[j]);

@@ -9,24 +9,12 @@
 
 namespace engram::ops {
 
+using tile::dot;
 using tile::hsum;
 using tile::load8;
 using tile::vec8;
 
 namespace {
-
-ENGRAM_TILE_INLINE float dot(const float* a, const float* b, int64_t n) {
-  vec8 acc0 = {}, acc1 = {};
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    acc0 += load8(a + i) * load8(b + i);
-    acc1 += load8(a + i + 8) * load8(b + i + 8);
-  }
-  for (; i + 8 <= n; i += 8) acc0 += load8(a + i) * load8(b + i);
-  float s = hsum(acc0 + acc1);
-  for (; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
 
 constexpr float kGeluK = 0.7978845608028654f;  // √(2/π)
 constexpr float kGeluC = 0.044715f;
