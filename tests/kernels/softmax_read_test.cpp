@@ -1,7 +1,9 @@
 #include "engram/kernels/softmax_read.h"
 
 #include <gtest/gtest.h>
+#include <functional>
 #include <limits>
+#include <numeric>
 #include <torch/torch.h>
 
 namespace engram {
@@ -72,6 +74,65 @@ TEST(SoftmaxRead, BlockedKernelEqualsTheCompositionInDouble) {
     EXPECT_TRUE(close(qf.grad(), qd.grad())) << (qf.grad().to(torch::kDouble) - qd.grad()).abs().max().item<double>();
     EXPECT_TRUE(close(kf.grad(), kd.grad())) << (kf.grad().to(torch::kDouble) - kd.grad()).abs().max().item<double>();
     EXPECT_TRUE(close(vf.grad(), vd.grad())) << (vf.grad().to(torch::kDouble) - vd.grad()).abs().max().item<double>();
+  }
+}
+
+// The dimensions of t from the largest stride to the smallest.
+std::vector<int64_t> memory_order(const torch::Tensor& t) {
+  std::vector<int64_t> order(t.dim());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return t.stride(a) > t.stride(b); });
+  return order;
+}
+
+// The models hand the read their heads as views: [B, H, T, dh] transposed out of [B, T, H, dh]
+// activations (the transformer's out of [B, T, 3, H, dh]), and the P-mem's [H, B·T, dh] queries.
+// The kernel must read them where they lie and give the output and every gradient back in the
+// same memory order, equal to the composition in double.
+TEST(SoftmaxRead, ReadsHeadsWhereTheyLieAndAnswersInTheirLayout) {
+  const int64_t B = 3, T = 45, H = 2, dh = 6;
+  struct Layout {
+    const char* name;
+    std::function<torch::Tensor(const torch::Tensor&)> view;  // [B, T, 3, H, dh] storage -> one operand
+    SoftmaxReadOptions options;
+  };
+  const Layout layouts[] = {
+      {"[B, H, T, dh] of [B, T, 3, H, dh], causal with dropout",
+       [](const torch::Tensor& x) { return x.select(2, 0).transpose(1, 2); }, causal(-1, 1.0, 0.2, 5)},
+      {"[H, B·T, dh] of [B, T, H, dh], all visible",
+       [](const torch::Tensor& x) { return x.select(2, 1).movedim(2, 0).reshape({H, B * T, dh}); },
+       all_visible(0.8)},
+  };
+  for (const auto& l : layouts) {
+    SCOPED_TRACE(l.name);
+    torch::manual_seed(4);
+    auto store = torch::randn({B, T, 3, H, dh});
+    auto q = l.view(store), k = l.view(store.roll(1, 1)), v = l.view(store.roll(2, 1));
+    if (q.dim() == 3) {  // P-mem: keys and values are the slots, one contiguous [H, P, dh] each
+      k = torch::randn({H, 37, dh});
+      v = torch::randn({H, 37, dh});
+    }
+    ASSERT_FALSE(q.is_contiguous());
+    auto qf = q.detach().requires_grad_(), kf = k.detach().requires_grad_(), vf = v.detach().requires_grad_();
+    std::vector<torch::Tensor> grads(3);  // as the read's backward hands them over
+    for (int i = 0; i < 3; ++i) (i == 0 ? qf : i == 1 ? kf : vf).register_hook([&grads, i](const torch::Tensor& g) {
+      grads[i] = g;
+    });
+    auto y = softmax_read(qf, kf, vf, l.options);
+    EXPECT_EQ(memory_order(y), memory_order(q)) << "the output comes back in the queries' layout";
+    auto g = torch::randn_like(y);
+    (y * g).sum().backward();
+    auto qd = q.to(torch::kDouble).requires_grad_(), kd = k.to(torch::kDouble).requires_grad_(),
+         vd = v.to(torch::kDouble).requires_grad_();
+    (softmax_read(qd, kd, vd, l.options) * g.to(torch::kDouble)).sum().backward();
+    auto ref = softmax_read(qd.detach(), kd.detach(), vd.detach(), l.options);
+    EXPECT_TRUE(torch::allclose(y.to(torch::kDouble), ref, 2e-5, 2e-5));
+    for (int i = 0; i < 3; ++i)
+      EXPECT_EQ(memory_order(grads[i]), memory_order(i == 0 ? q : i == 1 ? k : v)) << "gradient " << i;
+    for (auto [f, d] : {std::pair{qf, qd}, std::pair{kf, kd}, std::pair{vf, vd}}) {
+      EXPECT_TRUE(torch::allclose(f.grad().to(torch::kDouble), d.grad(), 2e-5, 2e-5))
+          << (f.grad().to(torch::kDouble) - d.grad()).abs().max().item<double>();
+    }
   }
 }
 
@@ -157,6 +218,8 @@ TEST(SoftmaxRead, RefusesWhatItCannotRun) {
   auto q = torch::randn({2, 3, 4}), k = torch::randn({2, 5, 4});
   EXPECT_ANY_THROW(softmax_read(q, k, k, all_visible(1.0, 1.0)));
   EXPECT_ANY_THROW(softmax_read(q.view({6, 4}), k, k, all_visible()));
+  EXPECT_ANY_THROW(softmax_read(q.view({1, 2, 3, 4}), k, k, all_visible()));
+  EXPECT_ANY_THROW(softmax_read(q.view({2, 1, 3, 4}), k.view({1, 2, 5, 4}), k.view({1, 2, 5, 4}), all_visible()));
   EXPECT_ANY_THROW(softmax_read(q, k.narrow(2, 0, 3), k, all_visible()));
   EXPECT_ANY_THROW(softmax_read(q, k, k.narrow(1, 0, 4), all_visible()));
 }

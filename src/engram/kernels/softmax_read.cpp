@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <limits>
+#include <numeric>
 #include <vector>
 
 #include "engram/core/error.h"
@@ -23,6 +24,31 @@ std::atomic<ReadPath> g_path{ReadPath::kBlocked};
 constexpr int64_t kBlockRows = 32;
 constexpr int64_t kBlockKeys = 64;
 static_assert(kBlockRows % tile::kRows == 0 && kBlockKeys % kCols == 0, "blocks must hold whole tiles");
+
+// Where row i of group g lies in a tensor seen as [B, H, rows, width] with any strides but a
+// contiguous last dimension (a 3-D [G, rows, width] tensor is the case B = 1). The models' heads
+// are views of [B, T, H, dh] activations, so the read takes them as they are: a copy into
+// [B·H, T, dh] and back, forward and backward, cost a tenth of a mosaic's training step.
+template <class T>
+struct RowsOf {
+  T* data;
+  int64_t heads, batch_stride, head_stride, row_stride;
+  T* row(int64_t g, int64_t i) const {
+    return data + (g / heads) * batch_stride + (g % heads) * head_stride + i * row_stride;
+  }
+};
+using In = RowsOf<const float>;
+using Out = RowsOf<float>;
+
+template <class T>
+RowsOf<T> rows_of(T* data, const torch::Tensor& t) {
+  if (t.dim() == 3) return {data, std::max<int64_t>(t.size(0), 1), 0, t.stride(0), t.stride(1)};
+  return {data, std::max<int64_t>(t.size(1), 1), t.stride(0), t.stride(1), t.stride(2)};
+}
+In in(const torch::Tensor& t) { return rows_of<const float>(t.data_ptr<float>(), t); }
+Out out_of(torch::Tensor& t) { return rows_of<float>(t.data_ptr<float>(), t); }
+// the kernel reads rows whole: a tensor whose last dimension is strided is copied first
+torch::Tensor unit_last(const torch::Tensor& t) { return t.stride(-1) == 1 ? t : t.contiguous(); }
 
 struct Problem {
   int64_t G, N, S, D, Dv;
@@ -49,21 +75,27 @@ struct Scratch {
 
 void zero(std::vector<float>& b, int64_t n) { b.assign(static_cast<size_t>(n), 0.0f); }
 
-// rows [r, r + n) of an [*, width] matrix into a [kBlockRows, ld] block, zero elsewhere
-void pack_rows(const float* src, int64_t n, int64_t width, std::vector<float>& dst, int64_t ld) {
+// rows [i, i + n) of group g into a [kBlockRows, ld] block, zero elsewhere
+void pack_rows(const In& src, int64_t g, int64_t i, int64_t n, int64_t width, std::vector<float>& dst, int64_t ld) {
   zero(dst, kBlockRows * ld);
-  for (int64_t r = 0; r < n; ++r) std::copy_n(src + r * width, width, dst.data() + r * ld);
+  for (int64_t r = 0; r < n; ++r) std::copy_n(src.row(g, i + r), width, dst.data() + r * ld);
+}
+
+// rows 0 … n−1 of group g into [n, ld] (zero up to round_up(n, kCols) rows)
+void pack_keys(const In& src, int64_t g, int64_t n, int64_t width, std::vector<float>& dst, int64_t ld) {
+  zero(dst, round_up(std::max<int64_t>(n, 1), kCols) * ld);
+  for (int64_t j = 0; j < n; ++j) std::copy_n(src.row(g, j), width, dst.data() + j * ld);
 }
 
 // Keys 0 … n−1 of an [n, width] matrix, transposed one key block at a time: block b is a
 // [width, kBlockKeys] matrix at dst + b·width·kBlockKeys, zero beyond key n. One [width, S]
 // transpose would give the score product a row stride of S floats, and at S = 1,024 (4 KB) every
 // row of a key block falls into the same first-level cache sets: the product ran at half speed.
-void pack_key_blocks(const float* src, int64_t n, int64_t width, std::vector<float>& dst) {
+void pack_key_blocks(const In& src, int64_t g, int64_t n, int64_t width, std::vector<float>& dst) {
   const int64_t blocks = (n + kBlockKeys - 1) / kBlockKeys;
   zero(dst, std::max<int64_t>(blocks, 1) * width * kBlockKeys);
   for (int64_t b = 0; b < blocks; ++b)
-    tile::transpose(std::min(kBlockKeys, n - b * kBlockKeys), width, src + b * kBlockKeys * width, width,
+    tile::transpose(std::min(kBlockKeys, n - b * kBlockKeys), width, src.row(g, b * kBlockKeys), src.row_stride,
                     dst.data() + b * width * kBlockKeys, kBlockKeys);
 }
 
@@ -105,19 +137,16 @@ ENGRAM_TILE_INLINE float exp_row(float* s, int64_t seen, int64_t width, float sc
 }
 
 template <class V>
-ENGRAM_TILE_INLINE void forward_rows_as(const Problem& p, const float* q, const float* k, const float* v, float* out,
+ENGRAM_TILE_INLINE void forward_rows_as(const Problem& p, const In& q, const In& k, const In& v, const Out& out,
                                         float* lse, int64_t g, int64_t first, int64_t last, Scratch& w) {
   const int64_t D = p.D, Dv = p.Dv, Dvp = round_up(Dv, kCols);
-  const int64_t keys = p.visible(last - 1), Sp = round_up(std::max<int64_t>(keys, 1), kCols);
-  const float* kg = k + g * p.S * D;
-  const float* vg = v + g * p.S * Dv;
-  pack_key_blocks(kg, keys, D, w.kt);
-  zero(w.vp, Sp * Dvp);
-  for (int64_t j = 0; j < keys; ++j) std::copy_n(vg + j * Dv, Dv, w.vp.data() + j * Dvp);
+  const int64_t keys = p.visible(last - 1);
+  pack_key_blocks(k, g, keys, D, w.kt);
+  pack_keys(v, g, keys, Dv, w.vp, Dvp);
 
   for (int64_t i0 = first; i0 < last; i0 += kBlockRows) {
     const int64_t rows = std::min(kBlockRows, last - i0);
-    pack_rows(q + (g * p.N + i0) * D, rows, D, w.q, D);
+    pack_rows(q, g, i0, rows, D, w.q, D);
     zero(w.acc, kBlockRows * Dvp);
     std::fill_n(w.m, kBlockRows, -std::numeric_limits<float>::infinity());
     std::fill_n(w.l, kBlockRows, 0.0f);
@@ -148,7 +177,7 @@ ENGRAM_TILE_INLINE void forward_rows_as(const Problem& p, const float* q, const 
       tile::gemm_acc<V>(kBlockRows, Dvp, bcp, w.s.data(), kBlockKeys, w.vp.data() + j0 * Dvp, Dvp, w.acc.data(), Dvp);
     }
     for (int64_t r = 0; r < rows; ++r) {
-      float* o = out + (g * p.N + i0 + r) * Dv;
+      float* o = out.row(g, i0 + r);
       const float inv = w.l[r] > 0 ? 1.0f / w.l[r] : 0.0f;
       for (int64_t d = 0; d < Dv; ++d) o[d] = w.acc[r * Dvp + d] * inv;
       lse[g * p.N + i0 + r] = w.l[r] > 0 ? w.m[r] + std::log(w.l[r]) : 0.0f;
@@ -157,39 +186,36 @@ ENGRAM_TILE_INLINE void forward_rows_as(const Problem& p, const float* q, const 
 }
 
 ENGRAM_PER_ISA(forward_rows,
-               (const Problem& p, const float* q, const float* k, const float* v, float* out, float* lse, int64_t g,
+               (const Problem& p, const In& q, const In& k, const In& v, const Out& out, float* lse, int64_t g,
                 int64_t first, int64_t last, Scratch& w),
                (p, q, k, v, out, lse, g, first, last, w))
 
 // Gradients of rows [first, last) of group g: dq for those rows, and this range's share of dk and
-// dv written to its own slice (dk_part, dv_part: [chunks, G, S, D]).
+// dv (all of it when the group is one range), zero for the keys its rows do not see.
 template <class V>
-ENGRAM_TILE_INLINE void backward_rows_as(const Problem& p, const float* q, const float* k, const float* v,
-                                         const float* out, const float* lse, const float* dout, float* dq,
-                                         float* dk_part, float* dv_part, int64_t g, int64_t chunk, int64_t first,
-                                         int64_t last, Scratch& w) {
+ENGRAM_TILE_INLINE void backward_rows_as(const Problem& p, const In& q, const In& k, const In& v, const In& out,
+                                         const float* lse, const In& dout, const Out& dq, const Out& dk,
+                                         const Out& dv, int64_t g, int64_t first, int64_t last, Scratch& w) {
   const int64_t D = p.D, Dv = p.Dv, Dp = round_up(D, kCols), Dvp = round_up(Dv, kCols);
   const int64_t keys = p.visible(last - 1), Sp = round_up(std::max<int64_t>(keys, 1), kCols);
-  const float* kg = k + g * p.S * D;
-  const float* vg = v + g * p.S * Dv;
-  pack_key_blocks(kg, keys, D, w.kt);
-  pack_key_blocks(vg, keys, Dv, w.vt);
-  zero(w.kp, Sp * Dp);
-  for (int64_t j = 0; j < keys; ++j) std::copy_n(kg + j * D, D, w.kp.data() + j * Dp);
+  pack_key_blocks(k, g, keys, D, w.kt);
+  pack_key_blocks(v, g, keys, Dv, w.vt);
+  pack_keys(k, g, keys, D, w.kp, Dp);
   zero(w.dk, Sp * Dp);
   zero(w.dv, Sp * Dvp);
 
   for (int64_t i0 = first; i0 < last; i0 += kBlockRows) {
     const int64_t rows = std::min(kBlockRows, last - i0), base = g * p.N + i0;
-    pack_rows(q + base * D, rows, D, w.q, Dp);
-    pack_rows(dout + base * Dv, rows, Dv, w.dout, Dvp);
+    pack_rows(q, g, i0, rows, D, w.q, Dp);
+    pack_rows(dout, g, i0, rows, Dv, w.dout, Dvp);
     zero(w.dq, kBlockRows * Dp);
     // Padding rows (r ≥ rows) get weight 0, but 0 × a leftover NaN is NaN: their terms must be set.
     std::fill_n(w.delta, kBlockRows, 0.0f);
     std::fill_n(w.lse, kBlockRows, 0.0f);
     for (int64_t r = 0; r < rows; ++r) {
+      const float *dor = dout.row(g, i0 + r), *orow = out.row(g, i0 + r);
       float delta = 0;  // Σ_d dO·O = Σ_j P·dP: the softmax backward's row term, dropout included
-      for (int64_t d = 0; d < Dv; ++d) delta += dout[(base + r) * Dv + d] * out[(base + r) * Dv + d];
+      for (int64_t d = 0; d < Dv; ++d) delta += dor[d] * orow[d];
       w.delta[r] = delta;
       w.lse[r] = lse[base + r];
     }
@@ -217,23 +243,25 @@ ENGRAM_TILE_INLINE void backward_rows_as(const Problem& p, const float* q, const
       tile::gemm_tn_acc<V>(bcp, Dp, kBlockRows, w.dp.data(), kBlockKeys, w.q.data(), Dp, w.dk.data() + j0 * Dp, Dp);
       tile::gemm_tn_acc<V>(bcp, Dvp, kBlockRows, w.s.data(), kBlockKeys, w.dout.data(), Dvp, w.dv.data() + j0 * Dvp, Dvp);
     }
-    for (int64_t r = 0; r < rows; ++r) std::copy_n(w.dq.data() + r * Dp, D, dq + (base + r) * D);
+    for (int64_t r = 0; r < rows; ++r) std::copy_n(w.dq.data() + r * Dp, D, dq.row(g, i0 + r));
   }
-  float* dk = dk_part + (chunk * p.G + g) * p.S * D;
-  float* dv = dv_part + (chunk * p.G + g) * p.S * Dv;
-  for (int64_t j = 0; j < keys; ++j) {
-    std::copy_n(w.dk.data() + j * Dp, D, dk + j * D);
-    std::copy_n(w.dv.data() + j * Dvp, Dv, dv + j * Dv);
+  for (int64_t j = 0; j < p.S; ++j) {
+    float *dkr = dk.row(g, j), *dvr = dv.row(g, j);
+    if (j < keys) {
+      std::copy_n(w.dk.data() + j * Dp, D, dkr);
+      std::copy_n(w.dv.data() + j * Dvp, Dv, dvr);
+    } else {
+      std::fill_n(dkr, D, 0.0f);
+      std::fill_n(dvr, Dv, 0.0f);
+    }
   }
-  std::fill(dk + keys * D, dk + p.S * D, 0.0f);
-  std::fill(dv + keys * Dv, dv + p.S * Dv, 0.0f);
 }
 
 ENGRAM_PER_ISA(backward_rows,
-               (const Problem& p, const float* q, const float* k, const float* v, const float* out, const float* lse,
-                const float* dout, float* dq, float* dk_part, float* dv_part, int64_t g, int64_t chunk,
-                int64_t first, int64_t last, Scratch& w),
-               (p, q, k, v, out, lse, dout, dq, dk_part, dv_part, g, chunk, first, last, w))
+               (const Problem& p, const In& q, const In& k, const In& v, const In& out, const float* lse,
+                const In& dout, const Out& dq, const Out& dk, const Out& dv, int64_t g, int64_t first, int64_t last,
+                Scratch& w),
+               (p, q, k, v, out, lse, dout, dq, dk, dv, g, first, last, w))
 
 template <class F>
 void for_each_range(const Problem& p, F&& body) {
@@ -251,12 +279,30 @@ using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
 
 Problem problem_of(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const SoftmaxReadOptions& o) {
-  Problem p{q.size(0), q.size(1), k.size(1), q.size(2), v.size(2), static_cast<float>(o.scale), o.causal, o.shift,
+  int64_t groups = 1;
+  for (int64_t d = 0; d + 2 < q.dim(); ++d) groups *= q.size(d);
+  Problem p{groups, q.size(-2), k.size(-2), q.size(-1), v.size(-1), static_cast<float>(o.scale), o.causal, o.shift,
             tile::DropoutMask(o.seed, o.dropout), 1};
   const int64_t blocks = (p.N + kBlockRows - 1) / kBlockRows;
   const int64_t wanted = (2 * at::get_num_threads() + p.G - 1) / p.G;  // ≥ 2 ranges per thread
   p.chunks = std::clamp<int64_t>(wanted, 1, std::max<int64_t>(blocks, 1));
   return p;
+}
+
+// An uninitialised tensor of `like`'s sizes, last dimension `width`, whose memory runs in the order
+// of like's strides: the read's output and gradients come back in the layout its inputs came in,
+// so that [B, H, T, dh] views of [B, T, H, dh] activations stay views on the way out too.
+torch::Tensor empty_in_order_of(const torch::Tensor& like, int64_t width) {
+  const int64_t n = like.dim();
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end() - 1, [&](int64_t a, int64_t b) { return like.stride(a) > like.stride(b); });
+  std::vector<int64_t> sizes(n), back(n);
+  for (int64_t i = 0; i < n; ++i) {
+    sizes[i] = order[i] == n - 1 ? width : like.size(order[i]);
+    back[order[i]] = i;
+  }
+  return torch::empty(sizes, like.options()).permute(back);
 }
 
 SoftmaxReadOptions options_of(AutogradContext* ctx) {
@@ -275,12 +321,13 @@ struct BlockedRead : public torch::autograd::Function<BlockedRead> {
                                int64_t seed) {
     const SoftmaxReadOptions o{scale, causal, shift, dropout, static_cast<uint64_t>(seed)};
     const Problem p = problem_of(q, k, v, o);
-    auto out = torch::empty({p.G, p.N, p.Dv}, q.options());
+    auto out = empty_in_order_of(q, p.Dv);
     auto lse = torch::empty({p.G, p.N}, q.options());
-    const float *qd = q.data_ptr<float>(), *kd = k.data_ptr<float>(), *vd = v.data_ptr<float>();
-    float *od = out.data_ptr<float>(), *ld = lse.data_ptr<float>();
+    const In qr = in(q), kr = in(k), vr = in(v);
+    const Out outr = out_of(out);
+    float* ld = lse.data_ptr<float>();
     for_each_range(p, [&](int64_t g, int64_t, int64_t first, int64_t last, Scratch& w) {
-      forward_rows(p, qd, kd, vd, od, ld, g, first, last, w);
+      forward_rows(p, qr, kr, vr, outr, ld, g, first, last, w);
     });
     ctx->save_for_backward({q, k, v, out, lse});
     ctx->saved_data["scale"] = scale;
@@ -295,32 +342,53 @@ struct BlockedRead : public torch::autograd::Function<BlockedRead> {
     const auto saved = ctx->get_saved_variables();
     const auto &q = saved[0], &k = saved[1], &v = saved[2], &out = saved[3], &lse = saved[4];
     const Problem p = problem_of(q, k, v, options_of(ctx));
-    const auto dout = grads[0].contiguous();
-    auto dq = torch::empty_like(q);
+    const auto dout = unit_last(grads[0]);
+    auto dq = empty_in_order_of(q, p.D);
     // Uninitialised: every range is non-empty (problem_of gives each at least one row block) and
-    // backward_rows writes its whole slice, zero for the keys its rows do not see.
-    const auto alloc = [&](int64_t width) { return torch::empty({p.chunks, p.G, p.S, width}, q.options()); };
-    auto dk = alloc(p.D), dv = alloc(p.Dv);
-    const float *qd = q.data_ptr<float>(), *kd = k.data_ptr<float>(), *vd = v.data_ptr<float>();
-    const float *od = out.data_ptr<float>(), *ld = lse.data_ptr<float>(), *gd = dout.data_ptr<float>();
-    float *dqd = dq.data_ptr<float>(), *dkd = dk.data_ptr<float>(), *dvd = dv.data_ptr<float>();
+    // backward_rows writes all of its group's (or its range's share of) dk and dv.
+    torch::Tensor dk, dv, dk_parts, dv_parts;
+    if (p.chunks == 1) {
+      dk = empty_in_order_of(k, p.D);
+      dv = empty_in_order_of(v, p.Dv);
+    } else {  // each range writes its share to a slice of its own; summed below
+      dk_parts = torch::empty({p.chunks, p.G, p.S, p.D}, q.options());
+      dv_parts = torch::empty({p.chunks, p.G, p.S, p.Dv}, q.options());
+    }
+    const auto share = [&](torch::Tensor& whole, torch::Tensor& parts, int64_t chunk, int64_t width) {
+      if (p.chunks == 1) return out_of(whole);
+      return Out{parts.data_ptr<float>() + chunk * p.G * p.S * width, p.G, 0, p.S * width, width};
+    };
+    const In qr = in(q), kr = in(k), vr = in(v), outr = in(out), doutr = in(dout);
+    const Out dqr = out_of(dq);
+    const float* ld = lse.data_ptr<float>();
     for_each_range(p, [&](int64_t g, int64_t c, int64_t first, int64_t last, Scratch& w) {
-      backward_rows(p, qd, kd, vd, od, ld, gd, dqd, dkd, dvd, g, c, first, last, w);
+      backward_rows(p, qr, kr, vr, outr, ld, doutr, dqr, share(dk, dk_parts, c, p.D), share(dv, dv_parts, c, p.Dv), g,
+                    first, last, w);
     });
-    return {dq, p.chunks == 1 ? dk[0] : dk.sum(0), p.chunks == 1 ? dv[0] : dv.sum(0), torch::Tensor(),
-            torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    if (p.chunks > 1) {
+      dk = dk_parts.sum(0).view(k.sizes());
+      dv = dv_parts.sum(0).view(v.sizes());
+    }
+    return {dq, dk, dv, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
-// The reference: LibTorch operations, the [G, N, S] weights materialised. Rows that see no key
+// q's sizes with the last dimension `last`
+std::vector<int64_t> sizes_with_last(const torch::Tensor& q, int64_t last) {
+  auto sizes = q.sizes().vec();
+  sizes.back() = last;
+  return sizes;
+}
+
+// The reference: LibTorch operations, the [..., N, S] weights materialised. Rows that see no key
 // are left out of the softmax and read 0.
 torch::Tensor composition(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                           const SoftmaxReadOptions& o) {
-  const int64_t G = q.size(0), N = q.size(1), S = k.size(1);
+  const int64_t N = q.size(-2), S = k.size(-2);
   const int64_t blind = o.causal ? std::clamp<int64_t>(-o.shift, 0, N) : 0;
-  if (blind == N || S == 0) return torch::zeros({G, N, v.size(2)}, q.options());
-  auto qs = q.narrow(1, blind, N - blind);
-  auto w = torch::matmul(qs, k.transpose(1, 2)).mul_(o.scale);
+  if (blind == N || S == 0) return torch::zeros(sizes_with_last(q, v.size(-1)), q.options());
+  auto qs = q.narrow(-2, blind, N - blind);
+  auto w = torch::matmul(qs, k.transpose(-2, -1)).mul_(o.scale);
   if (o.causal) {
     auto opts = torch::TensorOptions().device(q.device());
     auto row = torch::arange(blind, N, opts.dtype(torch::kLong)).unsqueeze(1);
@@ -329,12 +397,20 @@ torch::Tensor composition(const torch::Tensor& q, const torch::Tensor& k, const 
   }
   w = torch::softmax(w, -1);
   if (o.dropout > 0) {
-    auto keep = softmax_read_keep(o.seed, o.dropout, {G, N, S}).narrow(1, blind, N - blind);
+    auto keep = softmax_read_keep(o.seed, o.dropout, sizes_with_last(q, S)).narrow(-2, blind, N - blind);
     w = w * keep.to(w.options()) / (1.0 - o.dropout);
   }
   auto y = torch::matmul(w, v);
   if (blind == 0) return y;
-  return torch::cat({torch::zeros({G, blind, v.size(2)}, q.options()), y}, 1);
+  auto zeros = sizes_with_last(q, v.size(-1));
+  zeros[zeros.size() - 2] = blind;
+  return torch::cat({torch::zeros(zeros, q.options()), y}, -2);
+}
+
+std::string shape_of(const torch::Tensor& t) {
+  std::string s;
+  for (int64_t d : t.sizes()) s += (s.empty() ? "" : "x") + std::to_string(d);
+  return s;
 }
 
 }  // namespace
@@ -344,19 +420,19 @@ ReadPath read_path() { return g_path; }
 
 torch::Tensor softmax_read(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                            const SoftmaxReadOptions& o) {
-  if (q.dim() != 3 || k.dim() != 3 || v.dim() != 3)
-    throw Error("softmax_read: expects q [G, N, D], k [G, S, D], v [G, S, Dv]");
-  if (k.size(0) != q.size(0) || v.size(0) != q.size(0) || k.size(2) != q.size(2) || v.size(1) != k.size(1))
-    throw Error("softmax_read: shapes q " + std::to_string(q.size(0)) + "x" + std::to_string(q.size(1)) + "x" +
-                std::to_string(q.size(2)) + ", k " + std::to_string(k.size(0)) + "x" + std::to_string(k.size(1)) +
-                "x" + std::to_string(k.size(2)) + ", v " + std::to_string(v.size(0)) + "x" +
-                std::to_string(v.size(1)) + "x" + std::to_string(v.size(2)) + " do not fit together");
+  const auto lead = [](const torch::Tensor& t) { return t.sizes().slice(0, t.dim() - 2); };
+  if ((q.dim() != 3 && q.dim() != 4) || k.dim() != q.dim() || v.dim() != q.dim())
+    throw Error("softmax_read: expects q [G, N, D], k [G, S, D], v [G, S, Dv] or the same with [B, H] for G; got q " +
+                shape_of(q) + ", k " + shape_of(k) + ", v " + shape_of(v));
+  if (lead(k) != lead(q) || lead(v) != lead(q) || k.size(-1) != q.size(-1) || v.size(-2) != k.size(-2))
+    throw Error("softmax_read: shapes q " + shape_of(q) + ", k " + shape_of(k) + ", v " + shape_of(v) +
+                " do not fit together");
   if (!(o.dropout >= 0 && o.dropout < 1)) throw Error("softmax_read: dropout must be in [0, 1)");
   const bool kernel = g_path == ReadPath::kBlocked && q.device().is_cpu() && q.scalar_type() == torch::kFloat &&
-                      k.scalar_type() == torch::kFloat && v.scalar_type() == torch::kFloat && k.size(1) > 0 &&
-                      q.size(1) > 0;
+                      k.scalar_type() == torch::kFloat && v.scalar_type() == torch::kFloat && k.size(-2) > 0 &&
+                      q.size(-2) > 0 && q.numel() > 0;
   if (!kernel) return composition(q, k, v, o);
-  return BlockedRead::apply(q.contiguous(), k.contiguous(), v.contiguous(), o.scale, o.causal, o.shift, o.dropout,
+  return BlockedRead::apply(unit_last(q), unit_last(k), unit_last(v), o.scale, o.causal, o.shift, o.dropout,
                             static_cast<int64_t>(o.seed));
 }
 

@@ -29,7 +29,11 @@ struct SoftmaxReadOptions {
   uint64_t seed = 0;     // picks the dropout mask (softmax_read_keep)
 };
 
-// q [G, N, D], k [G, S, D], v [G, S, Dv] -> [G, N, Dv]. Gradients reach q, k and v.
+// q [G, N, D], k [G, S, D], v [G, S, Dv] -> [G, N, Dv], or the same with two dimensions [B, H] in
+// place of G. Gradients reach q, k and v. Any strides will do: the kernel reads each group's rows
+// where they lie, so the heads of [B, T, H, dh] activations go in as transposed views, and the
+// output (and each gradient) comes back laid out in memory like its input, e.g. [B, H, T, dh] as a
+// transposed view of a [B, T, H, dh] tensor, which reshapes to [B, T, H·dh] without a copy.
 torch::Tensor softmax_read(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                            const SoftmaxReadOptions& options);
 

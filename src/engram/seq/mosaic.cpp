@@ -5,6 +5,7 @@
 #include "engram/core/config.h"
 #include "engram/core/error.h"
 #include "engram/core/seed.h"
+#include "engram/kernels/lookahead_value.h"
 #include "engram/kernels/scaled_normalise.h"
 #include "engram/kernels/softmax_read.h"
 #include "engram/seq/cache_buffer.h"
@@ -133,7 +134,7 @@ struct ContextMemory : torch::nn::Module {
     auto g = value_mix.view({cfg.n_head, 1});
     return (1 - g) * next + g * current;
   }
-  // a_h · v̄ / ‖v̄‖ for v̄ [..., H, dh]
+  // a_h · v̄ / ‖v̄‖ for v̄ [..., H, dh] (decoding; forward() does mix and normalise in lookahead_value)
   torch::Tensor normalise_value(const torch::Tensor& vbar) const {
     return scaled_normalise(vbar, torch::exp(10.0 * value_scale), var.norm_eps);
   }
@@ -142,19 +143,17 @@ struct ContextMemory : torch::nn::Module {
     const int64_t B = x.size(0), T = x.size(1), H = cfg.n_head, dh = cfg.n_embd / H;
     auto k = keys->forward(x);                           // [B, T, H, dh]
     auto v_raw = W_v(x).view({B, T, H, dh});
-    // look-ahead value: v̄_t = (1−γ) ṽ_{t+1} + γ ṽ_t, with ṽ_T = 0
-    auto next = torch::cat({v_raw.narrow(1, 1, T - 1), torch::zeros({B, 1, H, dh}, x.options())}, 1);
-    auto v = normalise_value(mix(next, v_raw));
+    // look-ahead value: a_h · v̄_t / ‖v̄_t‖, v̄_t = (1−γ) ṽ_{t+1} + γ ṽ_t, with ṽ_T = 0
+    auto v = lookahead_value(v_raw, value_mix, torch::exp(10.0 * value_scale), var.norm_eps);
     // Query t reads pairs j ≤ t−1 (strictly earlier: v_t holds x_{t+1}, the target); row 0 reads 0.
     // Kernel scale 1: the temperature is in the key scale s_h.
-    auto heads = [&](const torch::Tensor& t) { return t.transpose(1, 2).reshape({B * H, T, dh}); };
     SoftmaxReadOptions read;
     read.causal = true;
     read.shift = -1;
     read.dropout = is_training() ? cfg.attn_dropout : 0.0;
     read.seed = read.dropout > 0 ? torch_random64() : 0;
-    auto kh = heads(k);
-    auto y = softmax_read(kh, kh, heads(v), read).view({B, H, T, dh}).transpose(1, 2);
+    auto kh = k.transpose(1, 2);                                         // [B, H, T, dh] views
+    auto y = softmax_read(kh, kh, v.transpose(1, 2), read).transpose(1, 2);  // [B, T, H, dh] in memory
     return c_proj(y.reshape({B, T, cfg.n_embd}));
   }
 
@@ -201,16 +200,18 @@ struct PersistentMemory : torch::nn::Module {
   torch::Tensor read(const torch::Tensor& q_heads_last) {
     auto q = q_heads_last.movedim(-2, 0);                  // [H, ..., dh]
     const auto lead = q.sizes().vec();
-    auto qf = q.reshape({cfg.n_head, -1, q.size(-1)});     // [H, N, dh]
+    auto qf = q.reshape({cfg.n_head, -1, q.size(-1)});     // [H, N, dh], a view of contiguous queries
     SoftmaxReadOptions read;
     read.dropout = is_training() ? cfg.pmem_dropout : 0.0;
+    // The output scale multiplies the slot values rather than the read-out: the same product (the
+    // read is linear in the values) on [H, P, dh] instead of [H, N, dh], forward and backward.
+    auto scale = (torch::exp(10.0 * out_scale) / static_cast<double>(cfg.pmem_count)).view({cfg.n_head, 1, 1});
     torch::Tensor y;
     for (int64_t c = 0; c < cfg.pmem_count; ++c) {
       read.seed = read.dropout > 0 ? torch_random64() : 0;
-      auto r = softmax_read(qf, P_k[c], P_v[c], read);
+      auto r = softmax_read(qf, P_k[c], P_v[c] * scale, read);
       y = y.defined() ? y + r : r;
     }
-    y = y * (torch::exp(10.0 * out_scale) / static_cast<double>(cfg.pmem_count)).view({cfg.n_head, 1, 1});
     return y.reshape(lead).movedim(0, -2);
   }
 

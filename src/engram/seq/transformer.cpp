@@ -98,8 +98,7 @@ struct Transformer::Block : torch::nn::Module {
     read.shift = S - T;
     read.dropout = is_training() ? cfg.dropout : 0.0;
     read.seed = read.dropout > 0 ? torch_random64() : 0;
-    auto y = softmax_read(q.reshape({B * H, T, hd}), k.reshape({B * H, S, hd}), v.reshape({B * H, S, hd}), read);
-    y = y.view({B, H, T, hd}).transpose(1, 2).reshape({B, T, cfg.n_embd});
+    auto y = softmax_read(q, k, v, read).transpose(1, 2).reshape({B, T, cfg.n_embd});
     return c_proj(y);
   }
 
