@@ -4,6 +4,7 @@
 #include <map>
 
 #include "engram/core/error.h"
+#include "engram/kernels/adamw_update.h"
 
 namespace engram {
 
@@ -27,18 +28,14 @@ void AdamW::zero_grad() {
 }
 
 void AdamW::step(double lr) {
-  torch::NoGradGuard no_grad;
   ++step_;
   const double bc1 = 1 - std::pow(config_.beta1, step_), bc2 = 1 - std::pow(config_.beta2, step_);
   for (auto& s : slots_) {
     const auto& g = s.param.grad();
     if (!g.defined()) continue;
     const double lr_s = lr * s.lr_scale;
-    if (s.decay && config_.weight_decay > 0) s.param.mul_(1 - lr_s * config_.weight_decay);
-    s.exp_avg.mul_(config_.beta1).add_(g, 1 - config_.beta1);
-    s.exp_avg_sq.mul_(config_.beta2).addcmul_(g, g, 1 - config_.beta2);
-    auto denom = (s.exp_avg_sq / bc2).sqrt_().add_(config_.eps);
-    s.param.addcdiv_(s.exp_avg, denom, -lr_s / bc1);
+    adamw_update(s.param, g, s.exp_avg, s.exp_avg_sq,
+                 {lr_s, s.decay ? config_.weight_decay : 0.0, config_.beta1, config_.beta2, config_.eps, bc1, bc2});
   }
 }
 
@@ -74,7 +71,7 @@ double clip_grad_norm(const std::vector<torch::Tensor>& parameters, double max_n
   torch::NoGradGuard no_grad;
   double sq = 0;
   for (const auto& p : parameters)
-    if (p.grad().defined()) sq += p.grad().pow(2).sum().item<double>();
+    if (p.grad().defined()) sq += std::pow(p.grad().norm().item<double>(), 2);  // one pass, no temporary
   const double norm = std::sqrt(sq);
   if (max_norm > 0 && norm > max_norm) {
     const double scale = max_norm / (norm + 1e-6);
