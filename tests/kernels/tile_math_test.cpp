@@ -9,7 +9,8 @@
 namespace engram {
 namespace {
 
-// The register-tiled product at both vector widths against a plain triple loop in double, on shapes
+// The register-tiled product (C += A·B, C += Aᵀ·B and C = A·B, which must not read what C held)
+// at both vector widths against a plain triple loop in double, on shapes
 // that take every path: eight-row and four-row tiles, two-vector and one-vector column tiles, K = 1.
 // (The 16-float width runs on any machine: without AVX-512 GCC splits each vector in two.)
 template <class V>
@@ -20,23 +21,27 @@ void check_products() {
     for (const int64_t N : {16, 32, 48, 64})
       for (const int64_t K : {1, 7, 64}) {
         const int64_t lda = K + 3, ldb = N + 16, ldc = N + 5, lda_t = M + 1;
-        std::vector<float> A(M * lda), At(K * lda_t), B(K * ldb), C(M * ldc), Ct(M * ldc);
+        std::vector<float> A(M * lda), At(K * lda_t), B(K * ldb), C(M * ldc), Ct(M * ldc), Cs(M * ldc);
         for (auto* v : {&A, &At, &B, &C}) for (auto& x : *v) x = u(rng);
         Ct = C;
+        Cs = C;
         const auto C0 = C;
         tile::gemm_acc<V>(M, N, K, A.data(), lda, B.data(), ldb, C.data(), ldc);
         tile::gemm_tn_acc<V>(M, N, K, At.data(), lda_t, B.data(), ldb, Ct.data(), ldc);
+        tile::gemm<V>(M, N, K, A.data(), lda, B.data(), ldb, Cs.data(), ldc);
         for (int64_t i = 0; i < M; ++i)
           for (int64_t j = 0; j < ldc; ++j) {
-            double want = C0[i * ldc + j], want_t = C0[i * ldc + j];
+            double product = 0, product_t = 0;
             if (j < N)
               for (int64_t k = 0; k < K; ++k) {
-                want += double(A[i * lda + k]) * B[k * ldb + j];
-                want_t += double(At[k * lda_t + i]) * B[k * ldb + j];
+                product += double(A[i * lda + k]) * B[k * ldb + j];
+                product_t += double(At[k * lda_t + i]) * B[k * ldb + j];
               }
             // columns past N are the caller's: untouched
-            ASSERT_NEAR(C[i * ldc + j], want, 1e-4) << M << "x" << N << "x" << K << " at " << i << "," << j;
-            ASSERT_NEAR(Ct[i * ldc + j], want_t, 1e-4) << M << "x" << N << "x" << K << " (Aᵀ) at " << i << "," << j;
+            const double c0 = C0[i * ldc + j];
+            ASSERT_NEAR(C[i * ldc + j], c0 + product, 1e-4) << M << "x" << N << "x" << K << " at " << i << "," << j;
+            ASSERT_NEAR(Ct[i * ldc + j], c0 + product_t, 1e-4) << M << "x" << N << "x" << K << " (Aᵀ) at " << i << "," << j;
+            ASSERT_NEAR(Cs[i * ldc + j], j < N ? product : c0, 1e-4) << M << "x" << N << "x" << K << " (C =) at " << i << "," << j;
           }
       }
 }

@@ -143,6 +143,7 @@ ENGRAM_TILE_INLINE void forward_rows_as(const Problem& p, const In& q, const In&
   const int64_t keys = p.visible(last - 1);
   pack_key_blocks(k, g, keys, D, w.kt);
   pack_keys(v, g, keys, Dv, w.vp, Dvp);
+  w.s.resize(kBlockRows * kBlockKeys);  // each key block's scores overwrite it
 
   for (int64_t i0 = first; i0 < last; i0 += kBlockRows) {
     const int64_t rows = std::min(kBlockRows, last - i0);
@@ -153,8 +154,7 @@ ENGRAM_TILE_INLINE void forward_rows_as(const Problem& p, const In& q, const In&
     const int64_t block_keys = p.visible(i0 + rows - 1);
     for (int64_t j0 = 0; j0 < block_keys; j0 += kBlockKeys) {
       const int64_t bc = std::min(kBlockKeys, block_keys - j0), bcp = round_up(bc, kCols);
-      zero(w.s, kBlockRows * kBlockKeys);
-      tile::gemm_acc<V>(kBlockRows, bcp, D, w.q.data(), D, w.kt.data() + j0 * D, kBlockKeys, w.s.data(), kBlockKeys);
+      tile::gemm<V>(kBlockRows, bcp, D, w.q.data(), D, w.kt.data() + j0 * D, kBlockKeys, w.s.data(), kBlockKeys);
       for (int64_t r = 0; r < kBlockRows; ++r) {
         float* s = w.s.data() + r * kBlockKeys;
         const int64_t seen = r < rows ? std::clamp<int64_t>(p.visible(i0 + r) - j0, 0, bc) : 0;
@@ -203,6 +203,8 @@ ENGRAM_TILE_INLINE void backward_rows_as(const Problem& p, const In& q, const In
   pack_keys(k, g, keys, D, w.kp, Dp);
   zero(w.dk, Sp * Dp);
   zero(w.dv, Sp * Dvp);
+  w.s.resize(kBlockRows * kBlockKeys);  // each key block's scores and their gradients overwrite these
+  w.dp.resize(kBlockRows * kBlockKeys);
 
   for (int64_t i0 = first; i0 < last; i0 += kBlockRows) {
     const int64_t rows = std::min(kBlockRows, last - i0), base = g * p.N + i0;
@@ -222,10 +224,8 @@ ENGRAM_TILE_INLINE void backward_rows_as(const Problem& p, const In& q, const In
     const int64_t block_keys = p.visible(i0 + rows - 1);
     for (int64_t j0 = 0; j0 < block_keys; j0 += kBlockKeys) {
       const int64_t bc = std::min(kBlockKeys, block_keys - j0), bcp = round_up(bc, kCols);
-      zero(w.s, kBlockRows * kBlockKeys);
-      zero(w.dp, kBlockRows * kBlockKeys);
-      tile::gemm_acc<V>(kBlockRows, bcp, D, w.q.data(), Dp, w.kt.data() + j0 * D, kBlockKeys, w.s.data(), kBlockKeys);
-      tile::gemm_acc<V>(kBlockRows, bcp, Dv, w.dout.data(), Dvp, w.vt.data() + j0 * Dv, kBlockKeys, w.dp.data(), kBlockKeys);
+      tile::gemm<V>(kBlockRows, bcp, D, w.q.data(), Dp, w.kt.data() + j0 * D, kBlockKeys, w.s.data(), kBlockKeys);
+      tile::gemm<V>(kBlockRows, bcp, Dv, w.dout.data(), Dvp, w.vt.data() + j0 * Dv, kBlockKeys, w.dp.data(), kBlockKeys);
       for (int64_t r = 0; r < kBlockRows; ++r) {
         float* s = w.s.data() + r * kBlockKeys;  // becomes the dropped weights P·z
         float* dp = w.dp.data() + r * kBlockKeys;  // becomes ∂L/∂scores

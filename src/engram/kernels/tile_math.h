@@ -76,9 +76,10 @@ ENGRAM_TILE_INLINE void store(float* p, V v) {
   std::memcpy(p, &v, sizeof v);
 }
 
-// C[0 … R−1][0 … NV·lanes−1] += A · B over k < K, row r of A at a + r·a_row, its k-th element
-// a_step further: R × NV accumulators stay in registers while k runs.
-template <class V, int R, int NV>
+// C[0 … R−1][0 … NV·lanes−1] (+)= A · B over k < K, row r of A at a + r·a_row, its k-th element
+// a_step further: R × NV accumulators stay in registers while k runs. Without kAdd, C is
+// overwritten (a block that would otherwise be zeroed first: the zeroing was 2 % of a step).
+template <class V, int R, int NV, bool kAdd>
 ENGRAM_TILE_INLINE void gemm_tile(int64_t K, const float* a, int64_t a_row, int64_t a_step, const float* b, int64_t ldb,
                                   float* c, int64_t ldc) {
   constexpr int64_t W = kLanes<V>;
@@ -92,34 +93,35 @@ ENGRAM_TILE_INLINE void gemm_tile(int64_t K, const float* a, int64_t a_row, int6
     }
   }
   for (int r = 0; r < R; ++r)
-    for (int n = 0; n < NV; ++n) store<V>(c + r * ldc + n * W, load<V>(c + r * ldc + n * W) + acc[r][n]);
+    for (int n = 0; n < NV; ++n)
+      store<V>(c + r * ldc + n * W, kAdd ? load<V>(c + r * ldc + n * W) + acc[r][n] : acc[r][n]);
 }
 
 // Rows [i, i + R) of C: tiles two vectors wide, one where the columns leave less.
-template <class V, int R>
+template <class V, int R, bool kAdd>
 ENGRAM_TILE_INLINE void gemm_rows(int64_t i, int64_t N, int64_t K, const float* A, int64_t a_row, int64_t a_step,
                                   const float* B, int64_t ldb, float* C, int64_t ldc) {
   constexpr int64_t W = kLanes<V>;
   const float* a = A + i * a_row;
   int64_t j = 0;
-  for (; j + 2 * W <= N; j += 2 * W) gemm_tile<V, R, 2>(K, a, a_row, a_step, B + j, ldb, C + i * ldc + j, ldc);
-  if (j < N) gemm_tile<V, R, 1>(K, a, a_row, a_step, B + j, ldb, C + i * ldc + j, ldc);
+  for (; j + 2 * W <= N; j += 2 * W) gemm_tile<V, R, 2, kAdd>(K, a, a_row, a_step, B + j, ldb, C + i * ldc + j, ldc);
+  if (j < N) gemm_tile<V, R, 1, kAdd>(K, a, a_row, a_step, B + j, ldb, C + i * ldc + j, ldc);
 }
 
-// C[M, N] += A · B with A[m, k] at A[m·a_row + k·a_step] and B [K, N], C [M, N] row-major with
+// C[M, N] (+)= A · B with A[m, k] at A[m·a_row + k·a_step] and B [K, N], C [M, N] row-major with
 // leading dimensions; M a multiple of kRows and N a multiple of kCols (the callers pack operands
 // into padded buffers); K anything. With 16-float vectors (32 registers) eight rows at a time,
 // sixteen accumulators: four rows (eight accumulators) left both multiply–add units waiting on
 // each other's latency. With 8-float vectors (AVX2's 16 registers) four rows. The wrappers below
 // pass constant strides, which the forced inlining turns into each layout's own loop.
-template <class V>
+template <class V, bool kAdd = true>
 ENGRAM_TILE_INLINE void gemm_strided_acc(int64_t M, int64_t N, int64_t K, const float* A, int64_t a_row, int64_t a_step,
                                          const float* B, int64_t ldb, float* C, int64_t ldc) {
   static_assert(kCols % kLanes<V> == 0, "a padded row must hold whole vectors");
   constexpr int R = kLanes<V> == 16 ? 2 * kRows : kRows;
   int64_t i = 0;
-  for (; i + R <= M; i += R) gemm_rows<V, R>(i, N, K, A, a_row, a_step, B, ldb, C, ldc);
-  for (; i < M; i += kRows) gemm_rows<V, kRows>(i, N, K, A, a_row, a_step, B, ldb, C, ldc);
+  for (; i + R <= M; i += R) gemm_rows<V, R, kAdd>(i, N, K, A, a_row, a_step, B, ldb, C, ldc);
+  for (; i < M; i += kRows) gemm_rows<V, kRows, kAdd>(i, N, K, A, a_row, a_step, B, ldb, C, ldc);
 }
 
 // C[M, N] += A[M, K] · B[K, N], A row-major with leading dimension lda.
@@ -127,6 +129,13 @@ template <class V>
 ENGRAM_TILE_INLINE void gemm_acc(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
                                  int64_t ldb, float* C, int64_t ldc) {
   gemm_strided_acc<V>(M, N, K, A, lda, 1, B, ldb, C, ldc);
+}
+
+// C[M, N] = A[M, K] · B[K, N]: gemm_acc without reading C.
+template <class V>
+ENGRAM_TILE_INLINE void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
+                             float* C, int64_t ldc) {
+  gemm_strided_acc<V, false>(M, N, K, A, lda, 1, B, ldb, C, ldc);
 }
 
 // C[M, N] += Aᵀ · B with A stored as [K, M] (leading dimension lda). The backward's key-side
