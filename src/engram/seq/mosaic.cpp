@@ -203,15 +203,17 @@ struct PersistentMemory : torch::nn::Module {
     auto qf = q.reshape({cfg.n_head, -1, q.size(-1)});     // [H, N, dh], a view of contiguous queries
     SoftmaxReadOptions read;
     read.dropout = is_training() ? cfg.pmem_dropout : 0.0;
-    // The output scale multiplies the slot values rather than the read-out: the same product (the
-    // read is linear in the values) on [H, P, dh] instead of [H, N, dh], forward and backward.
     auto scale = (torch::exp(10.0 * out_scale) / static_cast<double>(cfg.pmem_count)).view({cfg.n_head, 1, 1});
+    // The read is linear in the values, so the output scale can multiply whichever is smaller: the
+    // slot values [H, P, dh] when training on many rows, the read-out [H, N, dh] when decoding.
+    const bool scale_values = qf.size(1) > P_v.size(2);
     torch::Tensor y;
     for (int64_t c = 0; c < cfg.pmem_count; ++c) {
       read.seed = read.dropout > 0 ? torch_random64() : 0;
-      auto r = softmax_read(qf, P_k[c], P_v[c] * scale, read);
+      auto r = softmax_read(qf, P_k[c], scale_values ? P_v[c] * scale : P_v[c], read);
       y = y.defined() ? y + r : r;
     }
+    if (!scale_values) y = y * scale;
     return y.reshape(lead).movedim(0, -2);
   }
 
