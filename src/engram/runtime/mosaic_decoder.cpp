@@ -6,7 +6,10 @@
 
 #include <cmath>
 
+#include <ATen/Parallel.h>
+
 #include "engram/runtime/head_cache.h"
+#include "engram/runtime/helper_thread.h"
 #include "engram/runtime/ops.h"
 #include "engram/runtime/weights.h"
 #include "engram/seq/mosaic.h"
@@ -58,7 +61,7 @@ class MosaicDecoder : public Decoder {
     x_.resize(d_), h_.resize(d_), k_.resize(d_), v_.resize(d_), read_.resize(d_), part_.resize(d_), out_.resize(d_);
     ff_.resize(std::max<int64_t>(hidden_, 1));
     logits_.resize(V_);
-    slot_scores_.resize(slots_);
+    slot_scores_.resize(H_ * slots_);  // a row per head: the heads' reads run on two threads
     reset();
   }
 
@@ -80,12 +83,12 @@ class MosaicDecoder : public Decoder {
     if (token < 0 || token >= V_) throw Error("decoder: token " + std::to_string(token) + " is outside the vocabulary");
     const int64_t t = position_;
     std::copy_n(wte_.data() + token * d_, d_, x_.data());
-    scores_.resize(static_cast<size_t>(std::max<int64_t>(t, 1)));
+    scores_.resize(static_cast<size_t>(H_ * std::max<int64_t>(t, 1)));  // a row per head, as for the slots
     for (auto& l : layers_) {
       // contextual memory
       ops::layer_norm(x_.data(), l.ln_1_w.data(), data_or_null(l.ln_1_b), h_.data(), d_, 1e-5f);
       leaky_key(l.key_W, l.key_b, l.key_lambda, l.key_scale, l.key_avg, t, k_.data());
-      ops::matvec(l.value_W.data(), data_or_null(l.value_b), h_.data(), v_.data(), d_, d_);
+      matvec(helper_, l.value_W.data(), data_or_null(l.value_b), h_.data(), v_.data(), d_, d_);
       l.keys.reserve(t + 1);
       l.values.reserve(t + 1);
       std::fill_n(read_.data(), d_, 0.0f);
@@ -98,40 +101,45 @@ class MosaicDecoder : public Decoder {
           const float s = l.value_amp[h] / (std::sqrt(ops::sum_squares(vh, dh_)) + eps_);
           for (int64_t e = 0; e < dh_; ++e) vh[e] *= s;
         }
-        for (int64_t h = 0; h < H_; ++h)
-          ops::softmax_read_one(k_.data() + h * dh_, l.keys.head(h), dh_, l.values.head(h), dh_, t, dh_, dh_, 1.0f,
-                                scores_.data(), read_.data() + h * dh_);
+        helper_.split(H_, 1, [&](int64_t first, int64_t last) {
+          for (int64_t h = first; h < last; ++h)
+            ops::softmax_read_one(k_.data() + h * dh_, l.keys.head(h), dh_, l.values.head(h), dh_, t, dh_, dh_, 1.0f,
+                                  scores_.data() + h * t, read_.data() + h * dh_);
+        });
       }
       l.keys.put(t, k_.data());
       std::copy_n(v_.data(), d_, l.pending_value.data());
-      ops::matvec(l.cmem_W.data(), data_or_null(l.cmem_b), read_.data(), out_.data(), d_, d_);
+      matvec(helper_, l.cmem_W.data(), data_or_null(l.cmem_b), read_.data(), out_.data(), d_, d_);
       ops::add(x_.data(), out_.data(), d_);
       // persistent memory or MLP
       if (!l.slot_keys.empty()) {
         ops::layer_norm(x_.data(), l.ln_2_w.data(), data_or_null(l.ln_2_b), h_.data(), d_, 1e-5f);
         leaky_key(l.query_W, l.query_b, l.query_lambda, l.query_scale, l.query_avg, t, k_.data());
         std::fill_n(read_.data(), d_, 0.0f);
-        for (int64_t c = 0; c < banks_; ++c)
-          for (int64_t h = 0; h < H_; ++h) {
-            const int64_t bank = (c * H_ + h) * slots_ * dh_;
-            ops::softmax_read_one(k_.data() + h * dh_, l.slot_keys.data() + bank, dh_, l.slot_values.data() + bank, dh_,
-                                  slots_, dh_, dh_, 1.0f, slot_scores_.data(), part_.data() + h * dh_);
-            ops::add(read_.data() + h * dh_, part_.data() + h * dh_, dh_);
-          }
+        helper_.split(H_, 1, [&](int64_t first, int64_t last) {  // the heads' slot banks, 2 MB a block
+          for (int64_t h = first; h < last; ++h)
+            for (int64_t c = 0; c < banks_; ++c) {
+              const int64_t bank = (c * H_ + h) * slots_ * dh_;
+              ops::softmax_read_one(k_.data() + h * dh_, l.slot_keys.data() + bank, dh_, l.slot_values.data() + bank,
+                                    dh_, slots_, dh_, dh_, 1.0f, slot_scores_.data() + h * slots_,
+                                    part_.data() + h * dh_);
+              ops::add(read_.data() + h * dh_, part_.data() + h * dh_, dh_);
+            }
+        });
         for (int64_t h = 0; h < H_; ++h)
           for (int64_t e = 0; e < dh_; ++e) read_[h * dh_ + e] *= l.read_amp[h];
-        ops::matvec(l.pmem_W.data(), data_or_null(l.pmem_b), read_.data(), out_.data(), d_, d_);
+        matvec(helper_, l.pmem_W.data(), data_or_null(l.pmem_b), read_.data(), out_.data(), d_, d_);
         ops::add(x_.data(), out_.data(), d_);
       } else if (!l.fc_W.empty()) {
         ops::layer_norm(x_.data(), l.ln_2_w.data(), data_or_null(l.ln_2_b), h_.data(), d_, 1e-5f);
-        ops::matvec(l.fc_W.data(), data_or_null(l.fc_b), h_.data(), ff_.data(), hidden_, d_);
+        matvec(helper_, l.fc_W.data(), data_or_null(l.fc_b), h_.data(), ff_.data(), hidden_, d_);
         ops::gelu_tanh(ff_.data(), ff_.data(), hidden_);
-        ops::matvec(l.mlp_W.data(), data_or_null(l.mlp_b), ff_.data(), out_.data(), d_, hidden_);
+        matvec(helper_, l.mlp_W.data(), data_or_null(l.mlp_b), ff_.data(), out_.data(), d_, hidden_);
         ops::add(x_.data(), out_.data(), d_);
       }
     }
     ops::layer_norm(x_.data(), ln_f_w_.data(), data_or_null(ln_f_b_), h_.data(), d_, 1e-5f);
-    ops::matvec(wte_.data(), nullptr, h_.data(), logits_.data(), V_, d_);
+    matvec(helper_, wte_.data(), nullptr, h_.data(), logits_.data(), V_, d_);
     if (logit_scale_ != 1.0f)
       for (auto& z : logits_) z *= logit_scale_;
     ++position_;
@@ -143,7 +151,7 @@ class MosaicDecoder : public Decoder {
   // of the projected inputs, advanced by one position in `avg`.
   void leaky_key(const Buffer& W, const Buffer& b, const Buffer& lambda, const Buffer& scale, Buffer& avg, int64_t t,
                  float* key) {
-    ops::matvec(W.data(), data_or_null(b), h_.data(), key, d_, d_);
+    matvec(helper_, W.data(), data_or_null(b), h_.data(), key, d_, d_);
     for (int64_t h = 0; h < H_; ++h) {
       float* a = avg.data() + h * dh_;
       const float* k = key + h * dh_;
@@ -159,6 +167,7 @@ class MosaicDecoder : public Decoder {
   Buffer wte_, ln_f_w_, ln_f_b_;
   std::vector<Layer> layers_;
   Buffer x_, h_, k_, v_, read_, part_, out_, ff_, logits_, scores_, slot_scores_;
+  HelperThread helper_{at::get_num_threads() > 1};
 };
 
 }  // namespace

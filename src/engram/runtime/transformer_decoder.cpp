@@ -2,9 +2,12 @@
 // over a key/value cache, GELU MLP, tied output head. Parameters are read by their nanoGPT names.
 #include "engram/runtime/transformer_decoder.h"
 
+#include <ATen/Parallel.h>
+
 #include <cmath>
 
 #include "engram/runtime/head_cache.h"
+#include "engram/runtime/helper_thread.h"
 #include "engram/runtime/ops.h"
 #include "engram/runtime/weights.h"
 #include "engram/seq/transformer.h"
@@ -86,11 +89,11 @@ class TransformerDecoder : public Decoder {
                   " of learned positions (use positions=rotary to go further)");
     std::copy_n(wte_.data() + token * d_, d_, x_.data());
     if (!rotary_) ops::add(x_.data(), wpe_.data() + t * d_, d_);
-    scores_.resize(static_cast<size_t>(t + 1));
+    scores_.resize(static_cast<size_t>(H_ * (t + 1)));  // a row per head: the heads' reads run on two threads
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd_));
     for (auto& l : layers_) {
       ops::layer_norm(x_.data(), l.ln_1_w.data(), l.ln_1_b.data(), h_.data(), d_, 1e-5f);
-      ops::matvec(l.attn_W.data(), data_or_null(l.attn_b), h_.data(), qkv_.data(), 3 * d_, d_);
+      matvec(helper_, l.attn_W.data(), data_or_null(l.attn_b), h_.data(), qkv_.data(), 3 * d_, d_);
       float *q = qkv_.data(), *k = q + d_, *v = k + d_;
       if (rotary_)
         for (int64_t h = 0; h < H_; ++h) {
@@ -101,21 +104,23 @@ class TransformerDecoder : public Decoder {
       l.values.reserve(t + 1);
       l.keys.put(t, k);
       l.values.put(t, v);
-      for (int64_t h = 0; h < H_; ++h)
-        ops::softmax_read_one(q + h * hd_, l.keys.head(h), hd_, l.values.head(h), hd_, t + 1, hd_, hd_, scale,
-                              scores_.data(), attn_.data() + h * hd_);
-      ops::matvec(l.proj_W.data(), data_or_null(l.proj_b), attn_.data(), out_.data(), d_, d_);
+      helper_.split(H_, 1, [&](int64_t first, int64_t last) {
+        for (int64_t h = first; h < last; ++h)
+          ops::softmax_read_one(q + h * hd_, l.keys.head(h), hd_, l.values.head(h), hd_, t + 1, hd_, hd_, scale,
+                                scores_.data() + h * (t + 1), attn_.data() + h * hd_);
+      });
+      matvec(helper_, l.proj_W.data(), data_or_null(l.proj_b), attn_.data(), out_.data(), d_, d_);
       ops::add(x_.data(), out_.data(), d_);
       if (hidden_ > 0) {
         ops::layer_norm(x_.data(), l.ln_2_w.data(), l.ln_2_b.data(), h_.data(), d_, 1e-5f);
-        ops::matvec(l.fc_W.data(), data_or_null(l.fc_b), h_.data(), ff_.data(), hidden_, d_);
+        matvec(helper_, l.fc_W.data(), data_or_null(l.fc_b), h_.data(), ff_.data(), hidden_, d_);
         ops::gelu_tanh(ff_.data(), ff_.data(), hidden_);
-        ops::matvec(l.mlp_W.data(), data_or_null(l.mlp_b), ff_.data(), out_.data(), d_, hidden_);
+        matvec(helper_, l.mlp_W.data(), data_or_null(l.mlp_b), ff_.data(), out_.data(), d_, hidden_);
         ops::add(x_.data(), out_.data(), d_);
       }
     }
     ops::layer_norm(x_.data(), ln_f_w_.data(), ln_f_b_.data(), h_.data(), d_, 1e-5f);
-    ops::matvec(wte_.data(), nullptr, h_.data(), logits_.data(), V_, d_);
+    matvec(helper_, wte_.data(), nullptr, h_.data(), logits_.data(), V_, d_);
     ++position_;
     return logits_.data();
   }
@@ -138,6 +143,7 @@ class TransformerDecoder : public Decoder {
   std::vector<Layer> layers_;
   std::vector<float> inv_freq_;
   Buffer x_, h_, qkv_, attn_, out_, ff_, logits_, scores_;
+  HelperThread helper_{at::get_num_threads() > 1};
 };
 
 }  // namespace
