@@ -88,52 +88,58 @@ std::vector<int64_t> memory_order(const torch::Tensor& t) {
 // The models hand the read their heads as views: [B, H, T, dh] transposed out of [B, T, H, dh]
 // activations (the transformer's out of [B, T, 3, H, dh]), and the P-mem's [H, B·T, dh] queries.
 // The kernel must read them where they lie and give the output and every gradient back in the
-// same memory order, equal to the composition in double.
+// same memory order, equal to the composition in double. Once with one thread and once with
+// eight, so that the groups are split into row ranges whose key gradients are summed (that path
+// must keep the layout too); and one layout whose order is not its own inverse.
 TEST(SoftmaxRead, ReadsHeadsWhereTheyLieAndAnswersInTheirLayout) {
   const int64_t B = 3, T = 45, H = 2, dh = 6;
   struct Layout {
     const char* name;
-    std::function<torch::Tensor(const torch::Tensor&)> view;  // [B, T, 3, H, dh] storage -> one operand
+    std::function<torch::Tensor()> operand;  // a fresh random operand in this layout
     SoftmaxReadOptions options;
   };
   const Layout layouts[] = {
       {"[B, H, T, dh] of [B, T, 3, H, dh], causal with dropout",
-       [](const torch::Tensor& x) { return x.select(2, 0).transpose(1, 2); }, causal(-1, 1.0, 0.2, 5)},
+       [] { return torch::randn({B, T, 3, H, dh}).select(2, 0).transpose(1, 2); }, causal(-1, 1.0, 0.2, 5)},
+      {"[B, H, T, dh] of [H, T, B, dh], causal",
+       [] { return torch::randn({H, T, B, dh}).permute({2, 0, 1, 3}); }, causal(0, 0.5)},
       {"[H, B·T, dh] of [B, T, H, dh], all visible",
-       [](const torch::Tensor& x) { return x.select(2, 1).movedim(2, 0).reshape({H, B * T, dh}); },
-       all_visible(0.8)},
+       [] { return torch::randn({B, T, H, dh}).movedim(2, 0).reshape({H, B * T, dh}); }, all_visible(0.8)},
   };
-  for (const auto& l : layouts) {
-    SCOPED_TRACE(l.name);
-    torch::manual_seed(4);
-    auto store = torch::randn({B, T, 3, H, dh});
-    auto q = l.view(store), k = l.view(store.roll(1, 1)), v = l.view(store.roll(2, 1));
-    if (q.dim() == 3) {  // P-mem: keys and values are the slots, one contiguous [H, P, dh] each
-      k = torch::randn({H, 37, dh});
-      v = torch::randn({H, 37, dh});
-    }
-    ASSERT_FALSE(q.is_contiguous());
-    auto qf = q.detach().requires_grad_(), kf = k.detach().requires_grad_(), vf = v.detach().requires_grad_();
-    std::vector<torch::Tensor> grads(3);  // as the read's backward hands them over
-    for (int i = 0; i < 3; ++i) (i == 0 ? qf : i == 1 ? kf : vf).register_hook([&grads, i](const torch::Tensor& g) {
-      grads[i] = g;
-    });
-    auto y = softmax_read(qf, kf, vf, l.options);
-    EXPECT_EQ(memory_order(y), memory_order(q)) << "the output comes back in the queries' layout";
-    auto g = torch::randn_like(y);
-    (y * g).sum().backward();
-    auto qd = q.to(torch::kDouble).requires_grad_(), kd = k.to(torch::kDouble).requires_grad_(),
-         vd = v.to(torch::kDouble).requires_grad_();
-    (softmax_read(qd, kd, vd, l.options) * g.to(torch::kDouble)).sum().backward();
-    auto ref = softmax_read(qd.detach(), kd.detach(), vd.detach(), l.options);
-    EXPECT_TRUE(torch::allclose(y.to(torch::kDouble), ref, 2e-5, 2e-5));
-    for (int i = 0; i < 3; ++i)
-      EXPECT_EQ(memory_order(grads[i]), memory_order(i == 0 ? q : i == 1 ? k : v)) << "gradient " << i;
-    for (auto [f, d] : {std::pair{qf, qd}, std::pair{kf, kd}, std::pair{vf, vd}}) {
-      EXPECT_TRUE(torch::allclose(f.grad().to(torch::kDouble), d.grad(), 2e-5, 2e-5))
-          << (f.grad().to(torch::kDouble) - d.grad()).abs().max().item<double>();
+  const int threads = at::get_num_threads();
+  for (const int run_threads : {1, 8}) {
+    at::set_num_threads(run_threads);
+    for (const auto& l : layouts) {
+      SCOPED_TRACE(testing::Message() << l.name << ", " << run_threads << " threads");
+      torch::manual_seed(4);
+      auto q = l.operand(), k = l.operand(), v = l.operand();
+      if (q.dim() == 3) {  // P-mem: keys and values are the slots, a strided [H, P, dh] view each
+        k = torch::randn({37, H, dh}).transpose(0, 1);
+        v = torch::randn({37, H, dh}).transpose(0, 1);
+      }
+      ASSERT_FALSE(q.is_contiguous());
+      auto qf = q.detach().requires_grad_(), kf = k.detach().requires_grad_(), vf = v.detach().requires_grad_();
+      std::vector<torch::Tensor> grads(3);  // as the read's backward hands them over
+      for (int i = 0; i < 3; ++i)
+        (i == 0 ? qf : i == 1 ? kf : vf).register_hook([&grads, i](const torch::Tensor& g) { grads[i] = g; });
+      auto y = softmax_read(qf, kf, vf, l.options);
+      EXPECT_EQ(memory_order(y), memory_order(q)) << "the output comes back in the queries' layout";
+      auto g = torch::randn_like(y);
+      (y * g).sum().backward();
+      auto qd = q.to(torch::kDouble).requires_grad_(), kd = k.to(torch::kDouble).requires_grad_(),
+           vd = v.to(torch::kDouble).requires_grad_();
+      (softmax_read(qd, kd, vd, l.options) * g.to(torch::kDouble)).sum().backward();
+      auto ref = softmax_read(qd.detach(), kd.detach(), vd.detach(), l.options);
+      EXPECT_TRUE(torch::allclose(y.to(torch::kDouble), ref, 2e-5, 2e-5));
+      for (int i = 0; i < 3; ++i)
+        EXPECT_EQ(memory_order(grads[i]), memory_order(i == 0 ? q : i == 1 ? k : v)) << "gradient " << i;
+      for (auto [f, d] : {std::pair{qf, qd}, std::pair{kf, kd}, std::pair{vf, vd}}) {
+        EXPECT_TRUE(torch::allclose(f.grad().to(torch::kDouble), d.grad(), 2e-5, 2e-5))
+            << (f.grad().to(torch::kDouble) - d.grad()).abs().max().item<double>();
+      }
     }
   }
+  at::set_num_threads(threads);
 }
 
 TEST(SoftmaxRead, RowsThatSeeNoKeyReadZeroAndPassNoGradient) {

@@ -346,11 +346,9 @@ struct BlockedRead : public torch::autograd::Function<BlockedRead> {
     auto dq = empty_in_order_of(q, p.D);
     // Uninitialised: every range is non-empty (problem_of gives each at least one row block) and
     // backward_rows writes all of its group's (or its range's share of) dk and dv.
-    torch::Tensor dk, dv, dk_parts, dv_parts;
-    if (p.chunks == 1) {
-      dk = empty_in_order_of(k, p.D);
-      dv = empty_in_order_of(v, p.Dv);
-    } else {  // each range writes its share to a slice of its own; summed below
+    auto dk = empty_in_order_of(k, p.D), dv = empty_in_order_of(v, p.Dv);
+    torch::Tensor dk_parts, dv_parts;
+    if (p.chunks > 1) {  // each range writes its share to a slice of its own; summed below
       dk_parts = torch::empty({p.chunks, p.G, p.S, p.D}, q.options());
       dv_parts = torch::empty({p.chunks, p.G, p.S, p.Dv}, q.options());
     }
@@ -366,8 +364,8 @@ struct BlockedRead : public torch::autograd::Function<BlockedRead> {
                     first, last, w);
     });
     if (p.chunks > 1) {
-      dk = dk_parts.sum(0).view(k.sizes());
-      dv = dv_parts.sum(0).view(v.sizes());
+      dk.copy_(dk_parts.sum(0).view(k.sizes()));
+      dv.copy_(dv_parts.sum(0).view(v.sizes()));
     }
     return {dq, dk, dv, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }

@@ -37,7 +37,8 @@ struct SoftmaxReadOptions {
 torch::Tensor softmax_read(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                            const SoftmaxReadOptions& options);
 
-// The dropout mask softmax_read applies for (seed, dropout) to a [G, N, S] weight tensor: 1 where a
+// The dropout mask softmax_read applies for (seed, dropout) to a [..., N, S] weight tensor (its rows
+// numbered in order over the leading dimensions, [G] or [B, H]): 1 where a
 // weight is kept, 0 where it is dropped (for tests and for the composition; the kernel never
 // materialises it).
 torch::Tensor softmax_read_keep(uint64_t seed, double dropout, at::IntArrayRef sizes);

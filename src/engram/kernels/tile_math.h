@@ -115,7 +115,7 @@ ENGRAM_TILE_INLINE void gemm_rows(int64_t i, int64_t N, int64_t K, const float* 
 // each other's latency. With 8-float vectors (AVX2's 16 registers) four rows. The wrappers below
 // pass constant strides, which the forced inlining turns into each layout's own loop.
 template <class V, bool kAdd = true>
-ENGRAM_TILE_INLINE void gemm_strided_acc(int64_t M, int64_t N, int64_t K, const float* A, int64_t a_row, int64_t a_step,
+ENGRAM_TILE_INLINE void gemm_strided(int64_t M, int64_t N, int64_t K, const float* A, int64_t a_row, int64_t a_step,
                                          const float* B, int64_t ldb, float* C, int64_t ldc) {
   static_assert(kCols % kLanes<V> == 0, "a padded row must hold whole vectors");
   constexpr int R = kLanes<V> == 16 ? 2 * kRows : kRows;
@@ -128,14 +128,14 @@ ENGRAM_TILE_INLINE void gemm_strided_acc(int64_t M, int64_t N, int64_t K, const 
 template <class V>
 ENGRAM_TILE_INLINE void gemm_acc(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
                                  int64_t ldb, float* C, int64_t ldc) {
-  gemm_strided_acc<V>(M, N, K, A, lda, 1, B, ldb, C, ldc);
+  gemm_strided<V>(M, N, K, A, lda, 1, B, ldb, C, ldc);
 }
 
 // C[M, N] = A[M, K] · B[K, N]: gemm_acc without reading C.
 template <class V>
 ENGRAM_TILE_INLINE void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
                              float* C, int64_t ldc) {
-  gemm_strided_acc<V, false>(M, N, K, A, lda, 1, B, ldb, C, ldc);
+  gemm_strided<V, false>(M, N, K, A, lda, 1, B, ldb, C, ldc);
 }
 
 // C[M, N] += Aᵀ · B with A stored as [K, M] (leading dimension lda). The backward's key-side
@@ -143,7 +143,7 @@ ENGRAM_TILE_INLINE void gemm(int64_t M, int64_t N, int64_t K, const float* A, in
 template <class V>
 ENGRAM_TILE_INLINE void gemm_tn_acc(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
                                     int64_t ldb, float* C, int64_t ldc) {
-  gemm_strided_acc<V>(M, N, K, A, 1, lda, B, ldb, C, ldc);
+  gemm_strided<V>(M, N, K, A, 1, lda, B, ldb, C, ldc);
 }
 
 // dst[c, r] = src[r, c] for an [R, C] block (leading dimensions given).

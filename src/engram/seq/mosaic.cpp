@@ -205,7 +205,8 @@ struct PersistentMemory : torch::nn::Module {
     read.dropout = is_training() ? cfg.pmem_dropout : 0.0;
     auto scale = (torch::exp(10.0 * out_scale) / static_cast<double>(cfg.pmem_count)).view({cfg.n_head, 1, 1});
     // The read is linear in the values, so the output scale can multiply whichever is smaller: the
-    // slot values [H, P, dh] when training on many rows, the read-out [H, N, dh] when decoding.
+    // slot values [H, P, dh] when there are more rows than slots (training batches), else the
+    // read-out [H, N, dh] (decoding).
     const bool scale_values = qf.size(1) > P_v.size(2);
     torch::Tensor y;
     for (int64_t c = 0; c < cfg.pmem_count; ++c) {
