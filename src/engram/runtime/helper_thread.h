@@ -24,8 +24,8 @@ class HelperThread {
 
   // body(first, last) over [0, n): the helper takes [0, m), this thread [m, n), with m about n/2 and
   // a multiple of `grain`; returns when both are done. body must not throw; one caller at a time
-  // (a decoder is stepped from one thread). (No std::function: its
-  // captures would be allocated on every call.)
+  // (a decoder is stepped from one thread). No std::function: its captures would be allocated on
+  // every call.
   template <class F>
   void split(int64_t n, int64_t grain, const F& body) {
     run(n, grain, [](const void* f, int64_t first, int64_t last) { (*static_cast<const F*>(f))(first, last); }, &body);

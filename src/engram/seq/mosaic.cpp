@@ -134,9 +134,11 @@ struct ContextMemory : torch::nn::Module {
     auto g = value_mix.view({cfg.n_head, 1});
     return (1 - g) * next + g * current;
   }
+  // a_h = e^{10 value_scale_h}, the values' per-head length
+  torch::Tensor amplitude() const { return torch::exp(10.0 * value_scale); }
   // a_h · v̄ / ‖v̄‖ for v̄ [..., H, dh] (decoding; forward() does mix and normalise in lookahead_value)
   torch::Tensor normalise_value(const torch::Tensor& vbar) const {
-    return scaled_normalise(vbar, torch::exp(10.0 * value_scale), var.norm_eps);
+    return scaled_normalise(vbar, amplitude(), var.norm_eps);
   }
 
   torch::Tensor forward(const torch::Tensor& x) {
@@ -144,7 +146,7 @@ struct ContextMemory : torch::nn::Module {
     auto k = keys->forward(x);                           // [B, T, H, dh]
     auto v_raw = W_v(x).view({B, T, H, dh});
     // look-ahead value: a_h · v̄_t / ‖v̄_t‖, v̄_t = (1−γ) ṽ_{t+1} + γ ṽ_t, with ṽ_T = 0
-    auto v = lookahead_value(v_raw, value_mix, torch::exp(10.0 * value_scale), var.norm_eps);
+    auto v = lookahead_value(v_raw, value_mix, amplitude(), var.norm_eps);
     // Query t reads pairs j ≤ t−1 (strictly earlier: v_t holds x_{t+1}, the target); row 0 reads 0.
     // Kernel scale 1: the temperature is in the key scale s_h.
     SoftmaxReadOptions read;
@@ -369,7 +371,7 @@ MosaicInferenceWeights MemoryMosaic::inference_weights() const {
     o.value_W = weight(c.W_v);
     o.value_b = bias(c.W_v);
     if (c.value_mix.defined()) o.value_mix = plain(c.value_mix);
-    o.value_amp = plain(torch::exp(10.0 * c.value_scale));
+    o.value_amp = plain(c.amplitude());
     o.cmem_proj_W = weight(c.c_proj);
     o.cmem_proj_b = bias(c.c_proj);
     if (b->ln_2) {
