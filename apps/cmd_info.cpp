@@ -19,7 +19,7 @@ void add_info_command(CLI::App& app, Commands& commands) {
     std::printf("engram       %s\n", ENGRAM_VERSION);
     std::printf("LibTorch     %s (CUDA %s)\n", TORCH_VERSION, torch::cuda::is_available() ? "available" : "not available");
     std::printf("BLAS         %s: %s\n", blas.vendor.c_str(), blas.library.empty() ? "(not found in process maps)" : blas.library.c_str());
-    if (!blas.detail.empty()) std::printf("             %s\n", blas.detail.c_str());
+    if (!blas.detail.empty()) std::printf("             %s; threads: %s\n", blas.detail.c_str(), to_string(blas.threading));
     const char* blas_timeout = std::getenv("OPENBLAS_THREAD_TIMEOUT");
     std::printf("threads      LibTorch intra-op %d, BLAS %d, cores %u, OMP_WAIT_POLICY %s, OPENBLAS_THREAD_TIMEOUT %s\n"
                 "             (set ENGRAM_TORCH_THREADS / ENGRAM_BLAS_THREADS to change)\n",
@@ -31,7 +31,7 @@ void add_info_command(CLI::App& app, Commands& commands) {
     std::printf("memory       %.1f GB/s (copy of 256 MB, read + written bytes, one thread)\n", measure_copy_gbps(1.0));
     if (blas.is_reference() || g < 30)
       std::printf("\n*** WARNING: %s ***\n*** Matrix products are ~30x slower than they should be. Run scripts/setup-deps, which installs\n"
-                  "*** libopenblas0-pthread and selects it with update-alternatives. ***\n",
+                  "*** libopenblas0-openmp and selects it with update-alternatives. ***\n",
                   blas.is_reference() ? "the reference (netlib) BLAS is live" : "the matrix-multiply rate is very low");
     return 0;
   });

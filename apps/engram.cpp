@@ -45,7 +45,7 @@ int usage_error(const CLI::App& app, int argc, char** argv, std::string message)
 }  // namespace
 
 int main(int argc, char** argv) {
-  ensure_passive_thread_pools(argv);
+  prepare_thread_pools(argv);
   keep_freed_memory();
   CLI::App app{"engram: associative-memory sequence models and real-time flow policies"};
   app.require_subcommand(1);

@@ -29,11 +29,39 @@ F blas_symbol(const char* name) {
 
 }  // namespace
 
-void ensure_passive_thread_pools(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") && std::getenv("OPENBLAS_THREAD_TIMEOUT")) return;
-  ::setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
-  ::setenv("OPENBLAS_THREAD_TIMEOUT", "4", 0);
-  ::execv("/proc/self/exe", argv);  // only returns on failure: then run on with spinning threads
+BlasThreading blas_threading() {
+  const auto parallel = blas_symbol<int (*)()>("openblas_get_parallel");
+  if (!parallel) return BlasThreading::unknown;
+  switch (parallel()) {  // OpenBLAS's own codes
+    case 0: return BlasThreading::sequential;
+    case 1: return BlasThreading::pthreads;
+    case 2: return BlasThreading::openmp;
+    default: return BlasThreading::unknown;
+  }
+}
+
+const char* to_string(BlasThreading threading) {
+  switch (threading) {
+    case BlasThreading::sequential: return "sequential";
+    case BlasThreading::pthreads: return "its own pthreads pool";
+    case BlasThreading::openmp: return "OpenMP, LibTorch's pool";
+    default: return "unknown";
+  }
+}
+
+std::vector<std::pair<std::string, std::string>> thread_pool_environment(BlasThreading threading) {
+  if (threading == BlasThreading::openmp || threading == BlasThreading::sequential) return {};
+  return {{"OMP_WAIT_POLICY", "PASSIVE"}, {"OPENBLAS_THREAD_TIMEOUT", "4"}};
+}
+
+void prepare_thread_pools(char** argv) {
+  bool changed = false;
+  for (const auto& [name, value] : thread_pool_environment(blas_threading())) {
+    if (std::getenv(name.c_str())) continue;
+    ::setenv(name.c_str(), value.c_str(), 0);
+    changed = true;
+  }
+  if (changed) ::execv("/proc/self/exe", argv);  // only returns on failure: then run on as loaded
 }
 
 ThreadPolicy default_thread_policy() {
@@ -80,8 +108,9 @@ BlasInfo detect_blas() {
       break;
     }
   }
+  info.threading = blas_threading();
   const char* wait = std::getenv("OMP_WAIT_POLICY");
-  info.omp_wait_policy = wait ? wait : "(unset: active spinning)";
+  info.omp_wait_policy = wait ? wait : "(unset: spin briefly, then sleep)";
   if (auto config = blas_symbol<const char* (*)()>("openblas_get_config")) {
     info.vendor = "OpenBLAS";
     info.detail = config();
