@@ -99,11 +99,9 @@ class Oracle : public SequenceModel {
         }
       }
     }
-    return next.to(torch::kFloat).unsqueeze(-1);
+    return torch::one_hot(next, 95).to(torch::kFloat);
   }
-  torch::Tensor logits(const torch::Tensor& h) override {
-    return torch::one_hot(h.squeeze(-1).to(torch::kLong), 95).to(torch::kFloat);
-  }
+  OutputHead head() const override { return {torch::eye(95)}; }  // hidden() is already one-hot
   std::unique_ptr<DecodeState> init_state(int64_t) override { throw Error("oracle: no decoding"); }
   torch::Tensor step(DecodeState&, const torch::Tensor&) override { throw Error("oracle: no decoding"); }
   ModelDescription describe() const override { return {}; }

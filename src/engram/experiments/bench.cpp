@@ -45,7 +45,7 @@ TrainSpeed measure_training(SequenceModel& model, int64_t batch, int64_t block, 
   auto x = torch::randint(model.vocab_size(), {batch, block + 1}, torch::kLong);
   auto inputs = x.narrow(1, 0, block), targets = x.narrow(1, 1, block);
   auto one_step = [&] {
-    auto loss = sequence_loss(model.forward(inputs), targets, {});
+    auto loss = sequence_loss(model, inputs, targets, {});
     opt.zero_grad();
     loss.backward();
     clip_grad_norm(params, 1.0);

@@ -20,4 +20,20 @@ namespace engram {
 // once: the kernel's hand-written backward is not itself differentiable.
 torch::Tensor cross_entropy_rows(const torch::Tensor& logits, const torch::Tensor& targets);
 
+// The language models' training loss straight from the last hidden states: the weighted mean of
+// cross_entropy_rows over the logits scale · h · weightᵀ,
+//
+//   loss = Σ_i w_i · loss[i] / Σ_i w_i,   w = row_weights (the sum taken as at least 1), or all 1,
+//
+// a block of rows at a time, so that the [N, V] logits never exist whole: at the reference mosaic
+// they are 32 MB, written by the head's product, read by the loss, written again as their gradient
+// and read by the two products of the backward — a fifth of a training step. When a gradient is
+// needed, each block's gradient is formed while the block is in cache and passed on through the
+// head's weight at once; the forward keeps dh and dweight and the backward only scales them.
+// h [N, D] and weight [V, D] (float; weight is often the tied embedding), targets [N] (int64, −100
+// ignored as above), row_weights [N] (float) or undefined -> a scalar. Runs as the composition
+// (LibTorch's matmul and cross_entropy, the reference it is tested against) where cross_entropy_rows does.
+torch::Tensor linear_cross_entropy(const torch::Tensor& h, const torch::Tensor& weight, double scale,
+                                   const torch::Tensor& targets, const torch::Tensor& row_weights = {});
+
 }  // namespace engram

@@ -202,7 +202,7 @@ torch::Tensor Atlas::hidden(const torch::Tensor& x) {
   return rms_norm(h, ln_f_);
 }
 
-torch::Tensor Atlas::logits(const torch::Tensor& h) { return torch::matmul(h, wte_->weight.t()); }
+OutputHead Atlas::head() const { return {wte_->weight}; }
 
 std::unique_ptr<DecodeState> Atlas::init_state(int64_t batch) {
   auto s = std::make_unique<AtlasState>();

@@ -79,7 +79,7 @@ class Atlas : public SequenceModel {
 
   torch::Tensor embed(const torch::Tensor& tokens) override;
   torch::Tensor hidden(const torch::Tensor& x) override;
-  torch::Tensor logits(const torch::Tensor& h) override;
+  OutputHead head() const override;
   std::unique_ptr<DecodeState> init_state(int64_t batch) override;
   torch::Tensor step(DecodeState& state, const torch::Tensor& token) override;
   ModelDescription describe() const override;

@@ -42,9 +42,7 @@ torch::Tensor Lstm::hidden(const torch::Tensor& x) {
 }
 
 // Tied to the embedding; the 1/√d keeps the initial logits O(1) with an N(0, 1/d) embedding.
-torch::Tensor Lstm::logits(const torch::Tensor& h) {
-  return torch::matmul(h, wte_->weight.t()) / std::sqrt(static_cast<double>(config_.n_embd));
-}
+OutputHead Lstm::head() const { return {wte_->weight, 1.0 / std::sqrt(static_cast<double>(config_.n_embd))}; }
 
 std::unique_ptr<DecodeState> Lstm::init_state(int64_t batch) {
   auto s = std::make_unique<LstmState>();

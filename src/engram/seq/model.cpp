@@ -55,6 +55,12 @@ nlohmann::json resolve_model_config(const nlohmann::json& config, const std::str
   return model_type(config, where).resolve(config, where);
 }
 
+torch::Tensor SequenceModel::logits(const torch::Tensor& h) const {
+  const OutputHead o = head();
+  auto out = torch::matmul(h, o.weight.t());
+  return o.scale == 1.0 ? out : out * o.scale;
+}
+
 int64_t count_parameters(torch::nn::Module& module) {
   std::set<const void*> seen;
   int64_t n = 0;

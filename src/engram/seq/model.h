@@ -31,6 +31,14 @@ struct DecodeState {
   int64_t position = 0;  // number of tokens consumed so far
 };
 
+// The output head: logits = scale · h · weightᵀ, weight [vocab, D] (for most models the tied
+// token embedding). Training takes the loss through it without forming the logits
+// (kernels/cross_entropy.h, linear_cross_entropy).
+struct OutputHead {
+  torch::Tensor weight;
+  double scale = 1.0;
+};
+
 class SequenceModel : public torch::nn::Module {
  public:
   // tokens [B, T] int64 -> logits [B, T, vocab]. Position t only sees tokens 0..t.
@@ -39,7 +47,8 @@ class SequenceModel : public torch::nn::Module {
   // The three stages of forward(), so a policy backbone can feed its own embeddings.
   virtual torch::Tensor embed(const torch::Tensor& tokens) = 0;   // [B,T] -> [B,T,D]
   virtual torch::Tensor hidden(const torch::Tensor& x) = 0;       // [B,T,D] -> [B,T,D], causal
-  virtual torch::Tensor logits(const torch::Tensor& h) = 0;       // [B,T,D] -> [B,T,V]
+  virtual OutputHead head() const = 0;
+  torch::Tensor logits(const torch::Tensor& h) const;              // [B,T,D] -> [B,T,V]
 
   // Incremental decoding: step(state, token [B]) returns logits [B, V] for the next token and
   // advances the state by one position. Feeding a sequence token by token gives the same logits

@@ -320,9 +320,8 @@ torch::Tensor MemoryMosaic::hidden(const torch::Tensor& x) {
   return ln_f_->forward(h);
 }
 
-torch::Tensor MemoryMosaic::logits(const torch::Tensor& h) {
-  auto out = torch::matmul(h, wte_->weight.t());
-  return variant_of(config_).logit_inv_sqrt_d ? out / std::sqrt(static_cast<double>(config_.n_embd)) : out;
+OutputHead MemoryMosaic::head() const {
+  return {wte_->weight, variant_of(config_).logit_inv_sqrt_d ? 1.0 / std::sqrt(static_cast<double>(config_.n_embd)) : 1.0};
 }
 
 std::unique_ptr<DecodeState> MemoryMosaic::init_state(int64_t batch) {
@@ -355,7 +354,7 @@ MosaicInferenceWeights MemoryMosaic::inference_weights() const {
   MosaicInferenceWeights w;
   const Variant var = variant_of(config_);
   w.norm_eps = var.norm_eps;
-  w.logit_scale = var.logit_inv_sqrt_d ? 1.0 / std::sqrt(static_cast<double>(config_.n_embd)) : 1.0;
+  w.logit_scale = head().scale;
   w.wte = plain(wte_->weight);
   w.ln_f_w = plain(ln_f_->weight);
   w.ln_f_b = plain(ln_f_->bias);

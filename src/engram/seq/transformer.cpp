@@ -159,7 +159,7 @@ torch::Tensor Transformer::run_blocks(torch::Tensor x, DecodeState* state, int64
 
 torch::Tensor Transformer::hidden(const torch::Tensor& x) { return run_blocks(x, nullptr, 0); }
 
-torch::Tensor Transformer::logits(const torch::Tensor& h) { return torch::matmul(h, wte_->weight.t()); }
+OutputHead Transformer::head() const { return {wte_->weight}; }
 
 std::unique_ptr<DecodeState> Transformer::init_state(int64_t batch) {
   auto s = std::make_unique<KVCache>();

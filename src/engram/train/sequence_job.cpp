@@ -43,6 +43,14 @@ torch::Tensor sequence_loss(const torch::Tensor& logits, const torch::Tensor& ta
   return (ce * m).sum() / m.sum().clamp_min(1.0);
 }
 
+torch::Tensor sequence_loss(SequenceModel& model, const torch::Tensor& inputs, const torch::Tensor& targets,
+                            const torch::Tensor& mask) {
+  const auto h = model.hidden(model.embed(inputs));
+  const OutputHead head = model.head();
+  return linear_cross_entropy(h.reshape({-1, h.size(-1)}), head.weight, head.scale, targets.reshape({-1}),
+                              mask.defined() ? mask.reshape({-1}) : mask);
+}
+
 TrainingJob sequence_job(std::shared_ptr<SequenceModel> model, const TrainConfig& config, BatchStream data,
                          const CheckpointContents& meta) {
   TrainingJob job;
@@ -55,7 +63,7 @@ TrainingJob sequence_job(std::shared_ptr<SequenceModel> model, const TrainConfig
     const Batch b{rows(whole.inputs), rows(whole.targets), rows(whole.mask), rows(whole.score_mask)};
     // The loss is a mean over the scored targets, so a shard weighs as many as it scores.
     const double weight = b.mask.defined() ? b.mask.sum().item<double>() : static_cast<double>(b.inputs.numel());
-    return TrainingJob::StepLoss{sequence_loss(model->forward(b.inputs), b.targets, b.mask), b.inputs.numel(), weight};
+    return TrainingJob::StepLoss{sequence_loss(*model, b.inputs, b.targets, b.mask), b.inputs.numel(), weight};
   };
   job.evaluate = [model, data, batches = config.eval_batches] {
     torch::NoGradGuard no_grad;

@@ -68,6 +68,11 @@ struct BatchStream {
 // Mean cross-entropy of logits [B,T,V] against targets [B,T], over the mask when defined.
 torch::Tensor sequence_loss(const torch::Tensor& logits, const torch::Tensor& targets, const torch::Tensor& mask);
 
+// The same loss of model's predictions for inputs [B,T], taken through the model's output head
+// without forming the [B,T,V] logits (kernels/cross_entropy.h, linear_cross_entropy): training's loss.
+torch::Tensor sequence_loss(SequenceModel& model, const torch::Tensor& inputs, const torch::Tensor& targets,
+                            const torch::Tensor& mask);
+
 // The job of training `model` on `data`: every checkpoint holds the model's weights and `meta`
 // (experiment config, tokenizer), so load_checkpoint can rebuild it. Evaluation reports val_loss
 // and, where the batches carry a score_mask, val_accuracy.
