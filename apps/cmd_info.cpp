@@ -22,7 +22,7 @@ void add_info_command(CLI::App& app, Commands& commands) {
     if (!blas.detail.empty()) std::printf("             %s; threads: %s\n", blas.detail.c_str(), to_string(blas.threading));
     const char* blas_timeout = std::getenv("OPENBLAS_THREAD_TIMEOUT");
     std::printf("threads      LibTorch intra-op %d, BLAS %d, cores %u, OMP_WAIT_POLICY %s, OPENBLAS_THREAD_TIMEOUT %s\n"
-                "             (set ENGRAM_TORCH_THREADS / ENGRAM_BLAS_THREADS to change)\n",
+                "             (set ENGRAM_TORCH_THREADS to change; ENGRAM_BLAS_THREADS for OpenBLAS's pthreads build)\n",
                 policy.torch_threads, policy.blas_threads, std::thread::hardware_concurrency(), blas.omp_wait_policy.c_str(),
                 blas_timeout ? blas_timeout : "(unset)");
     std::printf("kernels      %s\n", kernel_instruction_set());

@@ -19,7 +19,7 @@ TEST(ThreadPools, OnlyASecondPoolNeedsItsThreadsPutToSleep) {
 // of itself must agree with where it was loaded from.
 TEST(ThreadPools, TheBlasSaysHowItThreadsAsItsFolderDoes) {
   const BlasInfo blas = detect_blas();
-  ASSERT_EQ(blas.vendor, "OpenBLAS") << "mapped BLAS: " << blas.library;
+  ASSERT_EQ(blas.vendor, "OpenBLAS") << "mapped BLAS: " << blas.library << " (scripts/setup-deps installs OpenBLAS)";
   const auto from = [&](const char* folder) { return blas.library.find(folder) != std::string::npos; };
   if (from("/openblas-openmp/")) EXPECT_EQ(blas.threading, BlasThreading::openmp);
   else if (from("/openblas-pthread/")) EXPECT_EQ(blas.threading, BlasThreading::pthreads);

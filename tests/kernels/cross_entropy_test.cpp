@@ -109,6 +109,10 @@ TEST(LinearCrossEntropy, GradientsOnlyWhereAsked) {
   auto wd = w.clone().requires_grad_();
   F::cross_entropy(torch::matmul(h, wd.t()), t).backward();
   EXPECT_TRUE(torch::allclose(wg.grad(), wd.grad(), 1e-4, 1e-6));
+  auto hg = h.clone().requires_grad_(), hd = h.clone().requires_grad_();
+  linear_cross_entropy(hg, w, 1.0, t).backward();
+  F::cross_entropy(torch::matmul(hd, w.t()), t).backward();
+  EXPECT_TRUE(torch::allclose(hg.grad(), hd.grad(), 1e-4, 1e-6));
 }
 
 TEST(LinearCrossEntropy, RefusesWrongShapesAndNamesAWrongTarget) {

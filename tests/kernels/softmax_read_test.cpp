@@ -157,7 +157,7 @@ TEST(SoftmaxRead, RowsThatSeeNoKeyReadZeroAndPassNoGradient) {
 // rows' leftovers: the stack under the kernel's scratch is filled with NaN first, as on a machine
 // where earlier work left it so. (CI once saw a NaN gradient at step 0 this way.)
 [[gnu::noinline]] void fill_stack_with_nan() {
-  volatile float junk[1 << 16];
+  [[maybe_unused]] volatile float junk[1 << 16];
   for (int i = 0; i < (1 << 16); ++i) junk[i] = std::numeric_limits<float>::quiet_NaN();
 }
 

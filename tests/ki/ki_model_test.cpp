@@ -119,8 +119,11 @@ TEST(KiModel, StopGradientZeroesEveryBackboneGradientOfTheFlowLossAndChangesNoOu
     return out;
   };
   const auto with_sg = flow_loss(true);
-  for (const auto& p : m.backbone_parameters())
-    if (p.grad().defined()) EXPECT_EQ(p.grad().abs().max().item<float>(), 0.0f);
+  for (const auto& p : m.backbone_parameters()) {
+    if (p.grad().defined()) {
+      EXPECT_EQ(p.grad().abs().max().item<float>(), 0.0f);
+    }
+  }
   double expert_grad = 0;
   for (const auto& p : m.expert_parameters())
     if (p.grad().defined()) expert_grad += p.grad().abs().sum().item<double>();
@@ -227,8 +230,9 @@ TEST(KiModel, TransfusionLikeModelDenoisesWithTheBackbonesOwnWeights) {
     const auto& k = p.key();
     const bool layer_weight = k.rfind("backbone", 0) == 0 && k.find("_embed") == std::string::npos &&
                               k.find("object_xy") == std::string::npos;
-    if (layer_weight || k.rfind("expert_time", 0) == 0)
+    if (layer_weight || k.rfind("expert_time", 0) == 0) {
       EXPECT_GT(p.value().grad().abs().sum().item<double>(), 0) << k << " gets no flow gradient";
+    }
   }
 
   torch::NoGradGuard no_grad;

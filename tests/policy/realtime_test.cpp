@@ -122,7 +122,9 @@ TEST(RealtimeRunner, TickTraceFollowsTheCounterResetUnderInjectedLatency) {
       EXPECT_EQ(c.chunk, p.chunk + 1) << "tick " << k;
       swap_indices.push_back(c.index);
       // The old chunk ran s rows before the snapshot and ℓ = the new index during inference.
-      if (!p.underrun) EXPECT_GE(p.index + 1 - c.index, o.min_shift) << "tick " << k;
+      if (!p.underrun) {
+        EXPECT_GE(p.index + 1 - c.index, o.min_shift) << "tick " << k;
+      }
     }
   }
   // The runner's histogram of measured delays is the trace's (the last chunk may arrive after the

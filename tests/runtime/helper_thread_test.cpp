@@ -22,7 +22,9 @@ void expect_each_index_once(HelperThread& helper) {
           for (int64_t i = first; i < last; ++i) ++visits[static_cast<size_t>(i)];
         });
         for (int64_t i = 0; i < n; ++i) ASSERT_EQ(visits[static_cast<size_t>(i)], 1) << n << " " << grain << " " << i;
-        if (helper_end >= 0) ASSERT_EQ(helper_end % grain, 0);
+        if (helper_end >= 0) {
+          ASSERT_EQ(helper_end % grain, 0);
+        }
       }
     }
   }

@@ -140,7 +140,9 @@ TEST(TableWorldEnv, SuccessAndFollowRules) {
     EXPECT_FALSE(r.success);
     EXPECT_EQ(r.reward, -1);
     EXPECT_EQ(env.followed(), env.committed_object() == s.target);
-    if (env.committed_object() == other_index) EXPECT_FALSE(env.followed());
+    if (env.committed_object() == other_index) {
+      EXPECT_FALSE(env.followed());
+    }
     // Closing at the target while moving fast is no success, but the agent did follow.
     env.reset(seed);
     while (!env.done()) {
@@ -148,7 +150,9 @@ TEST(TableWorldEnv, SuccessAndFollowRules) {
       const double d = std::hypot(target.x - o[0], target.y - o[1]);
       r = env.step({(target.x - o[0]) / d, (target.y - o[1]) / d, d < 0.05 ? 1.0 : -1.0});
     }
-    if (env.speed() >= 0.15) EXPECT_FALSE(r.success);
+    if (env.speed() >= 0.15) {
+      EXPECT_FALSE(r.success);
+    }
   }
   EXPECT_GT(checked, 25);
 }

@@ -66,8 +66,8 @@ void prepare_thread_pools(char** argv) {
 
 ThreadPolicy default_thread_policy() {
   const int cores = std::max(1u, std::thread::hardware_concurrency());
-  // Measured on the 2-core machine (docs/RESULTS.md, "Thread policy"): with passive OpenMP
-  // waiting, both pools at the core count train fastest; with spinning OpenMP threads it is the slowest.
+  // Every core (docs/RESULTS.md, "Thread policy"): with OpenBLAS's pthreads pool and passive
+  // waiting, both pools at the core count trained fastest; the OpenMP build has one pool.
   ThreadPolicy p{cores, cores};
   // Ranks of a distributed run that share this machine share its cores (torchrun and engram
   // --nproc set LOCAL_WORLD_SIZE; an srun step SLURM_STEP_TASKS_PER_NODE, leading number).
@@ -81,7 +81,9 @@ ThreadPolicy default_thread_policy() {
 
 void apply_thread_policy(const ThreadPolicy& policy) {
   if (policy.torch_threads > 0) at::set_num_threads(policy.torch_threads);
-  if (policy.blas_threads > 0) {
+  // The OpenMP build's products run on LibTorch's threads, as many as set above; its own setter
+  // would set the same OpenMP count again.
+  if (policy.blas_threads > 0 && blas_threading() != BlasThreading::openmp) {
     if (auto set = blas_symbol<void (*)(int)>("openblas_set_num_threads")) set(policy.blas_threads);
   }
 }
@@ -89,7 +91,8 @@ void apply_thread_policy(const ThreadPolicy& policy) {
 ThreadPolicy current_thread_policy() {
   ThreadPolicy p;
   p.torch_threads = at::get_num_threads();
-  if (auto get = blas_symbol<int (*)()>("openblas_get_num_threads")) p.blas_threads = get();
+  if (blas_threading() == BlasThreading::openmp) p.blas_threads = p.torch_threads;
+  else if (auto get = blas_symbol<int (*)()>("openblas_get_num_threads")) p.blas_threads = get();
   return p;
 }
 

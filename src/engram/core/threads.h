@@ -14,7 +14,7 @@ namespace engram {
 
 struct ThreadPolicy {
   int torch_threads = 0;  // LibTorch intra-op threads
-  int blas_threads = 0;   // BLAS (OpenBLAS) threads
+  int blas_threads = 0;   // BLAS (OpenBLAS) threads; with its OpenMP build, LibTorch's count
 };
 
 // How the BLAS runs its products on several cores. Debian ships OpenBLAS built both ways;
@@ -23,6 +23,7 @@ enum class BlasThreading { unknown, sequential, pthreads, openmp };
 
 // Asks the OpenBLAS mapped into this process (openblas_get_parallel); unknown for other BLASes.
 BlasThreading blas_threading();
+const char* to_string(BlasThreading threading);
 
 // The environment the thread pools need, set before the libraries load. With the OpenMP build of
 // OpenBLAS there is one pool and nothing to set: libgomp's default (idle threads spin briefly, then
@@ -58,7 +59,6 @@ struct BlasInfo {
 };
 
 // Inspects the running process (not the build) for the BLAS that LibTorch will call.
-const char* to_string(BlasThreading threading);
 BlasInfo detect_blas();
 
 // Measures the fp32 rate of an n×n by n×n matrix product under the current policy, in GFLOP/s

@@ -303,9 +303,10 @@ std::vector<TableRow> run_bench(const BenchOptions& o, nlohmann::json& record) {
   if (o.threads) {
     const int cores = std::max(1u, std::thread::hardware_concurrency());
     nlohmann::json table = nlohmann::json::array();
+    const bool one_pool = blas_threading() == BlasThreading::openmp;  // the BLAS runs on LibTorch's threads
     for (int tt : {1, cores})
       for (int bt : {1, cores}) {
-        if (cores == 1 && (tt != 1 || bt != 1)) continue;
+        if ((cores == 1 && (tt != 1 || bt != 1)) || (one_pool && bt != tt)) continue;
         apply_thread_policy({tt, bt});
         const double g = measure_matmul_gflops(1024, 1.0);
         const auto s = measure_training(*model, o.batch_size, o.block_size, o.seconds);

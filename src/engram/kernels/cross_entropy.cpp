@@ -146,17 +146,17 @@ ENGRAM_PER_ISA(head_rows,
 constexpr int64_t kHeadRows = 256;
 
 struct LinearCrossEntropy : public torch::autograd::Function<LinearCrossEntropy> {
-  // g: each row's weight in the mean (w_i / Σ w); grads: whether to form dh and dweight
+  // g: each row's weight in the mean (w_i / Σ w); want_dh, want_dweight: the gradients to form
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& h, const torch::Tensor& weight,
-                               const torch::Tensor& targets, const torch::Tensor& g, double scale, bool grads) {
+                               const torch::Tensor& targets, const torch::Tensor& g, double scale, bool want_dh,
+                               bool want_dweight) {
+    const bool grads = want_dh || want_dweight;
     const int64_t N = h.size(0), V = weight.size(0);
     auto logits = torch::empty({std::min(N, kHeadRows), V}, h.options());
     auto loss = torch::empty({N}, h.options());
     torch::Tensor dh, dweight;
-    if (grads) {
-      dh = torch::empty_like(h);
-      dweight = torch::empty_like(weight);
-    }
+    if (want_dh) dh = torch::empty_like(h);
+    if (want_dweight) dweight = torch::empty_like(weight);
     const int64_t* t = targets.data_ptr<int64_t>();
     const float* gd = g.data_ptr<float>();
     float *ld = loss.data_ptr<float>(), *x = logits.data_ptr<float>();
@@ -170,19 +170,22 @@ struct LinearCrossEntropy : public torch::autograd::Function<LinearCrossEntropy>
       });
       if (!grads) continue;
       // block is now ∂loss/∂(scaled logits); the head's product carries the scale once more
-      auto dhb = dh.narrow(0, i0, rows);
-      at::addmm_out(dhb, dhb, block, weight, 0, scale);
-      if (i0 == 0) at::addmm_out(dweight, dweight, block.t(), hb, 0, scale);
-      else dweight.addmm_(block.t(), hb, 1, scale);
+      if (want_dh) {
+        auto dhb = dh.narrow(0, i0, rows);
+        at::addmm_out(dhb, dhb, block, weight, 0, scale);
+      }
+      if (want_dweight && i0 == 0) at::addmm_out(dweight, dweight, block.t(), hb, 0, scale);
+      else if (want_dweight) dweight.addmm_(block.t(), hb, 1, scale);
     }
-    if (grads) ctx->save_for_backward({dh, dweight});
+    ctx->save_for_backward({dh, dweight});
     return (loss.to(torch::kDouble) * g.to(torch::kDouble)).sum().to(torch::kFloat);
   }
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     const auto saved = ctx->get_saved_variables();
     const auto& g = grads[0];
-    return {saved[0] * g, saved[1] * g, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    const auto scaled = [&](const torch::Tensor& d) { return d.defined() ? d * g : d; };
+    return {scaled(saved[0]), scaled(saved[1]), {}, {}, {}, {}, {}};
   }
 };
 
@@ -228,8 +231,9 @@ torch::Tensor linear_cross_entropy(const torch::Tensor& h, const torch::Tensor& 
   }
   const auto t = targets.contiguous();
   check_targets(t, weight.size(0), "linear_cross_entropy");
-  const bool grads = torch::GradMode::is_enabled() && (h.requires_grad() || weight.requires_grad());
-  return LinearCrossEntropy::apply(h.contiguous(), weight.contiguous(), t, g.contiguous(), scale, grads);
+  const bool on = torch::GradMode::is_enabled();
+  return LinearCrossEntropy::apply(h.contiguous(), weight.contiguous(), t, g.detach().contiguous(), scale,
+                                   on && h.requires_grad(), on && weight.requires_grad());
 }
 
 }  // namespace engram

@@ -31,7 +31,8 @@ torch::Tensor cross_entropy_rows(const torch::Tensor& logits, const torch::Tenso
 // needed, each block's gradient is formed while the block is in cache and passed on through the
 // head's weight at once; the forward keeps dh and dweight and the backward only scales them.
 // h [N, D] and weight [V, D] (float; weight is often the tied embedding), targets [N] (int64, −100
-// ignored as above), row_weights [N] (float) or undefined -> a scalar. Runs as the composition
+// ignored as above), row_weights [N] (float, not differentiated) or undefined -> a scalar,
+// differentiable once (the saved gradients are constants to a second backward). Runs as the composition
 // (LibTorch's matmul and cross_entropy, the reference it is tested against) where cross_entropy_rows does.
 torch::Tensor linear_cross_entropy(const torch::Tensor& h, const torch::Tensor& weight, double scale,
                                    const torch::Tensor& targets, const torch::Tensor& row_weights = {});
