@@ -22,16 +22,18 @@ using tile::vec8;
 
 constexpr int64_t kIgnore = -100;
 
-// max of x[0 … n−1]
+// max of x[0 … n−1], V's lanes at a time
+template <class V>
 ENGRAM_TILE_INLINE float row_max(const float* x, int64_t n) {
-  vec8 mx = vec8{} - std::numeric_limits<float>::infinity();
+  constexpr int64_t L = tile::kLanes<V>;
+  V mx = V{} - std::numeric_limits<float>::infinity();
   int64_t j = 0;
-  for (; j + 8 <= n; j += 8) {
-    const vec8 v = load8(x + j);
+  for (; j + L <= n; j += L) {
+    const V v = tile::load<V>(x + j);
     mx = mx > v ? mx : v;
   }
   float m = mx[0];
-  for (int i = 1; i < 8; ++i) m = std::max(m, mx[i]);
+  for (int64_t l = 1; l < L; ++l) m = std::max(m, mx[l]);
   for (; j < n; ++j) m = std::max(m, x[j]);
   return m;
 }
@@ -51,7 +53,7 @@ void forward_range(const float* logits, const int64_t* targets, int64_t V, float
                    int64_t end) {
   for (int64_t i = begin; i < end; ++i) {
     const float* x = logits + i * V;
-    const float m = row_max(x, V);
+    const float m = row_max<vec8>(x, V);
     lse[i] = m + std::log(sum_exp(x, V, m));
     loss[i] = targets[i] == kIgnore ? 0.0f : lse[i] - x[targets[i]];
   }
@@ -111,14 +113,7 @@ ENGRAM_TILE_INLINE void head_rows_as(float* x, const int64_t* t, const float* g,
     float* row = x + i * n;
     const bool ignored = t[i] == kIgnore;
     const float target = ignored ? 0.0f : row[t[i]];
-    V mx = V{} - std::numeric_limits<float>::infinity();
-    for (int64_t j = 0; j < body; j += L) {
-      const V v = tile::load<V>(row + j);
-      mx = mx > v ? mx : v;
-    }
-    float m = mx[0];
-    for (int64_t l = 1; l < L; ++l) m = std::max(m, mx[l]);
-    for (int64_t j = body; j < n; ++j) m = std::max(m, row[j]);
+    const float m = row_max<V>(row, n);
     V acc = {};
     for (int64_t j = 0; j < body; j += L) {
       const V e = tile::exp_nonpositive(tile::load<V>(row + j) - m);
